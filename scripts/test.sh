@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Set up with the test extras, lint, and run the test suite (no network, no weights, no GPU).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh dev
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+.venv/bin/python -m pytest

@@ -1,0 +1,149 @@
+"""Small test media, generated with PyAV: moving patterns, sine-tone audio, odd sizes, VFR, 10-bit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Tone:
+    """One AAC audio stream of a sine tone."""
+
+    frequency: float = 440.0
+    sample_rate: int = 48000
+    seconds: float = 1.2
+
+
+def moving_pattern(index: int, width: int, height: int) -> np.ndarray:
+    """uint8 luma ``(h, w)``: a textured gradient with a bright square sliding to the right."""
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    base = 60 + 80 * xs / max(width - 1, 1) + 20 * np.sin(ys / 3.0) * np.cos(xs / 4.0)
+    side = max(4, min(width, height) // 3)
+    x0 = (2 * index) % max(1, width - side)
+    y0 = height // 3
+    base[y0 : y0 + side, x0 : x0 + side] = 220
+    return np.clip(base, 16, 235).astype(np.uint8)
+
+
+def make_video(
+    path: Path,
+    *,
+    width: int = 64,
+    height: int = 48,
+    frames: int = 30,
+    rate: Fraction = Fraction(25),
+    time_base: Fraction | None = None,
+    pts: list[int] | None = None,
+    pix_fmt: str = "yuv420p",
+    rotation: int = 0,
+    tones: tuple[Tone, ...] = (Tone(),),
+    faststart: bool = False,
+    luma_of=moving_pattern,
+) -> Path:
+    """Write a losslessly coded (x264 qp 0) test clip and return its path.
+
+    ``pts`` gives explicit timestamps in ``time_base`` (VFR); otherwise frames are 1/rate apart.
+    """
+    time_base = time_base or 1 / rate
+    options = {"movflags": "faststart"} if faststart else {}
+    with av.open(str(path), "w", options=options) as out:
+        vs = out.add_stream("libx264", rate=rate, options={"qp": "0", "preset": "ultrafast"})
+        vs.width, vs.height, vs.pix_fmt = width, height, pix_fmt
+        vs.time_base = vs.codec_context.time_base = time_base
+        if rotation:
+            vs.set_display_rotation(rotation)
+        audio = [out.add_stream("aac", rate=t.sample_rate, layout="mono") for t in tones]
+        ten_bit = pix_fmt.endswith("10le")
+        for i in range(frames):
+            luma = luma_of(i, width, height)
+            frame = av.VideoFrame(width, height, pix_fmt)
+            planes = [luma.astype(np.uint16) * 4 if ten_bit else luma]
+            for plane_index in (1, 2):
+                p = frame.planes[plane_index]
+                planes.append(np.full((p.height, p.width), 512 if ten_bit else 128, np.uint16 if ten_bit else np.uint8))
+            for plane, values in zip(frame.planes, planes, strict=False):
+                rows = np.frombuffer(plane, dtype=values.dtype).reshape(-1, plane.line_size // values.itemsize)
+                rows[: values.shape[0], : values.shape[1]] = values
+            frame.pts = pts[i] if pts is not None else round(i / rate / time_base)
+            frame.time_base = time_base
+            for packet in vs.encode(frame):
+                out.mux(packet)
+        for packet in vs.encode(None):
+            out.mux(packet)
+        for stream, tone in zip(audio, tones, strict=False):
+            _write_tone(out, stream, tone)
+    return path
+
+
+def _write_tone(out: av.container.OutputContainer, stream: av.AudioStream, tone: Tone) -> None:
+    n = int(tone.sample_rate * tone.seconds)
+    t = np.arange(n) / tone.sample_rate
+    samples = (0.3 * np.sin(2 * np.pi * tone.frequency * t)).astype(np.float32)
+    for start in range(0, n, 1024):
+        chunk = samples[start : start + 1024][None, :]
+        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(chunk), format="fltp", layout="mono")
+        frame.sample_rate = tone.sample_rate
+        frame.pts = start
+        for packet in stream.encode(frame):
+            out.mux(packet)
+    for packet in stream.encode(None):
+        out.mux(packet)
+
+
+def make_reference(path: Path, width: int = 64, height: int = 48) -> Path:
+    """A colour PNG: a luma ramp tinted blue on the left half and orange on the right half."""
+    ramp = np.linspace(0.2, 0.9, width, dtype=np.float32)[None, :].repeat(height, 0)
+    rgb = np.stack([ramp * 0.4, ramp * 0.6, ramp], axis=-1)
+    rgb[:, width // 2 :] = np.stack([ramp, ramp * 0.6, ramp * 0.3], axis=-1)[:, width // 2 :]
+    cv2.imwrite(str(path), cv2.cvtColor((rgb * 255).astype(np.uint8), cv2.COLOR_RGB2BGR))
+    return path
+
+
+def make_audio_only(path: Path) -> Path:
+    with av.open(str(path), "w") as out:
+        _write_tone(out, out.add_stream("aac", rate=48000, layout="mono"), Tone(seconds=0.5))
+    return path
+
+
+def decoded_frames(path: Path) -> list[av.VideoFrame]:
+    with av.open(str(path)) as c:
+        return list(c.decode(video=0))
+
+
+def luma_planes(path: Path) -> list[np.ndarray]:
+    """Every frame's Y plane as stored (not rotated), exactly."""
+    out = []
+    with av.open(str(path)) as c:
+        for f in c.decode(video=0):
+            p = f.planes[0]
+            dtype = np.uint16 if f.format.name.endswith("10le") else np.uint8
+            rows = np.frombuffer(p, dtype=dtype).reshape(-1, p.line_size // np.dtype(dtype).itemsize)
+            out.append(rows[: f.height, : f.width].copy())
+    return out
+
+
+def audio_packets(path: Path) -> list[list[tuple[bytes, float, float]]]:
+    """Per audio stream: (payload, pts seconds, duration seconds) of every packet."""
+    with av.open(str(path)) as c:
+        streams = list(c.streams.audio)
+        result: list[list[tuple[bytes, float, float]]] = [[] for _ in streams]
+        for packet in c.demux(*streams):
+            if packet.size == 0:
+                continue
+            tb = packet.time_base
+            result[streams.index(packet.stream)].append(
+                (bytes(packet), float(packet.pts * tb), float((packet.duration or 0) * tb))
+            )
+    return result
+
+
+def video_pts(path: Path) -> tuple[Fraction, list[int]]:
+    with av.open(str(path)) as c:
+        s = c.streams.video[0]
+        return s.time_base, [f.pts for f in c.decode(s)]

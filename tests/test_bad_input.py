@@ -1,0 +1,180 @@
+"""Bad input: one line naming the file and the problem, a non-zero exit, nothing lost or left."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import sha256
+from tests.media import make_audio_only, make_video
+from vidcolor.cli import run
+from vidcolor.errors import InputError
+
+
+def run_and_capture(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    code = run([*args, "-q", "--no-cache"])
+    err = capsys.readouterr().err.strip()
+    return code, err
+
+
+def assert_one_line_naming(err: str, path: Path, words: str) -> None:
+    assert err.count("\n") == 0, f"error must be one line, got: {err!r}"
+    assert str(path) in err
+    assert words in err
+
+
+def assert_nothing_written(folder: Path) -> None:
+    assert list(folder.iterdir()) == [], f"left behind: {list(folder.iterdir())}"
+
+
+def test_missing_input(capsys, reference: Path, out_dir: Path) -> None:
+    missing = out_dir.parent / "nope.mp4"
+    code, err = run_and_capture(capsys, str(missing), "--style", str(reference), "-o", str(out_dir / "o.mp4"))
+    assert code == 2
+    assert_one_line_naming(err, missing, "no such file")
+    assert_nothing_written(out_dir)
+
+
+def test_missing_reference(capsys, clip: Path, out_dir: Path) -> None:
+    missing = out_dir.parent / "nope.png"
+    code, err = run_and_capture(capsys, str(clip), "--style", str(missing), "-o", str(out_dir / "o.mp4"))
+    assert code == 2
+    assert_one_line_naming(err, missing, "no such file")
+    assert_nothing_written(out_dir)
+
+
+def test_unreadable_reference(capsys, clip: Path, out_dir: Path, tmp_path: Path) -> None:
+    bogus = tmp_path / "ref.png"
+    bogus.write_text("not an image")
+    code, err = run_and_capture(capsys, str(clip), "--style", str(bogus), "-o", str(out_dir / "o.mp4"))
+    assert code == 2
+    assert_one_line_naming(err, bogus, "not a readable image")
+    assert_nothing_written(out_dir)
+
+
+def test_not_a_video(capsys, reference: Path, out_dir: Path, tmp_path: Path) -> None:
+    text = tmp_path / "notes.mp4"
+    text.write_text("this is not a video\n" * 50)
+    before = sha256(text)
+    code, err = run_and_capture(capsys, str(text), "--style", str(reference), "-o", str(out_dir / "o.mp4"))
+    assert code == 2
+    assert_one_line_naming(err, text, "not a readable video")
+    assert sha256(text) == before
+    assert_nothing_written(out_dir)
+
+
+def test_no_video_stream(capsys, reference: Path, out_dir: Path, tmp_path: Path) -> None:
+    audio = make_audio_only(tmp_path / "sound.m4a")
+    code, err = run_and_capture(capsys, str(audio), "--style", str(reference), "-o", str(out_dir / "o.mp4"))
+    assert code == 2
+    assert_one_line_naming(err, audio, "has no video stream")
+    assert_nothing_written(out_dir)
+
+
+def test_truncated_file_without_index(capsys, reference: Path, out_dir: Path, tmp_path: Path) -> None:
+    """moov at the end: cutting the file loses the index, so it does not open."""
+    full = make_video(tmp_path / "whole.mp4", frames=30)
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(full.read_bytes()[: full.stat().st_size // 2])
+    code, err = run_and_capture(capsys, str(cut), "--style", str(reference), "-o", str(out_dir / "o.mp4"))
+    assert code == 2
+    assert_one_line_naming(err, cut, "not a readable video")
+    assert_nothing_written(out_dir)
+
+
+def test_truncated_file_with_index(capsys, reference: Path, out_dir: Path, tmp_path: Path) -> None:
+    """moov at the front (faststart): it opens, but frames are missing; no partial output appears."""
+    full = make_video(tmp_path / "whole.mp4", frames=40, faststart=True, tones=())
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(full.read_bytes()[: full.stat().st_size * 6 // 10])
+    before = sha256(cut)
+    code, err = run_and_capture(capsys, str(cut), "--style", str(reference), "-o", str(out_dir / "o.mp4"))
+    assert code == 2
+    assert_one_line_naming(err, cut, "truncated")
+    assert sha256(cut) == before
+    assert_nothing_written(out_dir)
+
+
+def test_output_folder_missing(capsys, clip: Path, reference: Path, tmp_path: Path) -> None:
+    target = tmp_path / "no" / "such" / "dir" / "o.mp4"
+    code, err = run_and_capture(capsys, str(clip), "--style", str(reference), "-o", str(target))
+    assert code == 3
+    assert_one_line_naming(err, target, "does not exist")
+
+
+def test_output_folder_not_writable(capsys, clip: Path, reference: Path) -> None:
+    # /proc refuses new files even to root, unlike a chmod'ed folder.
+    target = Path("/proc/vidcolor-test.mp4")
+    code, err = run_and_capture(capsys, str(clip), "--style", str(reference), "-o", str(target))
+    assert code == 3
+    assert_one_line_naming(err, target, "not writable")
+    assert not target.exists()
+
+
+def test_unknown_output_type(capsys, clip: Path, reference: Path, out_dir: Path) -> None:
+    target = out_dir / "o.avi"
+    code, err = run_and_capture(capsys, str(clip), "--style", str(reference), "-o", str(target))
+    assert code == 3
+    assert_one_line_naming(err, target, "unknown output type")
+    assert_nothing_written(out_dir)
+
+
+def test_output_may_not_be_the_input(capsys, clip: Path, reference: Path) -> None:
+    before = sha256(clip)
+    code, err = run_and_capture(capsys, str(clip), "--style", str(reference), "-o", str(clip), "-y")
+    assert code == 3
+    assert "is the input itself" in err
+    assert sha256(clip) == before
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "words"),
+    [
+        ("--start", "soon", "not a time"),
+        ("--crf", "99", "--crf must be 0..51"),
+        ("--codec", "mpeg2video", "not supported"),
+        ("--device", "tpu", "--device must be"),
+        ("--segmenter", "magic", "unknown segmenter"),
+    ],
+)
+def test_bad_options_are_one_line_usage_errors(capsys, clip, reference, out_dir, option, value, words) -> None:
+    code, err = run_and_capture(
+        capsys, str(clip), "--style", str(reference), "-o", str(out_dir / "o.mp4"), option, value
+    )
+    assert code == 2
+    assert err.count("\n") == 0 and words in err, err
+    assert_nothing_written(out_dir)
+
+
+def test_range_outside_the_video(capsys, clip: Path, reference: Path, out_dir: Path) -> None:
+    code, err = run_and_capture(
+        capsys, str(clip), "--style", str(reference), "-o", str(out_dir / "o.mp4"), "--start", "500f"
+    )
+    assert code == 2
+    assert "no frame inside the range" in err
+    assert_nothing_written(out_dir)
+
+
+def test_interrupted_run_leaves_nothing_and_resumes_from_cache(clip: Path, reference: Path, out_dir: Path, tmp_path):
+    from vidcolor import Settings, colorize_video
+
+    settings = Settings(cache_dir=tmp_path / "cache", keyframe_interval=8)
+
+    def interrupt_at_frame_20(done: int, total: int | None) -> None:
+        if done == 20:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        colorize_video(clip, reference, out_dir / "o.mp4", settings, progress=interrupt_at_frame_20)
+    assert_nothing_written(out_dir)
+    result = colorize_video(clip, reference, out_dir / "o.mp4", settings)
+    assert result.frames == 30
+    assert result.keyframes_from_cache >= 3  # keyframes solved before the interruption are reused
+
+
+def test_library_raises_typed_errors(reference: Path, tmp_path: Path) -> None:
+    from vidcolor import colorize_video
+
+    with pytest.raises(InputError, match="no such file"):
+        colorize_video(tmp_path / "missing.mp4", reference)

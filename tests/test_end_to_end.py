@@ -1,0 +1,186 @@
+"""The main job through the CLI, in-process: frames, timestamps, audio packets and luma kept."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from tests.media import Tone, audio_packets, decoded_frames, luma_planes, make_video, moving_pattern, video_pts
+from vidcolor.cli import run
+
+
+def colorize(inp: Path, ref: Path, out: Path, *extra: str) -> int:
+    # --crf 0 makes the encoder lossless, so luma can be compared bit for bit.
+    return run([str(inp), "--style", str(ref), "-o", str(out), "-q", "--crf", "0", "--no-cache", *extra])
+
+
+def chroma_spread(path: Path) -> float:
+    """How far the output's chroma strays from neutral, on average (0 = grey)."""
+    values = []
+    for f in decoded_frames(path):
+        u = np.frombuffer(f.planes[1], np.uint8)
+        values.append(float(np.abs(u.astype(np.float32) - 128).mean()))
+    return float(np.mean(values))
+
+
+def test_colorizes_keeping_frames_timestamps_audio_and_luma(clip: Path, reference: Path, out_dir: Path) -> None:
+    out = out_dir / "clip.colorized.mp4"
+    assert colorize(clip, reference, out) == 0
+    assert video_pts(out) == video_pts(clip)
+    assert audio_packets(out) == audio_packets(clip)
+    for a, b in zip(luma_planes(out), luma_planes(clip), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert chroma_spread(out) > 2.0, "output has no colour"
+    assert [p.name for p in out_dir.iterdir()] == [out.name], "temporary files left behind"
+
+
+def test_default_output_name_and_no_overwrite_without_y(media_dir: Path, reference: Path, tmp_path: Path) -> None:
+    inp = make_video(tmp_path / "film.mp4", frames=5, tones=())
+    args = [str(inp), "--style", str(reference), "-q", "--no-cache"]
+    assert run(args) == 0
+    out = tmp_path / "film.colorized.mp4"
+    assert out.exists()
+    before = out.stat().st_mtime_ns
+    assert run(args) == 3  # exists: refused
+    assert out.stat().st_mtime_ns == before
+    assert run([*args, "-y"]) == 0
+
+
+def test_rational_rate_is_kept_exactly(media_dir: Path, reference: Path, out_dir: Path) -> None:
+    rate = Fraction(30000, 1001)
+    inp = make_video(media_dir / "ntsc.mp4", rate=rate, time_base=Fraction(1, 30000), frames=20)
+    out = out_dir / "ntsc.mp4"
+    assert colorize(inp, reference, out) == 0
+    with av.open(str(out)) as c:
+        stream = c.streams.video[0]
+        assert stream.average_rate == rate
+        assert stream.time_base == Fraction(1, 30000)
+    assert video_pts(out) == video_pts(inp)
+
+
+def test_variable_frame_rate_timestamps_survive(media_dir: Path, reference: Path, out_dir: Path) -> None:
+    pts = [0, 1000, 2000, 5000, 5500, 9000, 9100, 12000, 15000, 15040, 18000, 21000]
+    inp = make_video(media_dir / "vfr.mp4", rate=Fraction(25), time_base=Fraction(1, 25000), pts=pts, frames=len(pts))
+    assert video_pts(inp)[1] == pts
+    out = out_dir / "vfr.mp4"
+    assert colorize(inp, reference, out) == 0
+    assert video_pts(out) == (Fraction(1, 25000), pts)
+
+
+def test_odd_size_keeps_exact_size_and_luma(media_dir: Path, reference: Path, out_dir: Path) -> None:
+    inp = make_video(media_dir / "odd.mp4", width=63, height=47, pix_fmt="yuv444p", frames=12)
+    out = out_dir / "odd.mp4"
+    assert colorize(inp, reference, out) == 0
+    frames = decoded_frames(out)
+    assert (frames[0].width, frames[0].height) == (63, 47)
+    assert len(frames) == 12
+    for a, b in zip(luma_planes(out), luma_planes(inp), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_rotation_metadata_is_applied_to_the_pixels(media_dir: Path, reference: Path, out_dir: Path) -> None:
+    inp = make_video(media_dir / "rotated.mp4", rotation=90, frames=8, tones=())
+    out = out_dir / "rotated.mp4"
+    assert colorize(inp, reference, out) == 0
+    frames = decoded_frames(out)
+    assert (frames[0].width, frames[0].height) == (48, 64)
+    assert frames[0].rotation == 0
+    for a, b in zip(luma_planes(out), luma_planes(inp), strict=True):
+        np.testing.assert_array_equal(a, np.rot90(b, 1))
+
+
+def test_ten_bit_input_gives_ten_bit_output_with_same_luma(media_dir: Path, reference: Path, out_dir: Path) -> None:
+    inp = make_video(media_dir / "tenbit.mp4", pix_fmt="yuv420p10le", frames=10, tones=())
+    out = out_dir / "tenbit.mp4"
+    assert colorize(inp, reference, out) == 0
+    assert decoded_frames(out)[0].format.name == "yuv420p10le"
+    for a, b in zip(luma_planes(out), luma_planes(inp), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_every_audio_stream_is_copied_packet_for_packet(media_dir: Path, reference: Path, out_dir: Path) -> None:
+    inp = make_video(media_dir / "two_audio.mp4", tones=(Tone(440.0), Tone(660.0, sample_rate=44100)))
+    out = out_dir / "two_audio.mp4"
+    assert colorize(inp, reference, out) == 0
+    packets = audio_packets(out)
+    assert len(packets) == 2
+    assert packets == audio_packets(inp)
+
+
+@pytest.mark.parametrize("suffix", [".mkv", ".mov"])
+def test_container_is_chosen_by_extension(clip: Path, reference: Path, out_dir: Path, suffix: str) -> None:
+    out = out_dir / f"clip{suffix}"
+    assert colorize(clip, reference, out) == 0
+    with av.open(str(out)) as c:
+        assert ("matroska" if suffix == ".mkv" else "mov") in c.format.name
+    # Matroska keeps milliseconds and shifts all streams so none starts below zero (AAC priming):
+    # compare times relative to the first video frame, which is what keeps audio in sync.
+    tb_in, pts_in = video_pts(clip)
+    tb_out, pts_out = video_pts(out)
+    t0_in, t0_out = float(pts_in[0] * tb_in), float(pts_out[0] * tb_out)
+    assert np.allclose(
+        [float(p * tb_out) - t0_out for p in pts_out], [float(p * tb_in) - t0_in for p in pts_in], atol=1e-3
+    )
+    got, want = audio_packets(out)[0], audio_packets(clip)[0]
+    assert [p[0] for p in got] == [p[0] for p in want]
+    assert np.allclose([p[1] - t0_out for p in got], [p[1] - t0_in for p in want], atol=1e-3)
+
+
+def test_libx265_is_available(clip: Path, reference: Path, out_dir: Path) -> None:
+    out = out_dir / "hevc.mp4"
+    assert run([str(clip), "--style", str(reference), "-o", str(out), "-q", "--codec", "libx265", "--no-cache"]) == 0
+    with av.open(str(out)) as c:
+        assert c.streams.video[0].codec_context.name == "hevc"
+        assert c.streams.video[0].frames == 30
+
+
+def test_time_range_preview_starts_at_zero_with_its_audio(clip: Path, reference: Path, out_dir: Path) -> None:
+    out = out_dir / "preview.mp4"
+    assert colorize(clip, reference, out, "--start", "0.4", "--duration", "0.4") == 0
+    _tb, pts = video_pts(out)
+    assert len(pts) == 10  # 0.4 s at 25 fps
+    assert pts[0] == 0
+    lumas = luma_planes(out)
+    np.testing.assert_array_equal(lumas[0], moving_pattern(10, 64, 48))
+    audio = audio_packets(out)[0]
+    assert audio, "preview lost its audio"
+    assert audio[0][1] >= 0 and audio[-1][1] < 0.4 + 0.03
+    source = {p[0] for p in audio_packets(clip)[0]}
+    assert all(p[0] in source for p in audio), "audio must be copied, not re-encoded"
+
+
+def test_frame_range_preview(clip: Path, reference: Path, out_dir: Path) -> None:
+    out = out_dir / "frames.mp4"
+    assert colorize(clip, reference, out, "--start", "5f", "--end", "17f") == 0
+    lumas = luma_planes(out)
+    assert len(lumas) == 12
+    np.testing.assert_array_equal(lumas[0], moving_pattern(5, 64, 48))
+    np.testing.assert_array_equal(lumas[-1], moving_pattern(16, 64, 48))
+
+
+def test_python_api_returns_a_summary(clip: Path, reference: Path, out_dir: Path) -> None:
+    from vidcolor import Settings, colorize_video
+
+    result = colorize_video(clip, reference, out_dir / "api.mp4", Settings(cache_dir=None, keyframe_interval=10))
+    assert result.frames == 30
+    assert result.keyframes == 3
+    assert result.shots == 1
+    assert result.audio_packets == len(audio_packets(clip)[0])
+
+
+def test_rerun_takes_keyframes_from_the_cache(clip: Path, reference: Path, out_dir: Path, tmp_path: Path) -> None:
+    from vidcolor import EncoderSettings, Settings, colorize_video
+
+    settings = Settings(cache_dir=tmp_path / "cache", keyframe_interval=10, encoder=EncoderSettings(crf=0))
+    first = colorize_video(clip, reference, out_dir / "a.mp4", settings)
+    second = colorize_video(clip, reference, out_dir / "b.mp4", settings)
+    assert first.keyframes_from_cache == 0
+    assert second.keyframes_from_cache == second.keyframes == 3
+    # The cache stores float16 chroma: at most one code value of difference after rounding.
+    a = np.array([f.to_ndarray() for f in decoded_frames(out_dir / "a.mp4")], np.int16)
+    b = np.array([f.to_ndarray() for f in decoded_frames(out_dir / "b.mp4")], np.int16)
+    assert np.abs(a - b).max() <= 1

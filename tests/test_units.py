@@ -1,0 +1,160 @@
+"""The pure pieces: time syntax, colour arithmetic, cuts, windows, propagation, the colorizer."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from vidcolor.colour import YCbCrSpec, fit_chroma_to_gamut, rgb_to_ycbcr, ycbcr_to_rgb
+from vidcolor.errors import UsageError
+from vidcolor.frames.timecode import FrameRange, RangeSelector, TimePoint, parse_time
+from vidcolor.registry import Registry
+from vidcolor.segment.base import RegionMasks
+from vidcolor.solver import COLORIZERS, Keyframe, Reference
+from vidcolor.temporal.flow import FLOWS
+from vidcolor.temporal.propagate import Propagated, blend, step
+from vidcolor.temporal.shots import CutDetector, thumbnail
+from vidcolor.temporal.windows import windows
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("12", TimePoint(seconds=Fraction(12))),
+        ("2.5s", TimePoint(seconds=Fraction(5, 2))),
+        ("500ms", TimePoint(seconds=Fraction(1, 2))),
+        ("40000us", TimePoint(seconds=Fraction(1, 25))),
+        ("01:02.5", TimePoint(seconds=Fraction(125, 2))),
+        ("1:00:00", TimePoint(seconds=Fraction(3600))),
+        ("120f", TimePoint(frames=120)),
+    ],
+)
+def test_parse_time_accepts_ffmpeg_syntax_and_frames(text: str, expected: TimePoint) -> None:
+    assert parse_time(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "abc", "1:2:3:4", "12x", "f12"])
+def test_parse_time_rejects_garbage(text: str) -> None:
+    with pytest.raises(UsageError, match="not a time"):
+        parse_time(text, option="--start")
+
+
+def test_range_rejects_end_with_duration() -> None:
+    with pytest.raises(UsageError, match="--end and --duration"):
+        FrameRange.parse("1", "2", "3")
+
+
+def test_range_selector_by_time_and_by_frames() -> None:
+    sel = RangeSelector(FrameRange.parse("1", None, "10f"), origin_s=0.0, frame_period_s=0.04)
+    verdicts = [sel.classify(i, i * 0.04) for i in range(50)]
+    assert verdicts.index("keep") == 25
+    assert verdicts.count("keep") == 10
+    assert verdicts[35] == "after"
+
+
+def test_gamut_fit_keeps_rgb_in_the_cube_and_luma_exact() -> None:
+    rng = np.random.default_rng(0)
+    y = rng.uniform(0, 1, (32, 32)).astype(np.float32)
+    chroma = rng.uniform(-0.5, 0.5, (32, 32, 2)).astype(np.float32)
+    fitted = fit_chroma_to_gamut(y, chroma)
+    rgb = ycbcr_to_rgb(y, fitted)
+    assert rgb.min() >= -1e-5 and rgb.max() <= 1 + 1e-5
+    y_back, _ = rgb_to_ycbcr(np.clip(rgb, 0, 1))
+    np.testing.assert_allclose(y_back, y, atol=1e-4)
+    # Chroma already inside the gamut is untouched.
+    small = chroma * 0.01
+    np.testing.assert_allclose(fit_chroma_to_gamut(np.full_like(y, 0.5), small), small, atol=1e-7)
+
+
+def test_ycbcr_spec_round_trips_ten_bit_limited_range() -> None:
+    spec = YCbCrSpec(bit_depth=10)
+    samples = np.array([64, 512, 940], np.uint16)
+    np.testing.assert_allclose(spec.luma_to_unit(samples), [0.0, 512 / 876 - 64 / 876, 1.0], atol=1e-6)
+    np.testing.assert_array_equal(spec.unit_to_luma(spec.luma_to_unit(samples)), samples)
+    np.testing.assert_array_equal(spec.chroma_to_samples(np.zeros(2, np.float32)), [512, 512])
+
+
+def test_cut_detector_finds_a_hard_cut_not_motion() -> None:
+    rng = np.random.default_rng(1)
+    shot_a = rng.uniform(40, 120, (36, 64)).astype(np.uint8)
+    shot_b = rng.uniform(120, 230, (36, 64)).astype(np.uint8)
+    frames = [np.roll(shot_a, i, axis=1) for i in range(10)] + [np.roll(shot_b, i, axis=1) for i in range(10)]
+    detector = CutDetector()
+    assert [i for i, f in enumerate(frames) if detector.is_cut(thumbnail(f))] == [10]
+
+
+def test_windows_split_at_cuts_and_every_interval() -> None:
+    values = [0.2] * 25 + [0.9] * 7
+    thumbs = {i: np.full((4, 64), v, np.float32) for i, v in enumerate(values)}
+    # Constant thumbnails score 0 inside a shot; the jump at 25 is a cut.
+    got = list(windows(range(len(values)), lambda i: thumbs[i], interval=10))
+    assert [w.frames[0] for w in got] == [0, 10, 20, 25]
+    assert [w.next_keyframe for w in got] == [10, 20, None, None]
+    assert [w.starts_shot for w in got] == [True, False, False, True]
+    assert sum(len(w.frames) for w in got) == len(values)
+
+
+def test_registry_names_the_choices() -> None:
+    reg: Registry[int] = Registry("widget")
+    reg.register("a")(lambda: 1)
+    with pytest.raises(UsageError, match="unknown widget 'b'; choose one of a"):
+        reg.create("b")
+
+
+def _textured(shift: int) -> np.ndarray:
+    rng = np.random.default_rng(3)
+    base = rng.uniform(0, 1, (48, 96)).astype(np.float32)
+    import cv2
+
+    base = cv2.GaussianBlur(base, (0, 0), 2.0)
+    base = (base - base.min()) / (base.max() - base.min())
+    return np.roll(base, shift, axis=1)
+
+
+def test_propagation_follows_motion() -> None:
+    flow = FLOWS.create("dis", preset="medium")
+    a, b = _textured(0), _textured(3)
+    chroma = np.zeros((48, 96, 2), np.float32)
+    chroma[:, 40:56, 0] = 0.3  # a blue stripe on frame a
+    moved = step(Propagated.anchor(chroma), flow.flow((b * 255).astype(np.uint8), (a * 255).astype(np.uint8)), b, a)
+    # The stripe is now 3 pixels to the right, inside the image away from the wrap-around.
+    assert moved.chroma[10:38, 45:57, 0].mean() > 0.25
+    assert moved.chroma[10:38, 30:40, 0].mean() < 0.05
+    assert moved.confidence[10:38, 10:80].mean() > 0.8
+
+
+def test_blend_trusts_the_confident_chain() -> None:
+    one = Propagated(np.full((4, 4, 2), 0.2, np.float32), np.ones((4, 4), np.float32))
+    lost = Propagated(np.full((4, 4, 2), -0.2, np.float32), np.zeros((4, 4), np.float32))
+    np.testing.assert_allclose(blend(one, lost, 0.5), 0.2, atol=1e-2)
+    np.testing.assert_allclose(blend(one, one, 0.5), 0.2, atol=1e-6)
+
+
+def test_exemplar_colorizer_pairs_regions_by_name() -> None:
+    """Reference skin (right half) is blue, its background orange; the keyframe's skin is on the left."""
+    h, w = 40, 80
+    luma = _textured(0)[:h, :w]
+    left = np.zeros((h, w), np.float32)
+    left[:, : w // 2] = 1
+    blue, orange = (0.25, -0.1), (-0.15, 0.2)
+    ref_chroma = np.zeros((h, w, 2), np.float32)
+    ref_chroma[:, w // 2 :] = blue
+    ref_chroma[:, : w // 2] = orange
+    reference = Reference(luma, ref_chroma, RegionMasks(("skin", "background"), np.stack([1 - left, left])))
+    keyframe = Keyframe(luma, RegionMasks(("skin", "background"), np.stack([left, 1 - left])))
+    chroma = COLORIZERS.create("exemplar", position_weight=0.0).colorize(keyframe, reference, previous=None)
+    assert chroma.shape == (h, w, 2)
+    # Away from the feathered border, each region has its counterpart's colour and no bleeding.
+    np.testing.assert_allclose(chroma[5:-5, 5 : w // 2 - 8].mean(axis=(0, 1)), blue, atol=0.03)
+    np.testing.assert_allclose(chroma[5:-5, w // 2 + 8 : -5].mean(axis=(0, 1)), orange, atol=0.03)
+
+
+def test_exemplar_colorizer_keeps_trusted_previous_colour() -> None:
+    luma = _textured(0)[:32, :32]
+    reference = Reference(luma, np.full((32, 32, 2), 0.2, np.float32), RegionMasks.whole(32, 32))
+    previous = Propagated.anchor(np.full((32, 32, 2), -0.2, np.float32))
+    colorizer = COLORIZERS.create("exemplar", continuity=1.0)
+    chroma = colorizer.colorize(Keyframe(luma, RegionMasks.whole(32, 32)), reference, previous)
+    np.testing.assert_allclose(chroma, -0.2, atol=1e-5)

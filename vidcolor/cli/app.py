@@ -1,0 +1,141 @@
+"""The ``vidcolor`` command: builds options, calls the library, turns errors into exit codes."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import click
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+
+from vidcolor import __version__
+from vidcolor.errors import VidcolorError
+from vidcolor.frames.encode import EncoderSettings
+from vidcolor.frames.timecode import FrameRange
+from vidcolor.pipeline import colorize_video, default_output_path
+from vidcolor.settings import Settings
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Colorize black-and-white video from a colour reference image.\n\n"
+    "Usage: vidcolor INPUT --style REF [-o OUTPUT] (the 'colorize' command is the default).",
+)
+SUBCOMMANDS = {"colorize"}
+EXIT_INTERRUPTED = 130
+EXIT_INTERNAL = 70
+
+err_console = Console(stderr=True)
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+) -> None:
+    if version:
+        typer.echo(f"vidcolor {__version__}")
+        raise typer.Exit()
+
+
+@app.command()
+def colorize(
+    input: Annotated[Path, typer.Argument(help="Black-and-white (or colour, taken as luma) video.")],
+    style: Annotated[Path, typer.Option("--style", "-s", help="Colour reference image.")],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Output file (.mp4, .mkv, .mov); default NAME.colorized.mp4")
+    ] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", "-y", help="Replace an existing output file.")] = False,
+    start: Annotated[
+        str | None, typer.Option(help="Start: [HH:]MM:SS[.ms], seconds (12.5, 500ms) or frame (120f).")
+    ] = None,
+    end: Annotated[str | None, typer.Option(help="End (exclusive), same syntax as --start.")] = None,
+    duration: Annotated[str | None, typer.Option(help="Length from --start, seconds or frames (48f).")] = None,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+    codec: Annotated[str, typer.Option(help="libx264 or libx265.")] = "libx264",
+    crf: Annotated[int, typer.Option(help="Encoder quality, 0 (lossless) to 51.")] = 18,
+    preset: Annotated[str, typer.Option(help="Encoder speed preset (ultrafast ... veryslow).")] = "medium",
+    keyframe_interval: Annotated[int, typer.Option(help="Most frames between keyframes inside a shot.")] = 48,
+    work_size: Annotated[int, typer.Option(help="Long side (px) at which colour and flow are computed.")] = 640,
+    colorizer: Annotated[str, typer.Option(help="Keyframe colorizer.")] = "exemplar",
+    segmenter: Annotated[str, typer.Option(help="Region segmenter.")] = "whole",
+    cache_dir: Annotated[Path, typer.Option(help="Where solved keyframes are kept for re-runs.")] = Path("cache"),
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not read or write the keyframe cache.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Say what each stage does.")] = False,
+) -> None:
+    """Colorize INPUT after the colours of --style and write OUTPUT with the input's audio."""
+    _configure_logging(quiet=quiet, verbose=verbose)
+    settings = Settings(
+        colorizer=colorizer,
+        segmenter=segmenter,
+        keyframe_interval=keyframe_interval,
+        work_size=work_size,
+        device=device,
+        encoder=EncoderSettings(codec=codec, crf=crf, preset=preset),
+        frame_range=FrameRange.parse(start, end, duration),
+        cache_dir=None if no_cache else cache_dir,
+    )
+    target = output or default_output_path(input)
+    if quiet:
+        result = colorize_video(input, style, target, settings, overwrite=overwrite)
+    else:
+        from vidcolor.cli.progress import FrameProgress
+
+        with FrameProgress(err_console, input.name) as bar:
+            result = colorize_video(input, style, target, settings, overwrite=overwrite, progress=bar)
+        err_console.print(
+            f"[green]wrote[/green] {result.output}  ({result.frames} frames, {result.shots} shots, "
+            f"{result.keyframes} keyframes, {result.audio_packets} audio packets, "
+            f"{result.frames / max(result.seconds, 1e-9):.1f} fps)"
+        )
+
+
+def _configure_logging(*, quiet: bool, verbose: bool) -> None:
+    level = logging.DEBUG if verbose and not quiet else logging.WARNING
+    logger = logging.getLogger("vidcolor")
+    logger.handlers[:] = [RichHandler(console=err_console, show_path=False, show_time=False)]
+    logger.setLevel(level)
+    logger.propagate = False
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the CLI in-process and return its exit code (what ``main`` exits with)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] not in SUBCOMMANDS and not args[0].startswith("-"):
+        args.insert(0, "colorize")  # `vidcolor movie.mp4 --style ref.jpg`
+    debug = "--debug" in args or os.environ.get("VIDCOLOR_DEBUG") == "1"
+    args = [a for a in args if a != "--debug"]
+    try:
+        typer.main.get_command(app).main(args=args, prog_name="vidcolor", standalone_mode=False)
+    except VidcolorError as exc:
+        if debug:
+            raise
+        err_console.print(f"[bold red]vidcolor: error:[/bold red] {exc.message}", highlight=False, soft_wrap=True)
+        return exc.exit_code
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        err_console.print("vidcolor: interrupted; no output file was left behind")
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # a bug: one line for users, the traceback with --debug
+        if debug:
+            raise
+        err_console.print(
+            f"vidcolor: internal error: {type(exc).__name__}: {exc} (run again with --debug for the traceback)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        return EXIT_INTERNAL
+    return 0
+
+
+def main() -> None:
+    sys.exit(run())

@@ -1,0 +1,125 @@
+"""Colour arithmetic in Y'CbCr, where luma stays exact.
+
+The decoded Y plane is the truth and is never recomputed: the pipeline only computes the two
+chroma planes. Chroma is carried as float32 ``(H, W, 2)`` arrays of (Cb, Cr) in ``[-0.5, 0.5]``
+("unit chroma"); luma as float32 ``(H, W)`` in ``[0, 1]`` ("unit luma", nominal black to white).
+
+Chroma is scaled toward neutral where the colour would leave the RGB cube for the pixel's luma:
+a player clips out-of-gamut RGB, and clipping would change the luma the viewer sees.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+# Kr, Kb of the two matrices players assume: BT.601 for SD, BT.709 for HD.
+_LUMA_COEFFS = {"bt601": (0.299, 0.114), "bt709": (0.2126, 0.0722)}
+
+
+@dataclass(frozen=True)
+class YCbCrSpec:
+    """How integer Y'CbCr samples map to unit values."""
+
+    matrix: str = "bt601"
+    bit_depth: int = 8
+    full_range: bool = False
+
+    def __post_init__(self) -> None:
+        if self.matrix not in _LUMA_COEFFS:
+            raise ValueError(f"matrix must be one of {sorted(_LUMA_COEFFS)}, got {self.matrix!r}")
+        if not 8 <= self.bit_depth <= 16:
+            raise ValueError(f"bit_depth must be 8..16, got {self.bit_depth}")
+
+    @property
+    def _scale(self) -> float:
+        return float(1 << (self.bit_depth - 8))
+
+    @property
+    def dtype(self) -> type:
+        return np.uint8 if self.bit_depth == 8 else np.uint16
+
+    def luma_to_unit(self, y: np.ndarray) -> np.ndarray:
+        """Integer Y plane ``(H, W)`` to unit luma ``(H, W)`` float32 (may slightly exceed [0, 1])."""
+        y = y.astype(np.float32)
+        if self.full_range:
+            return y / float((1 << self.bit_depth) - 1)
+        return (y - 16.0 * self._scale) / (219.0 * self._scale)
+
+    def unit_to_luma(self, y: np.ndarray) -> np.ndarray:
+        """Unit luma ``(H, W)`` to integer samples of this spec (for tests and reference images)."""
+        v = y * float((1 << self.bit_depth) - 1) if self.full_range else y * 219.0 * self._scale + 16.0 * self._scale
+        return np.clip(np.rint(v), 0, (1 << self.bit_depth) - 1).astype(self.dtype)
+
+    def chroma_to_samples(self, chroma: np.ndarray) -> np.ndarray:
+        """Unit chroma ``(..., 2)`` or any shape to integer chroma samples of this spec."""
+        if self.full_range:
+            v = chroma * float((1 << self.bit_depth) - 1) + float(1 << (self.bit_depth - 1))
+        else:
+            v = chroma * 224.0 * self._scale + 128.0 * self._scale
+        return np.clip(np.rint(v), 0, (1 << self.bit_depth) - 1).astype(self.dtype)
+
+    def samples_to_chroma(self, c: np.ndarray) -> np.ndarray:
+        """Integer chroma samples to unit chroma (float32)."""
+        c = c.astype(np.float32)
+        if self.full_range:
+            return (c - float(1 << (self.bit_depth - 1))) / float((1 << self.bit_depth) - 1)
+        return (c - 128.0 * self._scale) / (224.0 * self._scale)
+
+
+def matrix_for_height(height: int) -> str:
+    """The matrix players assume for untagged video of this height (HD means BT.709)."""
+    return "bt709" if height >= 720 else "bt601"
+
+
+def rgb_to_ycbcr(rgb: np.ndarray, matrix: str = "bt601") -> tuple[np.ndarray, np.ndarray]:
+    """Gamma-encoded RGB ``(H, W, 3)`` in [0, 1] to unit luma ``(H, W)`` and unit chroma ``(H, W, 2)``."""
+    if rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise ValueError(f"rgb must have shape (H, W, 3), got {rgb.shape}")
+    kr, kb = _LUMA_COEFFS[matrix]
+    rgb = rgb.astype(np.float32, copy=False)
+    y = kr * rgb[..., 0] + (1.0 - kr - kb) * rgb[..., 1] + kb * rgb[..., 2]
+    cb = (rgb[..., 2] - y) / (2.0 * (1.0 - kb))
+    cr = (rgb[..., 0] - y) / (2.0 * (1.0 - kr))
+    return y, np.stack([cb, cr], axis=-1)
+
+
+def ycbcr_to_rgb(y: np.ndarray, chroma: np.ndarray, matrix: str = "bt601") -> np.ndarray:
+    """Unit luma ``(H, W)`` and unit chroma ``(H, W, 2)`` to RGB ``(H, W, 3)`` (not clipped)."""
+    kr, kb = _LUMA_COEFFS[matrix]
+    kg = 1.0 - kr - kb
+    cb, cr = chroma[..., 0], chroma[..., 1]
+    r = y + 2.0 * (1.0 - kr) * cr
+    b = y + 2.0 * (1.0 - kb) * cb
+    g = (y - kr * r - kb * b) / kg
+    return np.stack([r, g, b], axis=-1)
+
+
+def fit_chroma_to_gamut(y: np.ndarray, chroma: np.ndarray, matrix: str = "bt601") -> np.ndarray:
+    """Scale chroma toward neutral, per pixel, until RGB for the given luma lies in [0, 1].
+
+    Args:
+        y: unit luma ``(H, W)``; clipped to [0, 1] for the test (super-white stays neutral).
+        chroma: unit chroma ``(H, W, 2)``.
+
+    Returns:
+        chroma ``(H, W, 2)`` float32 whose RGB is inside the cube; luma is untouched by design.
+    """
+    if chroma.shape[:2] != y.shape or chroma.shape[-1] != 2:
+        raise ValueError(f"chroma must be (H, W, 2) matching luma {y.shape}, got {chroma.shape}")
+    kr, kb = _LUMA_COEFFS[matrix]
+    kg = 1.0 - kr - kb
+    yc = np.clip(y, 0.0, 1.0).astype(np.float32, copy=False)
+    room_up, room_down = 1.0 - yc, yc
+    cb, cr = chroma[..., 0], chroma[..., 1]
+    # RGB offset from grey per unit of chroma: r = y + dr, g = y + dg, b = y + db.
+    dr = np.float32(2.0 * (1.0 - kr)) * cr
+    db = np.float32(2.0 * (1.0 - kb)) * cb
+    dg = np.float32(-kr / kg) * dr - np.float32(kb / kg) * db
+    # Largest s in [0, 1] with 0 <= y + s*d <= 1 for every channel.
+    s = np.ones_like(yc)
+    for d in (dr, dg, db):
+        room = np.where(d > 0, room_up, room_down)
+        np.minimum(s, room / np.maximum(np.abs(d), np.float32(1e-6)), out=s)
+    return chroma * s[..., None]

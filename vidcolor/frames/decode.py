@@ -1,0 +1,75 @@
+"""Stream the luma of a video's frames, upright, in presentation order, one at a time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import av
+import numpy as np
+
+from vidcolor.errors import InputError
+from vidcolor.frames.frame import LumaFrame
+from vidcolor.frames.probe import VideoInfo, _reason, open_input
+from vidcolor.frames.timecode import FrameRange, RangeSelector
+
+# Pixel formats whose first plane is the luma plane, so it can be taken without conversion.
+_PLANAR_LUMA_PREFIXES = ("yuv", "yuvj", "yuva", "gray", "nv12", "nv16", "nv21", "nv24", "p010", "p016")
+
+
+def luma_plane(frame: av.VideoFrame, bit_depth: int) -> np.ndarray:
+    """The Y plane ``(H, W)`` of a decoded frame, copied out of FFmpeg's padded buffer.
+
+    Planar YUV and grey formats give their first plane bit for bit; anything else (RGB, packed
+    YUV) is converted to grey by swscale, which is the only case where luma is computed.
+    """
+    name = frame.format.name
+    if not name.startswith(_PLANAR_LUMA_PREFIXES) or name.endswith("be"):
+        frame = frame.reformat(format="gray" if bit_depth == 8 else "gray16le")
+        if bit_depth != 8:
+            return (frame.to_ndarray() >> (16 - bit_depth)).astype(np.uint16)
+    plane = frame.planes[0]
+    dtype = np.uint8 if bit_depth == 8 else np.dtype("<u2")
+    itemsize = np.dtype(dtype).itemsize
+    rows = np.frombuffer(plane, dtype=dtype).reshape(-1, plane.line_size // itemsize)
+    return rows[: frame.height, : frame.width].astype(np.uint8 if bit_depth == 8 else np.uint16)
+
+
+def upright(plane: np.ndarray, rotation: int) -> np.ndarray:
+    """Rotate a plane by the stream's display rotation (degrees counter-clockwise)."""
+    k = (rotation // 90) % 4
+    return np.ascontiguousarray(np.rot90(plane, k)) if k else plane
+
+
+def iter_luma_frames(info: VideoInfo, frame_range: FrameRange | None = None) -> Iterator[LumaFrame]:
+    """Decode ``info.path`` and yield the frames inside ``frame_range`` as :class:`LumaFrame`.
+
+    The demuxer's final empty packets flush the decoder, so frames held back for reordering
+    come out too. Memory stays at one frame whatever the video's length.
+    """
+    frame_range = frame_range or FrameRange()
+    period = float(1 / info.rate) if info.rate else 1 / 25
+    origin = float((info.start_pts or 0) * info.time_base)
+    selector = RangeSelector(frame_range, origin_s=origin, frame_period_s=period)
+    kept = 0
+    with open_input(info.path) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        seek_s = frame_range.seek_seconds
+        if seek_s is not None:
+            target = int((origin + float(seek_s)) / float(info.time_base))
+            container.seek(target, stream=stream, backward=True, any_frame=False)
+        decoded = 0
+        try:
+            for packet in container.demux(stream):
+                for frame in packet.decode():
+                    verdict = selector.classify(decoded, frame.time)
+                    decoded += 1
+                    if verdict == "before":
+                        continue
+                    if verdict == "after":
+                        return
+                    luma = upright(luma_plane(frame, info.bit_depth), info.rotation)
+                    yield LumaFrame(index=kept, pts=frame.pts, time_base=info.time_base, luma=luma)
+                    kept += 1
+        except av.FFmpegError as exc:
+            raise InputError(f"{info.path}: damaged after {decoded} frames ({_reason(exc)})") from exc

@@ -1,0 +1,99 @@
+"""Open an input video, check it is one, and describe what the rest of the pipeline needs."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+
+from vidcolor.errors import InputError
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What a run needs to know about its input, read once before any work starts."""
+
+    path: Path
+    stream_index: int
+    coded_width: int
+    coded_height: int
+    rotation: int  # degrees counter-clockwise to display upright; a multiple of 90
+    time_base: Fraction
+    rate: Fraction | None  # nominal frame rate (30000/1001 stays exact), None if unknown
+    frame_count: int | None  # from the container's index; None if it does not say
+    start_pts: int | None
+    duration_s: float | None
+    pix_fmt: str
+    bit_depth: int
+    full_range: bool
+    audio_stream_indexes: tuple[int, ...]
+
+    @property
+    def width(self) -> int:
+        return self.coded_height if self.rotation % 180 else self.coded_width
+
+    @property
+    def height(self) -> int:
+        return self.coded_width if self.rotation % 180 else self.coded_height
+
+
+def open_input(path: Path) -> av.container.InputContainer:
+    """Open ``path`` for reading, turning every failure into a one-line :class:`InputError`."""
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, not a video file")
+    if not os.access(path, os.R_OK):
+        raise InputError(f"{path}: not readable (permission denied)")
+    try:
+        return av.open(str(path), mode="r")
+    except av.FFmpegError as exc:
+        raise InputError(f"{path}: not a readable video ({_reason(exc)})") from exc
+
+
+def probe(path: Path) -> VideoInfo:
+    """Describe the first video stream of ``path``; decodes its first frame to prove it decodes."""
+    path = Path(path)
+    with open_input(path) as container:
+        if not container.streams.video:
+            raise InputError(f"{path}: has no video stream")
+        stream = container.streams.video[0]
+        try:
+            first = next(iter(container.decode(stream)), None)
+        except av.FFmpegError as exc:
+            raise InputError(f"{path}: video stream cannot be decoded ({_reason(exc)})") from exc
+        if first is None:
+            raise InputError(f"{path}: video stream holds no decodable frame (empty or truncated)")
+        fmt = first.format
+        rotation = round((first.rotation or 0) / 90.0) * 90 % 360
+        duration_s = None
+        if stream.duration is not None and stream.time_base is not None:
+            duration_s = float(stream.duration * stream.time_base)
+        elif container.duration is not None:
+            duration_s = container.duration / av.time_base
+        rate = stream.average_rate or stream.guessed_rate
+        return VideoInfo(
+            path=path,
+            stream_index=stream.index,
+            coded_width=first.width,
+            coded_height=first.height,
+            rotation=rotation,
+            time_base=stream.time_base or Fraction(1, 90000),
+            rate=Fraction(rate) if rate else None,
+            frame_count=stream.frames or None,
+            start_pts=stream.start_time,
+            duration_s=duration_s,
+            pix_fmt=fmt.name,
+            bit_depth=max(8, fmt.components[0].bits),
+            full_range=fmt.name.startswith("yuvj") or first.color_range == 2,
+            audio_stream_indexes=tuple(s.index for s in container.streams.audio),
+        )
+
+
+def _reason(exc: BaseException) -> str:
+    """FFmpeg's own words without the path it repeats."""
+    text = getattr(exc, "strerror", None) or str(exc)
+    return text.split(":")[-1].strip() if ":" in text else text.strip()

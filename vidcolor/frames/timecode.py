@@ -1,0 +1,139 @@
+"""Time positions as users write them: FFmpeg's time duration syntax, or frame numbers.
+
+Accepted forms (the same as ``ffmpeg -ss``/``-to``/``-t``), plus frames:
+    ``[-][HH:]MM:SS[.m...]``     e.g. ``01:02.5``, ``1:00:00``
+    ``[-]S+[.m...][s|ms|us]``    e.g. ``12``, ``2.5s``, ``500ms``, ``40000us``
+    ``N f``                      a frame number (start/end) or count (duration), e.g. ``120f``
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+
+from vidcolor.errors import UsageError
+
+_CLOCK = re.compile(r"^(-)?(?:(\d+):)?(\d+):(\d+(?:\.\d+)?)$")
+_SECONDS = re.compile(r"^(-)?(\d+(?:\.\d*)?|\.\d+)(s|ms|us)?$")
+_FRAMES = re.compile(r"^(\d+)f$")
+_UNIT = {None: Fraction(1), "s": Fraction(1), "ms": Fraction(1, 1000), "us": Fraction(1, 1000000)}
+
+
+@dataclass(frozen=True)
+class TimePoint:
+    """Either a time in seconds or a frame number/count, never both."""
+
+    seconds: Fraction | None = None
+    frames: int | None = None
+
+    def __str__(self) -> str:
+        return f"{self.frames}f" if self.frames is not None else f"{float(self.seconds or 0):g}s"
+
+
+def parse_time(text: str, *, option: str = "time") -> TimePoint:
+    """Parse one position; raises :class:`UsageError` naming the option for anything else."""
+    s = text.strip().replace(" ", "")
+    if m := _FRAMES.match(s):
+        return TimePoint(frames=int(m.group(1)))
+    if m := _CLOCK.match(s):
+        sign, hours, minutes, secs = m.groups()
+        if int(minutes) >= 60 and hours is not None:
+            raise UsageError(f"{option} {text!r}: minutes must be below 60 in HH:MM:SS")
+        value = int(hours or 0) * 3600 + int(minutes) * 60 + Fraction(secs)
+        return TimePoint(seconds=-value if sign else value)
+    if m := _SECONDS.match(s):
+        sign, number, unit = m.groups()
+        value = Fraction(number) * _UNIT[unit]
+        return TimePoint(seconds=-value if sign else value)
+    raise UsageError(
+        f"{option} {text!r}: not a time; use [HH:]MM:SS[.ms], seconds like 12.5 or 500ms, or a frame number like 120f"
+    )
+
+
+@dataclass(frozen=True)
+class FrameRange:
+    """Which frames of the input a run keeps: ``start`` inclusive, ``end`` exclusive.
+
+    ``duration`` counts from the first kept frame, in seconds or frames.
+    """
+
+    start: TimePoint | None = None
+    end: TimePoint | None = None
+    duration: TimePoint | None = None
+
+    def __post_init__(self) -> None:
+        if self.end is not None and self.duration is not None:
+            raise UsageError("--end and --duration both given; use one of them")
+        for name, point in (("--start", self.start), ("--end", self.end), ("--duration", self.duration)):
+            if point is not None and point.seconds is not None and point.seconds < 0:
+                raise UsageError(f"{name} {point}: must not be negative")
+        if self.duration is not None and (self.duration.seconds == 0 or self.duration.frames == 0):
+            raise UsageError("--duration must be longer than zero")
+
+    @classmethod
+    def parse(cls, start: str | None, end: str | None, duration: str | None) -> FrameRange:
+        return cls(
+            start=parse_time(start, option="--start") if start else None,
+            end=parse_time(end, option="--end") if end else None,
+            duration=parse_time(duration, option="--duration") if duration else None,
+        )
+
+    @property
+    def is_everything(self) -> bool:
+        return self.start is None and self.end is None and self.duration is None
+
+    @property
+    def seek_seconds(self) -> Fraction | None:
+        """Where a demuxer may seek before decoding.
+
+        Only a time start allows it, and only when no frame number must be counted from the
+        file's first frame (after a seek the decoder cannot know how many frames it skipped).
+        """
+        if self.start is None or not self.start.seconds:
+            return None
+        if self.end is not None and self.end.frames is not None:
+            return None
+        return self.start.seconds
+
+    def __str__(self) -> str:
+        parts = [f"{k}={v}" for k, v in (("start", self.start), ("end", self.end), ("duration", self.duration)) if v]
+        return ",".join(parts) or "all"
+
+
+class RangeSelector:
+    """Decides, frame by frame in presentation order, whether a frame is in the range.
+
+    Time is measured from the video stream's first timestamp, as ``ffmpeg -ss`` does.
+    """
+
+    def __init__(self, frame_range: FrameRange, origin_s: float, frame_period_s: float) -> None:
+        self._range = frame_range
+        self._origin = origin_s
+        # Half a frame of slack so that "--start 2" keeps the frame stamped 1.99999 by rounding.
+        self._slack = frame_period_s / 2.0
+        self._first: tuple[int, float] | None = None
+
+    def classify(self, file_index: int, time_s: float | None) -> str:
+        """``"before"``, ``"keep"`` or ``"after"`` for the frame at ``file_index`` / ``time_s``."""
+        t = (time_s if time_s is not None else file_index * 2 * self._slack) - self._origin
+        r = self._range
+        if r.start is not None:
+            if r.start.frames is not None and file_index < r.start.frames:
+                return "before"
+            if r.start.seconds is not None and t < float(r.start.seconds) - self._slack:
+                return "before"
+        if self._first is None:
+            self._first = (file_index, t)
+        first_index, first_t = self._first
+        if r.end is not None:
+            if r.end.frames is not None and file_index >= r.end.frames:
+                return "after"
+            if r.end.seconds is not None and t >= float(r.end.seconds) - self._slack:
+                return "after"
+        if r.duration is not None:
+            if r.duration.frames is not None and file_index - first_index >= r.duration.frames:
+                return "after"
+            if r.duration.seconds is not None and t - first_t >= float(r.duration.seconds) - self._slack:
+                return "after"
+        return "keep"

@@ -1,0 +1,19 @@
+"""Optical flow, shot cuts, keyframe windows and colour propagation (OpenCV, numpy)."""
+
+from vidcolor.temporal.flow import FLOWS, FlowError, FlowEstimator, warp
+from vidcolor.temporal.propagate import Propagated, blend, step
+from vidcolor.temporal.shots import CutDetector
+from vidcolor.temporal.windows import Window, windows
+
+__all__ = [
+    "FLOWS",
+    "CutDetector",
+    "FlowError",
+    "FlowEstimator",
+    "Propagated",
+    "Window",
+    "blend",
+    "step",
+    "warp",
+    "windows",
+]

@@ -1,0 +1,75 @@
+"""Optical flow behind one small interface, so other estimators can be plugged in."""
+
+from __future__ import annotations
+
+import functools
+from abc import ABC, abstractmethod
+from typing import ClassVar
+
+import cv2
+import numpy as np
+
+from vidcolor.errors import VidcolorError
+from vidcolor.registry import Registry
+
+
+class FlowError(VidcolorError):
+    """A flow estimator could not run."""
+
+
+class FlowEstimator(ABC):
+    """Dense backward flow between two luma images of the same size."""
+
+    name: ClassVar[str]
+
+    @abstractmethod
+    def flow(self, target: np.ndarray, source: np.ndarray) -> np.ndarray:
+        """Where each target pixel comes from in ``source``.
+
+        Args:
+            target, source: uint8 luma ``(H, W)``.
+
+        Returns:
+            ``(H, W, 2)`` float32 ``(dx, dy)``: ``target[y, x] ≈ source[y + dy, x + dx]``.
+        """
+
+
+FLOWS: Registry[FlowEstimator] = Registry("flow estimator")
+
+_DIS_PRESETS = {
+    "ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST,
+    "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
+    "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM,
+}
+
+
+@FLOWS.register("dis")
+class DISFlow(FlowEstimator):
+    """OpenCV's Dense Inverse Search (Kroeger et al. 2016): fast, good on small motion."""
+
+    name = "dis"
+
+    def __init__(self, preset: str = "medium") -> None:
+        if preset not in _DIS_PRESETS:
+            raise FlowError(f"DIS preset {preset!r} unknown; choose one of {', '.join(_DIS_PRESETS)}")
+        self._dis = cv2.DISOpticalFlow_create(_DIS_PRESETS[preset])
+
+    def flow(self, target: np.ndarray, source: np.ndarray) -> np.ndarray:
+        if target.shape != source.shape or target.dtype != np.uint8:
+            raise FlowError(
+                f"DIS needs two uint8 images of one size, got {target.shape}/{target.dtype} and {source.shape}"
+            )
+        return self._dis.calc(target, source, None)
+
+
+def warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
+    """Sample ``image`` ``(H, W[, C<=4])`` at ``grid + flow`` (bilinear, edges replicated)."""
+    h, w = flow.shape[:2]
+    gx, gy = _grid(h, w)
+    return cv2.remap(image, gx + flow[..., 0], gy + flow[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+@functools.lru_cache(maxsize=4)
+def _grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    return gx, gy
