@@ -167,7 +167,7 @@ def test_python_api_returns_a_summary(clip: Path, reference: Path, out_dir: Path
 
     result = colorize_video(clip, reference, out_dir / "api.mp4", Settings(cache_dir=None, keyframe_interval=10))
     assert result.frames == 30
-    assert result.keyframes == 3
+    assert result.keyframes == 4  # 0, 10, 20 and the last frame (end of the shot)
     assert result.shots == 1
     assert result.audio_packets == len(audio_packets(clip)[0])
 
@@ -179,7 +179,7 @@ def test_rerun_takes_keyframes_from_the_cache(clip: Path, reference: Path, out_d
     first = colorize_video(clip, reference, out_dir / "a.mp4", settings)
     second = colorize_video(clip, reference, out_dir / "b.mp4", settings)
     assert first.keyframes_from_cache == 0
-    assert second.keyframes_from_cache == second.keyframes == 3
+    assert second.keyframes_from_cache == second.keyframes == 4
     # The cache stores float16 chroma: at most one code value of difference after rounding.
     a = np.array([f.to_ndarray() for f in decoded_frames(out_dir / "a.mp4")], np.int16)
     b = np.array([f.to_ndarray() for f in decoded_frames(out_dir / "b.mp4")], np.int16)

@@ -126,8 +126,9 @@ def test_propagation_follows_motion() -> None:
 
 
 def test_blend_trusts_the_confident_chain() -> None:
-    one = Propagated(np.full((4, 4, 2), 0.2, np.float32), np.ones((4, 4), np.float32))
-    lost = Propagated(np.full((4, 4, 2), -0.2, np.float32), np.zeros((4, 4), np.float32))
+    one = Propagated.anchor(np.full((4, 4, 2), 0.2, np.float32))
+    lost = Propagated.anchor(np.full((4, 4, 2), -0.2, np.float32))
+    lost.packed[..., 2] = 0.0
     np.testing.assert_allclose(blend(one, lost, 0.5), 0.2, atol=1e-2)
     np.testing.assert_allclose(blend(one, one, 0.5), 0.2, atol=1e-6)
 

@@ -8,6 +8,7 @@ At most one window of frames is in memory at any time.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import tempfile
@@ -37,6 +38,9 @@ from vidcolor.temporal.shots import thumbnail
 from vidcolor.temporal.windows import Window, windows
 
 log = logging.getLogger("vidcolor")
+
+# A shot at least this long also gets its last frame solved as a right anchor.
+MIN_FRAMES_FOR_END_ANCHOR = 8
 
 ProgressCallback = Callable[[int, int | None], None]
 """Called with (frames written so far, frames expected or None) after every frame."""
@@ -110,15 +114,12 @@ def colorize_video(
     frames = (_to_work(f, spec, work_size) for f in iter_luma_frames(info, settings.frame_range))
     expected = info.frame_count if settings.frame_range.is_everything else None
     temp_path = output_path.with_name(f".{output_path.stem}.{os.getpid()}.partial{output_path.suffix}")
-    range_start_s: float | None = None
     writer: ColorVideoWriter | None = None
     stats = _Stats()
     try:
         solver = _WindowSolver(colorizer, segmenter, flow, reference, cache, stats)
         for work, chroma in solver.run(windows(frames, _thumb, interval=settings.keyframe_interval)):
             if writer is None:
-                if not settings.frame_range.is_everything:
-                    range_start_s = work.frame.time or 0.0
                 writer = ColorVideoWriter(
                     temp_path,
                     container_format=container_format,
@@ -129,7 +130,7 @@ def colorize_video(
                     rate=info.rate,
                     settings=settings.encoder,
                     audio_from=input_path if info.audio_stream_indexes else None,
-                    range_start_s=range_start_s,
+                    range_start_s=None if settings.frame_range.is_everything else (work.frame.time or 0.0),
                 )
             writer.write(work.frame, _full_chroma(chroma, work.frame, spec))
             if progress is not None:
@@ -199,35 +200,49 @@ class _WindowSolver:
     def run(self, stream: Iterable[Window[_WorkFrame]]) -> Iterator[tuple[_WorkFrame, np.ndarray]]:
         anchor: np.ndarray | None = None  # the solved chroma of the window's first frame
         for window in stream:
+            frames = window.frames
             if window.starts_shot or anchor is None:
                 self._stats.shots += 1
-                anchor = self._solve(window.frames[0], previous=None)
+                anchor = self._solve(frames[0], previous=None)
             forward = [Propagated.anchor(anchor)]
-            for prev, cur in zip(window.frames, window.frames[1:], strict=False):
+            for prev, cur in itertools.pairwise(frames):
                 forward.append(self._carry(forward[-1], cur, prev))
-            if window.next_keyframe is None:
-                chromas = [p.chroma for p in forward]
+            if window.next_keyframe is not None:
+                # The shot goes on: the next keyframe is the right anchor, and the next window's left.
+                carried = self._carry(forward[-1], window.next_keyframe, frames[-1])
+                anchor = self._solve(window.next_keyframe, previous=carried)
+                chromas = self._blend_backward(frames, forward, window.next_keyframe, anchor, span=len(frames))
+            elif len(frames) >= MIN_FRAMES_FOR_END_ANCHOR:
+                # The shot ends here: its last frame is solved too, so new content that entered
+                # during the shot gets colour from the reference rather than from nothing.
+                end = self._solve(frames[-1], previous=forward[-1])
+                chromas = self._blend_backward(frames[:-1], forward, frames[-1], end, span=len(frames) - 1)
+                chromas.append(end)
                 anchor = None
             else:
-                last = window.frames[-1]
-                carried = self._carry(forward[-1], window.next_keyframe, last)
-                anchor = self._solve(window.next_keyframe, previous=carried)
-                chromas = self._blend_backward(window, forward, anchor)
-            yield from zip(window.frames, chromas, strict=True)
+                chromas = [p.chroma for p in forward]
+                anchor = None
+            yield from zip(frames, chromas, strict=True)
 
     def _blend_backward(
-        self, window: Window[_WorkFrame], forward: list[Propagated], right: np.ndarray
+        self,
+        frames: list[_WorkFrame],
+        forward: list[Propagated],
+        right: _WorkFrame,
+        right_chroma: np.ndarray,
+        span: int,
     ) -> list[np.ndarray]:
-        """Carry the right anchor back through the window and blend it with the forward chain."""
-        n = len(window.frames)
-        chromas: list[np.ndarray] = [forward[0].chroma] * n
-        backward = Propagated.anchor(right)
-        later = window.next_keyframe
-        for i in range(n - 1, 0, -1):
-            cur = window.frames[i]
-            backward = self._carry(backward, cur, later)
-            chromas[i] = blend(forward[i], backward, position=i / n)
-            later = cur
+        """Carry ``right_chroma`` from ``right`` back over ``frames[1:]`` and blend with the forward chain.
+
+        ``span`` is the distance in frames from ``frames[0]`` to ``right``.
+        """
+        chromas: list[np.ndarray] = [forward[0].chroma] * len(frames)
+        backward = Propagated.anchor(right_chroma)
+        later = right
+        for i in range(len(frames) - 1, 0, -1):
+            backward = self._carry(backward, frames[i], later)
+            chromas[i] = blend(forward[i], backward, position=i / span)
+            later = frames[i]
         return chromas
 
     def _carry(self, previous: Propagated, target: _WorkFrame, source: _WorkFrame) -> Propagated:

@@ -34,9 +34,9 @@ class Settings:
     colorizer: str = "exemplar"
     segmenter: str = "whole"
     flow: str = "dis"
-    flow_preset: str = "medium"
+    flow_preset: str = "fast"
     keyframe_interval: int = 48
-    work_size: int = 640
+    work_size: int = 480
     device: str = "auto"
     encoder: EncoderSettings = field(default_factory=EncoderSettings)
     frame_range: FrameRange = field(default_factory=FrameRange)

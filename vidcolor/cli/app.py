@@ -60,7 +60,8 @@ def colorize(
     crf: Annotated[int, typer.Option(help="Encoder quality, 0 (lossless) to 51.")] = 18,
     preset: Annotated[str, typer.Option(help="Encoder speed preset (ultrafast ... veryslow).")] = "medium",
     keyframe_interval: Annotated[int, typer.Option(help="Most frames between keyframes inside a shot.")] = 48,
-    work_size: Annotated[int, typer.Option(help="Long side (px) at which colour and flow are computed.")] = 640,
+    work_size: Annotated[int, typer.Option(help="Long side (px) at which colour and flow are computed.")] = 480,
+    flow_preset: Annotated[str, typer.Option(help="DIS optical flow preset: ultrafast, fast or medium.")] = "fast",
     colorizer: Annotated[str, typer.Option(help="Keyframe colorizer.")] = "exemplar",
     segmenter: Annotated[str, typer.Option(help="Region segmenter.")] = "whole",
     cache_dir: Annotated[Path, typer.Option(help="Where solved keyframes are kept for re-runs.")] = Path("cache"),
@@ -73,6 +74,7 @@ def colorize(
     settings = Settings(
         colorizer=colorizer,
         segmenter=segmenter,
+        flow_preset=flow_preset,
         keyframe_interval=keyframe_interval,
         work_size=work_size,
         device=device,

@@ -20,35 +20,56 @@ PHOTOMETRIC_SIGMA = 0.06
 
 @dataclass(frozen=True)
 class Propagated:
-    """Chroma carried to a frame, with how much to trust it.
+    """A keyframe's chroma carried to a later (or earlier) frame, with how much to trust it.
+
+    Chroma is not warped step by step: each bilinear resampling blurs it, and after dozens of
+    frames the colour washes out. The accumulated flow back to the keyframe is carried instead
+    (flow fields are smooth, so resampling them costs little) and chroma is sampled once.
 
     Attributes:
-        chroma: unit chroma ``(h, w, 2)`` float32 at work size.
-        confidence: ``(h, w)`` float32 in [0, 1]; 1 on a keyframe's own solve.
+        source: the keyframe's unit chroma ``(h, w, 2)`` float32.
+        packed: ``(h, w, 3)`` float32: accumulated flow (dx, dy) from this frame to the keyframe,
+            then confidence in [0, 1] (1 on the keyframe itself).
     """
 
-    chroma: np.ndarray
-    confidence: np.ndarray
+    source: np.ndarray
+    packed: np.ndarray
+
+    @property
+    def chroma(self) -> np.ndarray:
+        """Unit chroma ``(h, w, 2)`` on this frame."""
+        return warp(self.source, self.packed[..., :2])
+
+    @property
+    def confidence(self) -> np.ndarray:
+        """``(h, w)`` in [0, 1] (a view)."""
+        return self.packed[..., 2]
 
     @classmethod
     def anchor(cls, chroma: np.ndarray) -> Propagated:
-        return cls(chroma.astype(np.float32), np.ones(chroma.shape[:2], np.float32))
+        packed = np.zeros((*chroma.shape[:2], 3), np.float32)
+        packed[..., 2] = 1.0
+        return cls(np.ascontiguousarray(chroma, np.float32), packed)
 
 
 def step(previous: Propagated, flow: np.ndarray, target_luma: np.ndarray, source_luma: np.ndarray) -> Propagated:
     """Move ``previous`` (on the source frame) onto the target frame.
 
     Args:
-        previous: chroma and confidence on the source frame.
+        previous: carried chroma and confidence on the source frame.
         flow: backward flow ``(h, w, 2)`` from target to source (see ``FlowEstimator.flow``).
         target_luma, source_luma: unit luma ``(h, w)`` float32 of both frames.
     """
-    # One 4-channel remap instead of three: chroma (2), confidence, source luma.
-    stacked = np.dstack([previous.chroma, previous.confidence, source_luma])
+    # One 4-channel remap: accumulated flow (2), confidence, and the source luma for the
+    # photometric check. Composition: acc_t(x) = flow(x) + acc_s(x + flow(x)).
+    stacked = np.empty((*flow.shape[:2], 4), np.float32)
+    stacked[..., :3] = previous.packed
+    stacked[..., 3] = source_luma
     moved = warp(stacked, flow)
+    moved[..., :2] += flow
     error = (target_luma - moved[..., 3]) * np.float32(1.0 / PHOTOMETRIC_SIGMA)
-    confidence = moved[..., 2] * np.exp(-(error * error))
-    return Propagated(np.ascontiguousarray(moved[..., :2]), confidence)
+    moved[..., 2] *= np.exp(-(error * error))
+    return Propagated(previous.source, np.ascontiguousarray(moved[..., :3]))
 
 
 def blend(forward: Propagated, backward: Propagated, position: float) -> np.ndarray:
