@@ -147,6 +147,19 @@ def test_bad_options_are_one_line_usage_errors(capsys, clip, reference, out_dir,
     assert_nothing_written(out_dir)
 
 
+def test_unknown_option_is_a_usage_error_not_a_crash(capsys, clip: Path, reference: Path) -> None:
+    code, err = run_and_capture(capsys, str(clip), "--style", str(reference), "--no-such-option")
+    assert code == 2
+    assert "No such option" in err and "internal error" not in err
+
+
+def test_help_and_version_exit_zero(capsys) -> None:
+    assert run(["--help"]) == 0
+    assert "colorize" in capsys.readouterr().out
+    assert run(["--version"]) == 0
+    assert "vidcolor 0.1.0" in capsys.readouterr().out
+
+
 def test_range_outside_the_video(capsys, clip: Path, reference: Path, out_dir: Path) -> None:
     code, err = run_and_capture(
         capsys, str(clip), "--style", str(reference), "-o", str(out_dir / "o.mp4"), "--start", "500f"

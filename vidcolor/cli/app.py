@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
@@ -33,13 +32,19 @@ EXIT_INTERNAL = 70
 err_console = Console(stderr=True)
 
 
-@app.callback()
-def _root(
-    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
-) -> None:
-    if version:
+def _print_version(value: bool) -> None:
+    if value:
         typer.echo(f"vidcolor {__version__}")
         raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Colorize black-and-white video from a colour reference image."""
 
 
 @app.command()
@@ -83,13 +88,18 @@ def colorize(
         cache_dir=None if no_cache else cache_dir,
     )
     target = output or default_output_path(input)
-    if quiet:
-        result = colorize_video(input, style, target, settings, overwrite=overwrite)
-    else:
-        from vidcolor.cli.progress import FrameProgress
+    try:
+        if quiet:
+            result = colorize_video(input, style, target, settings, overwrite=overwrite)
+        else:
+            from vidcolor.cli.progress import FrameProgress
 
-        with FrameProgress(err_console, input.name) as bar:
-            result = colorize_video(input, style, target, settings, overwrite=overwrite, progress=bar)
+            with FrameProgress(err_console, input.name) as bar:
+                result = colorize_video(input, style, target, settings, overwrite=overwrite, progress=bar)
+    except KeyboardInterrupt:
+        err_console.print(f"vidcolor: interrupted; nothing was written to {target}", highlight=False)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    if not quiet:
         err_console.print(
             f"[green]wrote[/green] {result.output}  ({result.frames} frames, {result.shots} shots, "
             f"{result.keyframes} keyframes, {result.audio_packets} audio packets, "
@@ -113,20 +123,15 @@ def run(argv: list[str] | None = None) -> int:
     debug = "--debug" in args or os.environ.get("VIDCOLOR_DEBUG") == "1"
     args = [a for a in args if a != "--debug"]
     try:
-        typer.main.get_command(app).main(args=args, prog_name="vidcolor", standalone_mode=False)
+        # Standalone mode: click reports usage errors itself (exit 2) and exits through SystemExit.
+        typer.main.get_command(app).main(args=args, prog_name="vidcolor", standalone_mode=True)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except VidcolorError as exc:
         if debug:
             raise
         err_console.print(f"[bold red]vidcolor: error:[/bold red] {exc.message}", highlight=False, soft_wrap=True)
         return exc.exit_code
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
-    except click.ClickException as exc:
-        exc.show()
-        return exc.exit_code
-    except (KeyboardInterrupt, click.exceptions.Abort):
-        err_console.print("vidcolor: interrupted; no output file was left behind")
-        return EXIT_INTERRUPTED
     except Exception as exc:  # a bug: one line for users, the traceback with --debug
         if debug:
             raise
