@@ -29,7 +29,9 @@ from vidcolor.frames.encode import CONTAINERS, ColorVideoWriter
 from vidcolor.frames.frame import LumaFrame
 from vidcolor.frames.probe import VideoInfo, probe
 from vidcolor.reference import load_reference
-from vidcolor.segment.base import SEGMENTERS, Segmenter
+from vidcolor.segment.base import SEGMENTERS, RegionMasks, Segmenter
+from vidcolor.segment.regions import overlay
+from vidcolor.segment.tracking import keep_identities, track, tracking_confidence
 from vidcolor.settings import Settings
 from vidcolor.solver import COLORIZERS, Keyframe, KeyframeColorizer, Reference
 from vidcolor.temporal.flow import FLOWS, FlowEstimator
@@ -38,6 +40,9 @@ from vidcolor.temporal.shots import thumbnail
 from vidcolor.temporal.windows import Window, windows
 
 log = logging.getLogger("vidcolor")
+
+# Below this mean flow confidence over the tracked regions, a keyframe's regions are detected again.
+REDETECT_BELOW = 0.6
 
 # A shot at least this long also gets its last frame solved as a right anchor.
 MIN_FRAMES_FOR_END_ANCHOR = 8
@@ -53,6 +58,7 @@ class ColorizeResult:
     keyframes: int
     keyframes_from_cache: int
     shots: int
+    masks_tracked: int
     audio_packets: int
     seconds: float
     device: str
@@ -83,6 +89,7 @@ def colorize_video(
     colorizer: KeyframeColorizer | None = None,
     segmenter: Segmenter | None = None,
     flow: FlowEstimator | None = None,
+    debug_masks: str | os.PathLike | None = None,
 ) -> ColorizeResult:
     """Colorize ``input_path`` after the colour reference ``style_path``; write ``output_path``.
 
@@ -90,6 +97,7 @@ def colorize_video(
     to a temporary name beside the target and renamed only when complete, so a failure or an
     interruption never leaves a partial file at ``output_path``. Stages may be injected (tests
     pass small ones); otherwise they are built from ``settings`` by registry name.
+    ``debug_masks`` names a folder for region overlays of the reference and of every keyframe.
 
     Raises:
         VidcolorError subclasses with a one-line message naming the file and the problem.
@@ -107,6 +115,9 @@ def colorize_video(
     colorizer = colorizer or COLORIZERS.create(settings.colorizer)
     flow = flow or FLOWS.create(settings.flow, preset=settings.flow_preset)
     reference = load_reference(Path(style_path), segmenter, spec.matrix)
+    debug_dir = _debug_folder(debug_masks)
+    if debug_dir is not None:
+        _write_png(debug_dir / "reference.png", overlay(reference.luma, reference.masks))
     settings_key, describe = settings.colour_key(fingerprint(Path(style_path)))
     cache = KeyframeCache(settings.cache_dir, fingerprint(input_path), settings_key, describe)
 
@@ -117,7 +128,7 @@ def colorize_video(
     writer: ColorVideoWriter | None = None
     stats = _Stats()
     try:
-        solver = _WindowSolver(colorizer, segmenter, flow, reference, cache, stats)
+        solver = _WindowSolver(colorizer, segmenter, flow, reference, cache, stats, debug_dir)
         for work, chroma in solver.run(windows(frames, _thumb, interval=settings.keyframe_interval)):
             if writer is None:
                 writer = ColorVideoWriter(
@@ -154,6 +165,7 @@ def colorize_video(
         keyframes=stats.keyframes,
         keyframes_from_cache=stats.cached,
         shots=stats.shots,
+        masks_tracked=stats.masks_tracked,
         audio_packets=writer.audio_packets_copied,
         seconds=time.perf_counter() - started,
         device=device,
@@ -176,6 +188,7 @@ class _Stats:
     keyframes: int = 0
     cached: int = 0
     shots: int = 0
+    masks_tracked: int = 0
 
 
 class _WindowSolver:
@@ -189,6 +202,7 @@ class _WindowSolver:
         reference: Reference,
         cache: KeyframeCache,
         stats: _Stats,
+        debug_masks: Path | None = None,
     ) -> None:
         self._colorizer = colorizer
         self._segmenter = segmenter
@@ -196,6 +210,8 @@ class _WindowSolver:
         self._reference = reference
         self._cache = cache
         self._stats = stats
+        self._debug_masks = debug_masks
+        self._masks: RegionMasks | None = None  # the last solved keyframe's, for tracking within a shot
 
     def run(self, stream: Iterable[Window[_WorkFrame]]) -> Iterator[tuple[_WorkFrame, np.ndarray]]:
         anchor: np.ndarray | None = None  # the solved chroma of the window's first frame
@@ -254,11 +270,27 @@ class _WindowSolver:
         cached = self._cache.get(name)
         if cached is not None and cached.shape[:2] == work.unit.shape:
             self._stats.cached += 1
+            self._masks = None  # not segmented: the next keyframe detects afresh
             return cached
-        masks = self._segmenter.segment(work.unit)
+        masks = self._masks_for(work, previous)
+        if self._debug_masks is not None:
+            _write_png(self._debug_masks / f"keyframe_{work.frame.index:06d}.png", overlay(work.unit, masks))
         chroma = self._colorizer.colorize(Keyframe(work.unit, masks), self._reference, previous)
         self._cache.put(name, chroma)
         return chroma
+
+    def _masks_for(self, work: _WorkFrame, previous: Propagated | None) -> RegionMasks:
+        """Regions of a keyframe: carried from the last keyframe of the shot while the flow holds them."""
+        tracked = None
+        if previous is not None and self._masks is not None:
+            tracked = track(self._masks, previous.packed[..., :2])
+            if tracking_confidence(tracked, previous.confidence) >= REDETECT_BELOW:
+                self._stats.masks_tracked += 1
+                self._masks = tracked
+                return tracked
+        detected = self._segmenter.segment(work.unit)
+        self._masks = keep_identities(detected, tracked) if tracked is not None else detected
+        return self._masks
 
 
 def _check_output(output: Path, input_path: Path, overwrite: bool) -> str:
@@ -285,6 +317,17 @@ def _check_output(output: Path, input_path: Path, overwrite: bool) -> str:
     return container
 
 
+def _debug_folder(path: str | os.PathLike | None) -> Path | None:
+    if path is None:
+        return None
+    folder = Path(path)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{folder}: cannot create the --debug-masks folder ({exc.strerror})") from exc
+    return folder
+
+
 def _work_size(width: int, height: int, long_side: int) -> tuple[int, int]:
     scale = min(1.0, long_side / max(width, height))
     return max(8, round(width * scale)), max(8, round(height * scale))
@@ -295,6 +338,11 @@ def _to_work(frame: LumaFrame, spec: YCbCrSpec, size: tuple[int, int]) -> _WorkF
     if (unit.shape[1], unit.shape[0]) != size:
         unit = cv2.resize(unit, size, interpolation=cv2.INTER_AREA)
     return _WorkFrame(frame=frame, unit=unit, u8=np.rint(unit * 255.0).astype(np.uint8))
+
+
+def _write_png(path: Path, rgb: np.ndarray) -> None:
+    if not cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)):
+        raise OutputError(f"{path}: cannot write the mask overlay")
 
 
 def _thumb(work: _WorkFrame) -> np.ndarray:

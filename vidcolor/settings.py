@@ -32,7 +32,7 @@ class Settings:
     """
 
     colorizer: str = "exemplar"
-    segmenter: str = "whole"
+    segmenter: str = "mediapipe"
     flow: str = "dis"
     flow_preset: str = "fast"
     keyframe_interval: int = 48

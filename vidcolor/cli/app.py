@@ -68,7 +68,12 @@ def colorize(
     work_size: Annotated[int, typer.Option(help="Long side (px) at which colour and flow are computed.")] = 480,
     flow_preset: Annotated[str, typer.Option(help="DIS optical flow preset: ultrafast, fast or medium.")] = "fast",
     colorizer: Annotated[str, typer.Option(help="Keyframe colorizer.")] = "exemplar",
-    segmenter: Annotated[str, typer.Option(help="Region segmenter.")] = "whole",
+    segmenter: Annotated[
+        str, typer.Option(help="Region segmenter: mediapipe (faces, hair, clothes...) or whole.")
+    ] = "mediapipe",
+    debug_masks: Annotated[
+        Path | None, typer.Option(help="Write region overlays (PNG) of the reference and each keyframe here.")
+    ] = None,
     cache_dir: Annotated[Path, typer.Option(help="Where solved keyframes are kept for re-runs.")] = Path("cache"),
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not read or write the keyframe cache.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors.")] = False,
@@ -90,12 +95,14 @@ def colorize(
     target = output or default_output_path(input)
     try:
         if quiet:
-            result = colorize_video(input, style, target, settings, overwrite=overwrite)
+            result = colorize_video(input, style, target, settings, overwrite=overwrite, debug_masks=debug_masks)
         else:
             from vidcolor.cli.progress import FrameProgress
 
             with FrameProgress(err_console, input.name) as bar:
-                result = colorize_video(input, style, target, settings, overwrite=overwrite, progress=bar)
+                result = colorize_video(
+                    input, style, target, settings, overwrite=overwrite, progress=bar, debug_masks=debug_masks
+                )
     except KeyboardInterrupt:
         err_console.print(f"vidcolor: interrupted; nothing was written to {target}", highlight=False)
         raise typer.Exit(EXIT_INTERRUPTED) from None

@@ -1,5 +1,7 @@
-"""Segmenter interface, registry and region masks."""
+"""Segmenter interface, registry, region vocabulary and the MediaPipe segmenter."""
 
+from vidcolor.segment import mediapipe_seg as _mediapipe_seg  # noqa: F401  (registers "mediapipe")
 from vidcolor.segment.base import SEGMENTERS, RegionMasks, SegmentationError, Segmenter
+from vidcolor.segment.regions import counterpart, feathered, overlay
 
-__all__ = ["SEGMENTERS", "RegionMasks", "SegmentationError", "Segmenter"]
+__all__ = ["SEGMENTERS", "RegionMasks", "SegmentationError", "Segmenter", "counterpart", "feathered", "overlay"]

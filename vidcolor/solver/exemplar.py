@@ -15,6 +15,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from vidcolor.segment.base import RegionMasks
+from vidcolor.segment.regions import counterpart
 from vidcolor.solver.base import COLORIZERS, Keyframe, KeyframeColorizer, Reference, SolverError
 from vidcolor.temporal.propagate import Propagated
 
@@ -73,8 +74,8 @@ class ExemplarColorizer(KeyframeColorizer):
             if weight.max() < 1e-3:
                 continue
             region = labels == r
-            ref_index = ref_masks.names.index(name) if name in ref_masks.names else -1
-            ref_region = ref_labels == ref_index
+            partner = counterpart(name, ref_masks.names)
+            ref_region = ref_labels == (ref_masks.names.index(partner) if partner is not None else -1)
             if ref_region.mean() < _MIN_REGION_FRACTION:
                 ref_region = np.ones_like(ref_region)  # no counterpart: the whole reference
             if not region.any():

@@ -1,0 +1,151 @@
+"""Segmentation on a real photograph (scikit-image's astronaut), tracking, fallbacks, pairing."""
+
+from __future__ import annotations
+
+import itertools
+
+import cv2
+import numpy as np
+import pytest
+from skimage import data
+from skimage.color import lab2rgb, rgb2lab
+
+from vidcolor.colour import fit_chroma_to_gamut, rgb_to_ycbcr, ycbcr_to_rgb
+from vidcolor.segment import SEGMENTERS, RegionMasks, counterpart, feathered
+from vidcolor.segment.tracking import keep_identities, track, tracking_confidence
+from vidcolor.solver import COLORIZERS, Keyframe, Reference
+from vidcolor.temporal.flow import FLOWS
+from vidcolor.temporal.propagate import Propagated, step
+
+# Where the astronaut's face is (measured from FaceMesh on the 512x512 photograph).
+FACE_X, FOREHEAD_Y, FACE_Y, CHIN_Y = 224, 72, 121, 177
+
+
+@pytest.fixture(scope="module")
+def segmenter():
+    return SEGMENTERS.create("mediapipe")
+
+
+@pytest.fixture(scope="module")
+def astronaut() -> tuple[np.ndarray, np.ndarray]:
+    """RGB float in [0, 1] and its unit luma."""
+    rgb = data.astronaut().astype(np.float32) / 255.0
+    return rgb, rgb_to_ycbcr(rgb)[0]
+
+
+def weight(masks: RegionMasks, name: str, y: int, x: int) -> float:
+    return float(masks.weights[masks.names.index(name), y, x]) if name in masks.names else 0.0
+
+
+def test_regions_sit_where_they_belong(segmenter, astronaut) -> None:
+    _, luma = astronaut
+    masks = segmenter.segment(luma)  # greyscale, as keyframes are
+    assert segmenter.last_fallback == "faces"
+    assert {"skin", "hair", "eyes", "lips", "clothes", "background"} <= set(masks.names)
+    np.testing.assert_allclose(masks.weights.sum(axis=0), 1.0, atol=1e-5)  # no holes, no overlap
+    assert weight(masks, "skin", FACE_Y, FACE_X) > 0.9  # face centre
+    assert weight(masks, "hair", FOREHEAD_Y - 15, FACE_X) > 0.5  # above the forehead
+    assert weight(masks, "skin", 20, 500) < 0.01 and weight(masks, "background", 20, 500) > 0.9  # the wall
+    assert weight(masks, "background", 256, 505) > 0.9  # right border
+    assert weight(masks, "clothes", 400, 200) > 0.9  # the suit
+    lips = masks.weights[masks.names.index("lips")] > 0.5
+    assert lips[:, : FACE_X - 40].sum() == 0 and lips.sum() > 100  # lips are small and central
+
+
+def test_fallback_when_the_face_is_hidden(segmenter, astronaut) -> None:
+    _, luma = astronaut
+    hidden = luma.copy()
+    hidden[40:200, 160:290] = 0.5  # a flat patch over the whole head
+    masks = segmenter.segment(hidden)
+    assert segmenter.last_fallback == "person"
+    assert {"head", "clothes"} <= set(masks.names)
+    masks = segmenter.segment(np.full((96, 128), 0.4, np.float32))  # nothing at all
+    assert segmenter.last_fallback == "whole"
+    assert masks.names == ("whole",)
+
+
+def test_tracking_keeps_the_skin_mask_on_the_face_over_a_pan(segmenter, astronaut) -> None:
+    _, luma = astronaut
+    crop = 384
+    frames = [luma[40 : 40 + crop, 20 + 4 * i : 20 + 4 * i + crop] for i in range(10)]  # camera pans right
+    flow = FLOWS.create("dis", preset="fast")
+    masks0 = segmenter.segment(frames[0])
+    carried = Propagated.anchor(np.zeros((crop, crop, 2), np.float32))
+    for prev, cur in itertools.pairwise(frames):
+        u8 = lambda f: (f * 255).astype(np.uint8)  # noqa: E731
+        carried = step(carried, flow.flow(u8(cur), u8(prev)), cur, prev)
+    tracked = track(masks0, carried.packed[..., :2])
+    detected = segmenter.segment(frames[-1])
+    skin_t = tracked.weights[tracked.names.index("skin")] > 0.5
+    skin_d = detected.weights[detected.names.index("skin")] > 0.5
+    iou = (skin_t & skin_d).sum() / (skin_t | skin_d).sum()
+    assert iou > 0.8, f"tracked skin drifted off the face (IoU {iou:.2f})"
+    assert tracking_confidence(tracked, carried.confidence) > 0.6
+
+
+def test_faces_keep_their_identity_after_redetection() -> None:
+    h, w = 40, 80
+    left = np.zeros((h, w), bool)
+    left[10:30, 5:30] = True
+    right = np.zeros((h, w), bool)
+    right[10:30, 50:75] = True
+    tracked = feathered({"skin": right, "skin#1": left}, (h, w), 0)  # last keyframe: face 0 on the right
+    detected = feathered({"skin": left, "skin#1": right, "hair#1": right & False}, (h, w), 0)
+    renamed = keep_identities(detected, tracked)
+    skin_right = renamed.weights[renamed.names.index("skin")] > 0.5
+    assert skin_right[20, 60] and not skin_right[20, 10], renamed.names
+
+
+def test_counterpart_falls_back_by_name() -> None:
+    names = ("skin", "hair", "clothes", "background")
+    assert counterpart("skin#1", names) == "skin"
+    assert counterpart("lips", names) == "skin"
+    assert counterpart("eyebrows", names) == "hair"
+    assert counterpart("head", names) == "skin"
+    assert counterpart("lips", ("whole",)) is None
+
+
+def _other_person(segmenter, rgb: np.ndarray, luma: np.ndarray) -> np.ndarray:
+    """The astronaut made into another person: other skin tone, a teal wall, mirrored and zoomed."""
+    masks = segmenter.segment(luma, rgb)
+    lab = rgb2lab(rgb)
+    skin = (masks.weights[masks.names.index("skin")] > 0.5) | (masks.weights[masks.names.index("neck")] > 0.5)
+    background = masks.weights[masks.names.index("background")] > 0.5
+    lab[skin, 1:] = (24.0, 8.0)  # pinker skin than the astronaut's
+    lab[background, 1:] = (-18.0, -14.0)  # teal wall instead of grey
+    other = np.clip(lab2rgb(lab), 0, 1).astype(np.float32)[:, ::-1]
+    return np.ascontiguousarray(cv2.resize(other[30:482, 30:482], (448, 448), interpolation=cv2.INTER_AREA))
+
+
+def _region_ab(rgb: np.ndarray, masks: RegionMasks, name: str) -> np.ndarray:
+    inside = masks.weights[masks.names.index(name)] > 0.95
+    inside = cv2.erode(inside.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    return rgb2lab(rgb)[inside][:, 1:].mean(axis=0)
+
+
+def test_face_takes_the_reference_persons_colours_region_by_region(segmenter, astronaut) -> None:
+    """Issue 4's target: skin and background within 6 a/b units of the reference's, better than global."""
+    rgb, luma = astronaut
+    ref_rgb = _other_person(segmenter, rgb, luma)
+    ref_luma, ref_chroma = rgb_to_ycbcr(ref_rgb)
+    ref_masks = segmenter.segment(ref_luma, ref_rgb)
+    masks = segmenter.segment(luma)
+
+    def colorize(keyframe_masks: RegionMasks, reference_masks: RegionMasks) -> np.ndarray:
+        chroma = COLORIZERS.create("exemplar").colorize(
+            Keyframe(luma, keyframe_masks), Reference(ref_luma, ref_chroma, reference_masks), previous=None
+        )
+        return np.clip(ycbcr_to_rgb(luma, fit_chroma_to_gamut(luma, chroma)), 0, 1)
+
+    regional = colorize(masks, ref_masks)
+    whole = colorize(RegionMasks.whole(*luma.shape), RegionMasks.whole(*ref_luma.shape))
+    errors = {}
+    for name in ("skin", "background"):
+        want = _region_ab(ref_rgb, ref_masks, name)
+        errors[name] = (
+            float(np.linalg.norm(_region_ab(regional, masks, name) - want)),
+            float(np.linalg.norm(_region_ab(whole, masks, name) - want)),
+        )
+    for name, (region_aware, _) in errors.items():
+        assert region_aware < 6.0, f"{name}: {region_aware:.1f} a/b units from the reference ({errors})"
+    assert sum(e[1] for e in errors.values()) > 2 * sum(e[0] for e in errors.values()), errors
