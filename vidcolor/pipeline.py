@@ -112,7 +112,7 @@ def colorize_video(
 
     spec = YCbCrSpec(matrix=matrix_for_height(info.height), bit_depth=info.bit_depth, full_range=info.full_range)
     segmenter = segmenter or SEGMENTERS.create(settings.segmenter)
-    colorizer = colorizer or COLORIZERS.create(settings.colorizer)
+    colorizer = colorizer or COLORIZERS.create(settings.colorizer, options=settings.solver_options())
     flow = flow or FLOWS.create(settings.flow, preset=settings.flow_preset)
     reference = load_reference(Path(style_path), segmenter, spec.matrix)
     debug_dir = _debug_folder(debug_masks)

@@ -10,6 +10,7 @@ from pathlib import Path
 from vidcolor.errors import UsageError
 from vidcolor.frames.encode import CODECS, PRESETS, EncoderSettings
 from vidcolor.frames.timecode import FrameRange
+from vidcolor.solver.base import SolverOptions
 
 # Bump when a change alters colours for the same settings, so old cache entries are not reused.
 ALGORITHM_VERSION = 1
@@ -29,6 +30,9 @@ class Settings:
         encoder: codec, CRF and preset of the output.
         frame_range: which part of the input to colorize (a preview).
         cache_dir: where solved keyframes are kept between runs; None turns the cache off.
+        features, clip, iterations, solve_size: the optimization solver's (``colorizer="optim"``):
+            feature network (auto, pyramid, vgg), CLIP loss on/off, Adam steps, solve resolution.
+        weights_dir: where weight files are looked for (default ``weights/`` or ``$VIDCOLOR_WEIGHTS``).
     """
 
     colorizer: str = "exemplar"
@@ -41,6 +45,11 @@ class Settings:
     encoder: EncoderSettings = field(default_factory=EncoderSettings)
     frame_range: FrameRange = field(default_factory=FrameRange)
     cache_dir: Path | None = Path("cache")
+    features: str = "auto"
+    clip: bool = False
+    iterations: int = 40
+    solve_size: int = 256
+    weights_dir: Path | None = None
 
     def __post_init__(self) -> None:
         if self.keyframe_interval < 1:
@@ -67,9 +76,22 @@ class Settings:
             "keyframe_interval": self.keyframe_interval,
             "work_size": self.work_size,
             "range": str(self.frame_range),
+            "solver": [self.features, self.clip, self.iterations, self.solve_size]
+            if self.colorizer == "optim"
+            else None,
         }
         digest = hashlib.sha256(json.dumps(describe, sort_keys=True).encode()).hexdigest()[:16]
         return digest, describe
+
+    def solver_options(self) -> SolverOptions:
+        return SolverOptions(
+            device=self.device,
+            features=self.features,
+            clip=self.clip,
+            weights_dir=None if self.weights_dir is None else str(self.weights_dir),
+            iterations=self.iterations,
+            solve_size=self.solve_size,
+        )
 
     def as_dict(self) -> dict:
         return json.loads(json.dumps(asdict(self), default=str))

@@ -25,7 +25,7 @@ app = typer.Typer(
     help="Colorize black-and-white video from a colour reference image.\n\n"
     "Usage: vidcolor INPUT --style REF [-o OUTPUT] (the 'colorize' command is the default).",
 )
-SUBCOMMANDS = {"colorize"}
+SUBCOMMANDS = {"colorize", "weights"}
 EXIT_INTERRUPTED = 130
 EXIT_INTERNAL = 70
 
@@ -67,7 +67,14 @@ def colorize(
     keyframe_interval: Annotated[int, typer.Option(help="Most frames between keyframes inside a shot.")] = 48,
     work_size: Annotated[int, typer.Option(help="Long side (px) at which colour and flow are computed.")] = 480,
     flow_preset: Annotated[str, typer.Option(help="DIS optical flow preset: ultrafast, fast or medium.")] = "fast",
-    colorizer: Annotated[str, typer.Option(help="Keyframe colorizer.")] = "exemplar",
+    colorizer: Annotated[
+        str, typer.Option(help="Keyframe colorizer: exemplar (fast) or optim (VGG/CLIP solver).")
+    ] = "exemplar",
+    features: Annotated[str, typer.Option(help="optim: feature network auto, pyramid (weight-free) or vgg.")] = "auto",
+    clip: Annotated[bool, typer.Option("--clip", help="optim: add the CLIP loss (needs weights/ViT-B-32.pt).")] = False,
+    iterations: Annotated[int, typer.Option(help="optim: most Adam steps per keyframe.")] = 40,
+    solve_size: Annotated[int, typer.Option(help="optim: long side (px) at which keyframes are solved.")] = 256,
+    weights_dir: Annotated[Path | None, typer.Option(help="Folder of weight files (default weights/).")] = None,
     segmenter: Annotated[
         str, typer.Option(help="Region segmenter: mediapipe (faces, hair, clothes...) or whole.")
     ] = "mediapipe",
@@ -91,6 +98,11 @@ def colorize(
         encoder=EncoderSettings(codec=codec, crf=crf, preset=preset),
         frame_range=FrameRange.parse(start, end, duration),
         cache_dir=None if no_cache else cache_dir,
+        features=features,
+        clip=clip,
+        iterations=iterations,
+        solve_size=solve_size,
+        weights_dir=weights_dir,
     )
     target = output or default_output_path(input)
     try:
@@ -112,6 +124,63 @@ def colorize(
             f"{result.keyframes} keyframes, {result.audio_packets} audio packets, "
             f"{result.frames / max(result.seconds, 1e-9):.1f} fps)"
         )
+
+
+weights_app = typer.Typer(
+    help="List, verify, fetch or import the feature networks' weight files.", no_args_is_help=True
+)
+app.add_typer(weights_app, name="weights")
+WeightsDir = Annotated[
+    Path | None, typer.Option("--dir", help="Weights folder (default weights/ or $VIDCOLOR_WEIGHTS).")
+]
+
+
+@weights_app.command("list")
+def weights_list(folder: WeightsDir = None) -> None:
+    """Show the known weight files and whether each is present."""
+    from vidcolor import weights
+
+    for w in weights.KNOWN.values():
+        path = weights.locate(w.name, folder)
+        state = f"present: {path}" if path else f"missing: {weights.weights_dir(folder) / w.filename}"
+        typer.echo(f"{w.name:14s} {state}")
+        typer.echo(f"{'':14s} {w.purpose}; about {w.approx_mb} MB from {w.url}")
+
+
+@weights_app.command("verify")
+def weights_verify(folder: WeightsDir = None) -> None:
+    """Check the sha256 of every present weight file."""
+    from vidcolor import weights
+
+    for w in weights.KNOWN.values():
+        path = weights.locate(w.name, folder)
+        if path is not None:
+            weights.verify(w.name, path)
+            typer.echo(f"{w.name}: ok ({path})")
+        else:
+            typer.echo(f"{w.name}: missing")
+
+
+@weights_app.command("fetch")
+def weights_fetch(
+    name: Annotated[str, typer.Argument(help="vgg19 or clip-vit-b32")], folder: WeightsDir = None
+) -> None:
+    """Download a weight file from its official URL, verify it and put it in place."""
+    from vidcolor import weights
+
+    typer.echo(f"wrote {weights.fetch(name, folder)}")
+
+
+@weights_app.command("import")
+def weights_import(
+    name: Annotated[str, typer.Argument(help="vgg19 or clip-vit-b32")],
+    source: Annotated[Path, typer.Argument(help="A copy of the file you already have.")],
+    folder: WeightsDir = None,
+) -> None:
+    """Verify a weight file you already have and copy it into the weights folder."""
+    from vidcolor import weights
+
+    typer.echo(f"wrote {weights.import_file(name, source, folder)}")
 
 
 def _configure_logging(*, quiet: bool, verbose: bool) -> None:

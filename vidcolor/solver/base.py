@@ -41,6 +41,33 @@ class Keyframe:
     masks: RegionMasks
 
 
+@dataclass(frozen=True)
+class SolverOptions:
+    """Options every colorizer factory receives; each uses the ones that concern it.
+
+    The optimization solver reads them all (CLI: --features, --clip, --iterations, --solve-size).
+    """
+
+    device: str = "auto"
+    features: str = "auto"
+    clip: bool = False
+    weights_dir: str | None = None
+    iterations: int = 40
+    warm_start: bool = True
+    solve_size: int = 256
+    learning_rate: float = 0.01
+    style_weight: float = 1.0
+    content_weight: float = 0.0
+    clip_weight: float = 0.1
+    smooth_weight: float = 2.0
+    temporal_weight: float = 4.0
+    gamut_weight: float = 20.0
+    continuity: float = 0.85
+    plateau: float = 2e-3
+    patience: int = 6
+    seed: int = 0
+
+
 class KeyframeColorizer(ABC):
     """Colorizes one keyframe from the reference.
 

@@ -16,7 +16,8 @@ from scipy.spatial import cKDTree
 
 from vidcolor.segment.base import RegionMasks
 from vidcolor.segment.regions import counterpart
-from vidcolor.solver.base import COLORIZERS, Keyframe, KeyframeColorizer, Reference, SolverError
+from vidcolor.solver.base import COLORIZERS, Keyframe, KeyframeColorizer, Reference, SolverError, SolverOptions
+from vidcolor.solver.upsample import chroma_to_size
 from vidcolor.temporal.propagate import Propagated
 
 # Pixels below this fraction of an image do not make a region worth matching on its own.
@@ -35,6 +36,7 @@ class ExemplarColorizer(KeyframeColorizer):
         smoothness: strength of the edge-aware smoothing of the matched chroma.
         continuity: how much a keyframe keeps of the previous keyframe's carried colour where
             that colour is trusted (0 = solve every keyframe afresh).
+        options: the shared colorizer options; this colorizer needs none of them (no torch, no weights).
     """
 
     name = "exemplar"
@@ -46,6 +48,7 @@ class ExemplarColorizer(KeyframeColorizer):
         position_weight: float = 0.15,
         smoothness: float = 60.0,
         continuity: float = 0.85,
+        options: SolverOptions | None = None,
     ) -> None:
         if match_size < 16 or neighbours < 1 or not 0.0 <= continuity <= 1.0:
             raise SolverError(
@@ -85,10 +88,7 @@ class ExemplarColorizer(KeyframeColorizer):
 
         guide = np.clip(luma * 255.0, 0, 255).astype(np.uint8)
         chroma = cv2.ximgproc.fastGlobalSmootherFilter(guide, chroma, self.smoothness, 6.0)
-        if (sh, sw) != (h, w):
-            chroma = cv2.resize(chroma, (w, h), interpolation=cv2.INTER_LINEAR)
-            full_guide = np.clip(keyframe.luma * 255.0, 0, 255).astype(np.uint8)
-            chroma = cv2.ximgproc.guidedFilter(full_guide, chroma, max(2, round(1 / scale)), 1e-3 * 255**2)
+        chroma = chroma_to_size(chroma, keyframe.luma)
         if previous is not None and self.continuity > 0:
             keep = (self.continuity * previous.confidence)[..., None]
             chroma = keep * previous.chroma + (1.0 - keep) * chroma

@@ -1,0 +1,211 @@
+"""The optimization solver with small random networks injected: luma lock, regions, warm start, weights."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from tests.media import luma_planes
+from vidcolor import weights
+from vidcolor.errors import UsageError, WeightsError
+from vidcolor.segment.base import RegionMasks
+from vidcolor.solver.base import Keyframe, Reference, SolverOptions
+from vidcolor.solver.clip_guide import ClipGuide
+from vidcolor.solver.features import FeatureExtractor, PyramidFeatures, VGGFeatures, rgb_to_lab
+from vidcolor.solver.optim import OptimColorizer, compose_rgb
+from vidcolor.temporal.propagate import Propagated
+
+
+class TinyRandomFeatures(FeatureExtractor):
+    """Two random conv layers: enough to test the solver's plumbing, never a product network."""
+
+    def __init__(self, seed: int = 0) -> None:
+        super().__init__()
+        torch.manual_seed(seed)
+        self.a = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU())
+        self.b = nn.Sequential(nn.AvgPool2d(2), nn.Conv2d(8, 16, 3, padding=1), nn.ReLU())
+        self.freeze()
+
+    def forward(self, rgb: torch.Tensor) -> list[torch.Tensor]:
+        x = self.a(rgb)
+        # The raw colour is a feature too, so region colour statistics are part of the style.
+        return [torch.cat([rgb, x], dim=1), self.b(x)]
+
+
+def textured(h: int = 48, w: int = 96, seed: int = 3) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    import cv2
+
+    base = cv2.GaussianBlur(rng.uniform(0, 1, (h, w)).astype(np.float32), (0, 0), 2.0)
+    return 0.3 + 0.4 * (base - base.min()) / (base.max() - base.min())
+
+
+BLUE, ORANGE = (0.25, -0.05), (-0.12, 0.15)
+
+
+def two_region_problem() -> tuple[Keyframe, Reference]:
+    h, w = 48, 96
+    luma = textured(h, w)
+    left = np.zeros((h, w), np.float32)
+    left[:, : w // 2] = 1
+    chroma = np.zeros((h, w, 2), np.float32)
+    chroma[:, w // 2 :] = BLUE  # the reference's "a" is on its right
+    chroma[:, : w // 2] = ORANGE
+    reference = Reference(luma, chroma, RegionMasks(("a", "b"), np.stack([1 - left, left])))
+    keyframe = Keyframe(luma, RegionMasks(("a", "b"), np.stack([left, 1 - left])))  # keyframe's "a" on the left
+    return keyframe, reference
+
+
+def solver(**options: object) -> OptimColorizer:
+    opts = SolverOptions(device="cpu", **{"iterations": 40, "solve_size": 96, **options})  # type: ignore[arg-type]
+    return OptimColorizer(opts, features=TinyRandomFeatures())
+
+
+def test_each_region_takes_its_counterparts_colour_without_bleeding() -> None:
+    keyframe, reference = two_region_problem()
+    chroma = solver(warm_start=False, iterations=150, learning_rate=0.02).colorize(keyframe, reference, None)
+    w = chroma.shape[1]
+    left, right = chroma[6:-6, 4 : w // 2 - 8].mean(axis=(0, 1)), chroma[6:-6, w // 2 + 8 : -4].mean(axis=(0, 1))
+    assert left[0] > 0.15, f"region a should be blue, got Cb/Cr {left}"
+    assert right[0] < -0.05 and right[1] > 0.08, f"region b should be orange, got {right}"
+
+
+def test_warm_start_from_the_previous_result_converges_in_fewer_iterations() -> None:
+    keyframe, reference = two_region_problem()
+    cold = solver(warm_start=False, iterations=200)
+    result = cold.colorize(keyframe, reference, None)
+    warm = solver(iterations=200)
+    warm.colorize(keyframe, reference, Propagated.anchor(result))
+    assert warm.last_iterations < cold.last_iterations, (warm.last_iterations, cold.last_iterations)
+
+
+def test_temporal_term_pulls_toward_the_previous_keyframe() -> None:
+    keyframe, reference = two_region_problem()
+    previous = Propagated.anchor(np.full((48, 96, 2), (0.0, 0.2), np.float32))
+    free = solver(warm_start=False).colorize(keyframe, reference, None)
+    held = solver(warm_start=False, temporal_weight=50.0).colorize(keyframe, reference, previous)
+    distance = lambda c: float(np.abs(c - previous.chroma).mean())  # noqa: E731
+    assert distance(held) < 0.5 * distance(free)
+
+
+def test_gradients_reach_only_the_chroma() -> None:
+    features = TinyRandomFeatures()
+    before = [p.detach().clone() for p in features.parameters()]
+    keyframe, reference = two_region_problem()
+    OptimColorizer(SolverOptions(device="cpu", iterations=5, solve_size=64), features=features).colorize(
+        keyframe, reference, None
+    )
+    for p, b in zip(features.parameters(), before, strict=True):
+        assert p.grad is None and not p.requires_grad
+        assert torch.equal(p, b)
+    luma = torch.rand(1, 1, 8, 8)
+    chroma = torch.zeros(1, 2, 8, 8, requires_grad=True)
+    compose_rgb(luma, chroma).sum().backward()
+    assert chroma.grad is not None and luma.grad is None
+
+
+def test_composed_rgb_keeps_the_luma() -> None:
+    luma = torch.rand(1, 1, 16, 16)
+    rgb = compose_rgb(luma, torch.rand(1, 2, 16, 16) - 0.5)
+    y = 0.299 * rgb[:, 0] + 0.587 * rgb[:, 1] + 0.114 * rgb[:, 2]
+    torch.testing.assert_close(y, luma[:, 0], atol=1e-5, rtol=0)
+
+
+def test_luma_is_unchanged_through_the_whole_pipeline(clip: Path, reference: Path, out_dir: Path) -> None:
+    from vidcolor import EncoderSettings, Settings, colorize_video
+
+    out = out_dir / "optim.mp4"
+    colorizer = OptimColorizer(SolverOptions(device="cpu", iterations=5, solve_size=48), features=TinyRandomFeatures())
+    settings = Settings(cache_dir=None, encoder=EncoderSettings(crf=0), segmenter="whole")
+    colorize_video(clip, reference, out, settings, colorizer=colorizer)
+    for a, b in zip(luma_planes(out), luma_planes(clip), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_weight_free_solver_runs_from_the_cli(clip: Path, reference: Path, out_dir: Path) -> None:
+    from vidcolor.cli import run
+
+    args = ["--colorizer", "optim", "--features", "pyramid", "--iterations", "3", "--solve-size", "48"]
+    assert run([str(clip), "--style", str(reference), "-o", str(out_dir / "o.mp4"), "-q", "--no-cache", *args]) == 0
+
+
+@pytest.mark.parametrize(
+    ("flag", "filename"), [(["--features", "vgg"], "vgg19-dcbb9e9d.pth"), (["--clip"], "ViT-B-32.pt")]
+)
+def test_asking_for_a_network_without_its_file_names_the_file_and_the_fetch_command(
+    capsys, clip: Path, reference: Path, out_dir: Path, tmp_path: Path, flag: list[str], filename: str
+) -> None:
+    from vidcolor.cli import run
+
+    args = [str(clip), "--style", str(reference), "-o", str(out_dir / "o.mp4"), "-q", "--no-cache"]
+    code = run([*args, "--colorizer", "optim", "--weights-dir", str(tmp_path / "empty"), *flag])
+    err = capsys.readouterr().err
+    assert code == 5
+    assert filename in err and "vidcolor weights fetch" in err
+    assert list(out_dir.iterdir()) == []
+
+
+def test_product_never_picks_random_weights(tmp_path: Path) -> None:
+    from vidcolor.solver.features import build_features
+
+    assert isinstance(build_features("auto", str(tmp_path)), PyramidFeatures)  # no file: weight-free, not random VGG
+    with pytest.raises(WeightsError, match=r"vgg19-dcbb9e9d\.pth"):
+        build_features("vgg", str(tmp_path))
+
+
+def test_weights_import_verifies_the_digest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    good = tmp_path / "net.bin"
+    good.write_bytes(b"pretend weights")
+    digest = hashlib.sha256(good.read_bytes()).hexdigest()
+    fake = weights.WeightFile("toy", "toy.bin", "https://example.invalid/toy.bin", digest, 1, "a test entry")
+    monkeypatch.setitem(weights.KNOWN, "toy", fake)
+    folder = tmp_path / "weights"
+    installed = weights.import_file("toy", good, folder)
+    assert installed == folder / "toy.bin" and installed.read_bytes() == good.read_bytes()
+    bad = tmp_path / "other.bin"
+    bad.write_bytes(b"something else")
+    with pytest.raises(WeightsError, match="does not match"):
+        weights.import_file("toy", bad, tmp_path / "elsewhere")
+    assert not (tmp_path / "elsewhere" / "toy.bin").exists()
+
+
+def test_vgg_loads_torchvision_layout_from_a_file(tmp_path: Path) -> None:
+    net = VGGFeatures.untrained(seed=1)
+    path = tmp_path / "vgg.pth"
+    torch.save({f"features.{k}": v for k, v in net.body.state_dict().items()}, path)
+    loaded = VGGFeatures.from_file(path)
+    x = torch.rand(1, 3, 32, 32)
+    for a, b in zip(loaded(x), net(x), strict=True):
+        torch.testing.assert_close(a, b)
+    assert [f.shape[1] for f in net(x)] == [64, 128, 256, 512]
+
+
+def test_clip_guide_embeds_and_scores(monkeypatch: pytest.MonkeyPatch) -> None:
+    torch.manual_seed(0)
+    encoder = nn.Sequential(nn.Conv2d(3, 4, 7, stride=7), nn.Flatten(), nn.LazyLinear(16))
+    guide = ClipGuide(encoder, input_size=28)
+    a = torch.rand(1, 3, 40, 50)
+    with torch.no_grad():
+        target = guide.embed(a)
+        assert float(guide.loss(a, target)) == pytest.approx(0.0, abs=1e-5)
+        assert float(guide.loss(torch.rand(1, 3, 40, 50), target)) > 1e-4
+
+
+def test_rgb_to_lab_matches_skimage() -> None:
+    from skimage.color import rgb2lab
+
+    rgb = np.random.default_rng(0).uniform(0, 1, (4, 5, 3)).astype(np.float32)
+    ours = rgb_to_lab(torch.from_numpy(rgb).permute(2, 0, 1)[None])[0].permute(1, 2, 0).numpy() * 100
+    np.testing.assert_allclose(ours, rgb2lab(rgb), atol=0.5)
+
+
+def test_cuda_asked_for_without_a_gpu_is_a_clear_error() -> None:
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    with pytest.raises(UsageError, match="--device cuda"):
+        OptimColorizer(SolverOptions(device="cuda"), features=TinyRandomFeatures())

@@ -1,0 +1,278 @@
+"""Region-aware optimization solver: the keyframe's chroma is optimized against the reference.
+
+Warm start: per-region statistics alignment (AdaIN) of the reference's colour onto the keyframe.
+Then Adam minimizes, over the chroma only (luma is a constant, so it cannot change):
+
+    style     per region, mean and standard deviation of features at several depths, against the
+              paired reference region (batched over regions)
+    content   optional feature distance to the greyscale keyframe (0 by default)
+    clip      1 - cosine between CLIP embeddings of the result and the reference (when enabled)
+    smooth    chroma gradients, weighted down across luma edges (edge-aware)
+    temporal  distance to the previous keyframe's result carried here by flow, where trusted
+    gamut     RGB leaving [0, 1] for the fixed luma
+
+and stops early when the loss stops improving. The result is brought to full size along the
+keyframe's luma edges.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from vidcolor.device import resolve_device
+from vidcolor.segment.base import RegionMasks
+from vidcolor.segment.regions import counterpart
+from vidcolor.solver.base import Keyframe, KeyframeColorizer, Reference, SolverError, SolverOptions
+from vidcolor.solver.clip_guide import ClipGuide
+from vidcolor.solver.features import FeatureExtractor, build_features
+from vidcolor.solver.upsample import chroma_to_size
+from vidcolor.temporal.propagate import Propagated
+
+log = logging.getLogger("vidcolor.solver")
+
+# BT.601 Y'CbCr → R'G'B' (the solver's internal RGB; only statistics are compared in it).
+_KR, _KB = 0.299, 0.114
+
+
+def compose_rgb(luma: torch.Tensor, chroma: torch.Tensor) -> torch.Tensor:
+    """Luma ``(1, 1, H, W)`` and chroma ``(1, 2, H, W)`` → RGB ``(1, 3, H, W)`` (not clipped)."""
+    cb, cr = chroma[:, 0:1], chroma[:, 1:2]
+    r = luma + 2.0 * (1.0 - _KR) * cr
+    b = luma + 2.0 * (1.0 - _KB) * cb
+    g = (luma - _KR * r - _KB * b) / (1.0 - _KR - _KB)
+    return torch.cat([r, g, b], dim=1)
+
+
+def pooled_masks(masks: torch.Tensor, features: list[torch.Tensor]) -> list[torch.Tensor]:
+    """Soft masks ``(R, H, W)`` averaged down to each feature map's size, flattened: ``[(R, N_l)]``."""
+    return [F.adaptive_avg_pool2d(masks[None], tuple(f.shape[-2:]))[0].flatten(1) for f in features]
+
+
+def region_statistics(
+    features: list[torch.Tensor], masks: list[torch.Tensor]
+) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Masked mean and standard deviation of every feature map, for all regions at once.
+
+    Args:
+        features: ``[(1, C_l, H_l, W_l)]``.
+        masks: ``[(R, N_l)]`` from :func:`pooled_masks` (pooled once per solve: they are constant).
+
+    Returns:
+        per layer, ``(mean (R, C_l), std (R, C_l))``.
+    """
+    stats = []
+    for f, m in zip(features, masks, strict=True):
+        total = m.sum(dim=1, keepdim=True).clamp_min(1e-6)
+        x = f[0].flatten(1)  # (C, N)
+        mean = (m @ x.T) / total
+        var = (m @ (x * x).T) / total - mean * mean
+        stats.append((mean, var.clamp_min(1e-8).sqrt()))
+    return stats
+
+
+def adain_warm_start(luma: np.ndarray, masks: RegionMasks, reference: Reference) -> np.ndarray:
+    """Per region, the reference region's colour aligned to the keyframe region's luma statistics.
+
+    Within a paired region, chroma is modelled as linear in luma (mean + slope) on the
+    reference, and applied to the keyframe's luma after matching its mean and variance to the
+    reference region's (AdaIN on luma). Regions without a counterpart use the whole reference.
+    """
+    ref_masks = reference.masks.resized(*reference.luma.shape)
+    ref_labels = ref_masks.hard()
+    out = np.zeros((*luma.shape, 2), np.float32)
+    for r, name in enumerate(masks.names):
+        weight = masks.weights[r]
+        if weight.max() < 1e-3:
+            continue
+        partner = counterpart(name, ref_masks.names)
+        region = ref_labels == ref_masks.names.index(partner) if partner is not None else np.ones_like(ref_labels, bool)
+        if region.sum() < 16:
+            region = np.ones_like(ref_labels, bool)
+        ref_l, ref_c = reference.luma[region], reference.chroma[region]
+        mu_r, sd_r = float(ref_l.mean()), float(ref_l.std()) + 1e-4
+        slope = ((ref_l - mu_r)[:, None] * (ref_c - ref_c.mean(axis=0))).mean(axis=0) / sd_r**2
+        inside = weight > 0.5 if (weight > 0.5).any() else weight > 0
+        mu_t, sd_t = float(luma[inside].mean()), float(luma[inside].std()) + 1e-4
+        aligned = (luma - mu_t) / sd_t * sd_r + mu_r
+        out += weight[..., None] * (ref_c.mean(axis=0) + (aligned - mu_r)[..., None] * slope)
+    return out
+
+
+class OptimColorizer(KeyframeColorizer):
+    """The VGG/CLIP-guided, region-aware optimization solver (weight-free features without weights).
+
+    Args:
+        options: solver knobs; ``features``/``clip`` pick the networks from ``weights/``.
+        features: an injected feature extractor (tests inject small random ones).
+        clip: an injected CLIP guide.
+    """
+
+    name = "optim"
+
+    def __init__(
+        self,
+        options: SolverOptions | None = None,
+        features: FeatureExtractor | None = None,
+        clip: ClipGuide | None = None,
+    ) -> None:
+        self.options = options or SolverOptions()
+        if self.options.iterations < 0 or self.options.solve_size < 16:
+            raise SolverError(f"optim solver: need iterations >= 0 and solve_size >= 16, got {self.options}")
+        self.device = torch.device(resolve_device(self.options.device))
+        self.features = (features or build_features(self.options.features, self.options.weights_dir)).to(self.device)
+        self.clip = clip or (
+            ClipGuide.from_weights(self.options.weights_dir, self.device) if self.options.clip else None
+        )
+        self.last_iterations = 0
+        self.last_loss = float("nan")
+        self._prepared: tuple[int, tuple] | None = None
+
+    def colorize(self, keyframe: Keyframe, reference: Reference, previous: Propagated | None) -> np.ndarray:
+        opts = self.options
+        h, w = keyframe.luma.shape
+        scale = min(1.0, opts.solve_size / max(h, w))
+        sh, sw = max(8, round(h * scale)), max(8, round(w * scale))
+        luma = cv2.resize(keyframe.luma, (sw, sh), interpolation=cv2.INTER_AREA)
+        masks = keyframe.masks.resized(sh, sw)
+
+        # Cold start (for comparison): neutral chroma.
+        init = adain_warm_start(luma, masks, reference) if opts.warm_start else np.zeros((sh, sw, 2), np.float32)
+        prev_chroma = prev_conf = None
+        if previous is not None:
+            prev_chroma = cv2.resize(previous.chroma, (sw, sh), interpolation=cv2.INTER_AREA)
+            prev_conf = cv2.resize(previous.confidence, (sw, sh), interpolation=cv2.INTER_AREA)
+            if opts.warm_start:  # start from the previous keyframe's colour where it is trusted
+                keep = (opts.continuity * prev_conf)[..., None]
+                init = keep * prev_chroma + (1.0 - keep) * init
+        chroma = self._optimize(luma, masks, reference, init, prev_chroma, prev_conf)
+        return chroma_to_size(chroma, keyframe.luma)
+
+    # -- the optimization -------------------------------------------------------------------
+
+    def _reference_targets(self, reference: Reference, names: tuple[str, ...]) -> tuple:
+        """Style statistics per reference region (+ the whole reference) and its CLIP embedding, once per reference."""
+        key = id(reference)
+        if self._prepared is not None and self._prepared[0] == key:
+            return self._prepared[1]
+        opts = self.options
+        h, w = reference.luma.shape
+        scale = min(1.0, opts.solve_size / max(h, w))
+        rh, rw = max(8, round(h * scale)), max(8, round(w * scale))
+        luma = self._tensor(cv2.resize(reference.luma, (rw, rh), interpolation=cv2.INTER_AREA))[None, None]
+        chroma = self._tensor(cv2.resize(reference.chroma, (rw, rh), interpolation=cv2.INTER_AREA)).permute(2, 0, 1)[
+            None
+        ]
+        ref_masks = reference.masks.resized(rh, rw)
+        weights = np.concatenate([ref_masks.weights, np.ones((1, rh, rw), np.float32)])  # last row: whole image
+        with torch.no_grad():
+            rgb = compose_rgb(luma, chroma).clamp(0, 1)
+            features = self.features(rgb)
+            stats = region_statistics(features, pooled_masks(self._tensor(weights), features))
+            embedding = self.clip.embed(rgb) if self.clip is not None else None
+        targets = (ref_masks.names, stats, embedding)
+        self._prepared = (key, targets)
+        return targets
+
+    def _optimize(
+        self,
+        luma_np: np.ndarray,
+        masks: RegionMasks,
+        reference: Reference,
+        init: np.ndarray,
+        prev_chroma: np.ndarray | None,
+        prev_conf: np.ndarray | None,
+    ) -> np.ndarray:
+        opts = self.options
+        torch.manual_seed(opts.seed)
+        ref_names, ref_stats, ref_embedding = self._reference_targets(reference, masks.names)
+        # Which reference statistics row each keyframe region is held to (the last row = whole reference).
+        rows = []
+        for name in masks.names:
+            partner = counterpart(name, ref_names)
+            rows.append(ref_names.index(partner) if partner is not None else len(ref_names))
+        rows_t = torch.tensor(rows, device=self.device)
+        region_masks = self._tensor(masks.weights)
+        area = region_masks.flatten(1).mean(dim=1)  # (R,)
+        targets = [(mean[rows_t], std[rows_t]) for mean, std in ref_stats]
+
+        luma = self._tensor(luma_np)[None, None]
+        # Smoothness weights: low across luma edges, and across region borders, where regions may
+        # change colour (the feathered masks shape that change).
+        border_x = 0.5 * (region_masks[:, :, 1:] - region_masks[:, :, :-1]).abs().sum(dim=0)
+        border_y = 0.5 * (region_masks[:, 1:, :] - region_masks[:, :-1, :]).abs().sum(dim=0)
+        edge_x = torch.exp(-(luma[..., :, 1:] - luma[..., :, :-1]).abs() / 0.03) * (1.0 - border_x).clamp_min(0.0)
+        edge_y = torch.exp(-(luma[..., 1:, :] - luma[..., :-1, :]).abs() / 0.03) * (1.0 - border_y).clamp_min(0.0)
+        prev = conf = None
+        if prev_chroma is not None and prev_conf is not None:
+            prev = self._tensor(prev_chroma).permute(2, 0, 1)[None]
+            conf = self._tensor(prev_conf)[None, None]
+        content_targets = None
+        if opts.content_weight > 0:
+            with torch.no_grad():
+                content_targets = self.features(luma.expand(1, 3, -1, -1))
+
+        chroma = self._tensor(init).permute(2, 0, 1)[None].clone().requires_grad_(True)
+        with torch.no_grad():
+            layer_masks = pooled_masks(region_masks, self.features(compose_rgb(luma, chroma).clamp(0, 1)))
+        optimizer = torch.optim.Adam([chroma], lr=opts.learning_rate)
+        best = float("inf")
+        best_chroma = chroma.detach().clone()
+        history: list[float] = []
+        self.last_iterations = 0
+        for _ in range(opts.iterations):
+            optimizer.zero_grad(set_to_none=True)
+            rgb = compose_rgb(luma, chroma)
+            features = self.features(rgb.clamp(0, 1))
+            loss = opts.style_weight * _style_loss(region_statistics(features, layer_masks), targets, area)
+            if content_targets is not None:
+                loss = loss + opts.content_weight * sum(
+                    F.mse_loss(f, t) for f, t in zip(features, content_targets, strict=True)
+                )
+            if self.clip is not None and ref_embedding is not None:
+                loss = loss + opts.clip_weight * self.clip.loss(rgb.clamp(0, 1), ref_embedding)
+            dx = (chroma[..., :, 1:] - chroma[..., :, :-1]).pow(2) * edge_x
+            dy = (chroma[..., 1:, :] - chroma[..., :-1, :]).pow(2) * edge_y
+            loss = loss + opts.smooth_weight * 100.0 * (dx.mean() + dy.mean())
+            if prev is not None:
+                loss = loss + opts.temporal_weight * 100.0 * (conf * (chroma - prev).pow(2)).mean()
+            loss = loss + opts.gamut_weight * (F.relu(rgb - 1.0).pow(2).mean() + F.relu(-rgb).pow(2).mean())
+            loss.backward()
+            optimizer.step()
+            self.last_iterations += 1
+            value = float(loss.detach())
+            if value < best:
+                best, best_chroma = value, chroma.detach().clone()
+            history.append(value)
+            if _plateaued(history, opts.patience, opts.plateau):
+                break
+        self.last_loss = best
+        return best_chroma[0].permute(1, 2, 0).cpu().numpy().astype(np.float32)
+
+    def _tensor(self, array: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(np.ascontiguousarray(array, np.float32)).to(self.device)
+
+
+def _plateaued(history: list[float], patience: int, plateau: float) -> bool:
+    """True when the mean loss of the last ``patience`` steps is below the ``patience`` before by
+    less than ``plateau`` (relative). A rising loss (Adam's first overshoot) is not a plateau."""
+    if len(history) < 2 * patience:
+        return False
+    before = sum(history[-2 * patience : -patience]) / patience
+    now = sum(history[-patience:]) / patience
+    return 0.0 <= before - now < plateau * abs(before)
+
+
+def _style_loss(
+    stats: list[tuple[torch.Tensor, torch.Tensor]], targets: list[tuple[torch.Tensor, torch.Tensor]], area: torch.Tensor
+) -> torch.Tensor:
+    """Area-weighted squared distance of per-region means and deviations, averaged over layers and channels."""
+    total = area.new_zeros(())
+    for (mean, std), (t_mean, t_std) in zip(stats, targets, strict=True):
+        per_region = ((mean - t_mean).pow(2) + (std - t_std).pow(2)).mean(dim=1)  # (R,)
+        total = total + (per_region * area).sum()
+    return total / len(stats)
