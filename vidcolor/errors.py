@@ -7,6 +7,9 @@ Stage-specific errors (segmenters, colorizers, flow) subclass these beside their
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 
 class VidcolorError(Exception):
     """Base of all errors vidcolor reports to a user."""
@@ -56,3 +59,13 @@ class WeightsError(VidcolorError):
     """A weight file a feature network needs is missing or fails verification."""
 
     exit_code = 5
+
+
+def check_readable_file(path: Path, error: type[VidcolorError], kind: str) -> None:
+    """Raise ``error`` naming ``path`` unless it is an existing, readable file (``kind``: what it should be)."""
+    if not path.exists():
+        raise error(f"{path}: no such file")
+    if path.is_dir():
+        raise error(f"{path}: is a folder, not {kind}")
+    if not os.access(path, os.R_OK):
+        raise error(f"{path}: not readable (permission denied)")

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from vidcolor.colour import rgb_to_ycbcr
-from vidcolor.errors import ReferenceImageError
+from vidcolor.errors import ReferenceImageError, check_readable_file
 from vidcolor.segment.base import Segmenter
 from vidcolor.solver.base import Reference
 
@@ -20,12 +19,7 @@ MAX_REFERENCE_SIDE = 1024
 def load_rgb(path: Path) -> np.ndarray:
     """Read an image as RGB ``(H, W, 3)`` float32 in [0, 1] (EXIF orientation applied, 16-bit kept)."""
     path = Path(path)
-    if not path.exists():
-        raise ReferenceImageError(f"{path}: no such file")
-    if path.is_dir():
-        raise ReferenceImageError(f"{path}: is a folder, not an image")
-    if not os.access(path, os.R_OK):
-        raise ReferenceImageError(f"{path}: not readable (permission denied)")
+    check_readable_file(path, ReferenceImageError, "an image")
     data = np.fromfile(path, dtype=np.uint8)
     image = cv2.imdecode(data, cv2.IMREAD_COLOR | cv2.IMREAD_ANYDEPTH) if data.size else None
     if image is None:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
 import av
 
-from vidcolor.errors import InputError
+from vidcolor.errors import InputError, check_readable_file
 
 
 @dataclass(frozen=True)
@@ -42,12 +41,7 @@ class VideoInfo:
 
 def open_input(path: Path) -> av.container.InputContainer:
     """Open ``path`` for reading, turning every failure into a one-line :class:`InputError`."""
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
-    if path.is_dir():
-        raise InputError(f"{path}: is a folder, not a video file")
-    if not os.access(path, os.R_OK):
-        raise InputError(f"{path}: not readable (permission denied)")
+    check_readable_file(path, InputError, "a video file")
     try:
         return av.open(str(path), mode="r")
     except av.FFmpegError as exc:

@@ -171,7 +171,7 @@ class OptimColorizer(KeyframeColorizer):
         weights = np.concatenate([ref_masks.weights, np.ones((1, rh, rw), np.float32)])  # last row: whole image
         with torch.no_grad():
             rgb = compose_rgb(luma, chroma).clamp(0, 1)
-            features = self.features(rgb)
+            features = self._features_of(rgb)
             stats = region_statistics(features, pooled_masks(self._tensor(weights), features))
             embedding = self.clip.embed(rgb) if self.clip is not None else None
         targets = (ref_masks.names, stats, embedding)
@@ -214,11 +214,11 @@ class OptimColorizer(KeyframeColorizer):
         content_targets = None
         if opts.content_weight > 0:
             with torch.no_grad():
-                content_targets = self.features(luma.expand(1, 3, -1, -1))
+                content_targets = self._features_of(luma.expand(1, 3, -1, -1))
 
         chroma = self._tensor(init).permute(2, 0, 1)[None].clone().requires_grad_(True)
         with torch.no_grad():
-            layer_masks = pooled_masks(region_masks, self.features(compose_rgb(luma, chroma).clamp(0, 1)))
+            layer_masks = pooled_masks(region_masks, self._features_of(compose_rgb(luma, chroma).clamp(0, 1)))
         optimizer = torch.optim.Adam([chroma], lr=opts.learning_rate)
         best = float("inf")
         best_chroma = chroma.detach().clone()
@@ -227,7 +227,7 @@ class OptimColorizer(KeyframeColorizer):
         for _ in range(opts.iterations):
             optimizer.zero_grad(set_to_none=True)
             rgb = compose_rgb(luma, chroma)
-            features = self.features(rgb.clamp(0, 1))
+            features = self._features_of(rgb.clamp(0, 1))
             loss = opts.style_weight * _style_loss(region_statistics(features, layer_masks), targets, area)
             if content_targets is not None:
                 loss = loss + opts.content_weight * sum(
@@ -252,6 +252,13 @@ class OptimColorizer(KeyframeColorizer):
                 break
         self.last_loss = best
         return best_chroma[0].permute(1, 2, 0).cpu().numpy().astype(np.float32)
+
+    def _features_of(self, rgb: torch.Tensor) -> list[torch.Tensor]:
+        """Feature maps; on CUDA the network runs in bfloat16 (autocast), statistics stay float32."""
+        if self.device.type == "cuda":
+            with torch.autocast(device_type="cuda", dtype=torch.bfloat16):
+                return [f.float() for f in self.features(rgb)]
+        return self.features(rgb)
 
     def _tensor(self, array: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(np.ascontiguousarray(array, np.float32)).to(self.device)
