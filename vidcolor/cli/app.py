@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import logging
 import os
 import sys
@@ -220,5 +222,20 @@ def run(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _limit_malloc_arenas() -> None:
+    """Cap glibc's malloc arenas at two for this process.
+
+    glibc gives each allocating thread (decoder, x264, OpenCV workers) an arena of its own; with
+    many large short-lived arrays they fragment and resident memory creeps up with video length
+    (measured on a 3000-frame 640x360 run: +31 MB over 2000 frames by default, +9 MB with two arenas).
+    The CLI owns the process, so it sets this; the library leaves process-wide settings alone.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(OSError, AttributeError):  # not glibc (musl, ...): nothing to tune
+        ctypes.CDLL("libc.so.6").mallopt(-8, 2)  # M_ARENA_MAX
+
+
 def main() -> None:
+    _limit_malloc_arenas()
     sys.exit(run())
