@@ -149,3 +149,45 @@ def test_face_takes_the_reference_persons_colours_region_by_region(segmenter, as
     for name, (region_aware, _) in errors.items():
         assert region_aware < 6.0, f"{name}: {region_aware:.1f} a/b units from the reference ({errors})"
     assert sum(e[1] for e in errors.values()) > 2 * sum(e[0] for e in errors.values()), errors
+
+
+def test_bisenet_is_unavailable_without_its_file_and_names_it(tmp_path, monkeypatch) -> None:
+    from vidcolor.errors import WeightsError
+
+    monkeypatch.setenv("VIDCOLOR_WEIGHTS", str(tmp_path))
+    with pytest.raises(WeightsError, match=r"79999_iter\.pth: not found.*vidcolor weights import bisenet"):
+        SEGMENTERS.create("bisenet")
+
+
+def test_bisenet_loads_a_checkpoint_of_the_published_layout_and_parses_faces(tmp_path, monkeypatch, astronaut) -> None:
+    import torch
+
+    from vidcolor.segment.bisenet import CLASS_REGIONS, build_network
+
+    torch.manual_seed(0)
+    network = build_network()
+    state = network.state_dict()
+    # The published checkpoint's names (zllrunning/face-parsing.PyTorch, 79999_iter.pth).
+    for key in ("cp.resnet.layer2.0.downsample.0.weight", "cp.arm32.conv_atten.weight", "ffm.convblk.conv.weight",
+                "conv_out.conv_out.weight", "conv_out16.conv.bn.running_mean"):  # fmt: skip
+        assert key in state
+    torch.save(state, tmp_path / "79999_iter.pth")
+    monkeypatch.setenv("VIDCOLOR_WEIGHTS", str(tmp_path))
+    segmenter = SEGMENTERS.create("bisenet")  # random weights, saved and loaded: plumbing only
+    rgb, luma = astronaut
+    probs = segmenter.parse(rgb[60:200, 160:290])
+    assert probs.shape == (len(CLASS_REGIONS), 140, 130)
+    np.testing.assert_allclose(probs.sum(axis=0), 1.0, atol=1e-4)
+    masks = segmenter.segment(luma)
+    np.testing.assert_allclose(masks.weights.sum(axis=0), 1.0, atol=1e-5)
+    assert set(masks.names) <= set(CLASS_REGIONS) | {"clothes", "background"}
+    assert weight(masks, "background", 20, 500) > 0.9  # outside the face crop, MediaPipe's regions stand
+
+
+def test_a_file_without_a_published_digest_is_never_fetched(tmp_path) -> None:
+    from vidcolor import weights
+    from vidcolor.errors import WeightsError
+
+    with pytest.raises(WeightsError, match="no direct download"):
+        weights.fetch("bisenet", tmp_path)
+    assert list(tmp_path.iterdir()) == []

@@ -26,7 +26,8 @@ class WeightFile:
     """A weight file vidcolor knows.
 
     ``sha256`` is the full digest, or the leading hex digits that the publisher embeds in the
-    file name (torchvision does so, and checks only that prefix itself).
+    file name (torchvision does so, and checks only that prefix itself), or empty where the
+    publisher gives none: such a file can be imported (unverified) but never fetched.
     """
 
     name: str
@@ -56,6 +57,14 @@ KNOWN: dict[str, WeightFile] = {
             sha256="40d365715913c9da98579312b702a82c18be219cc2a73407c4526f58eba950af",
             approx_mb=338,
             purpose="OpenAI CLIP ViT-B/32 for the CLIP loss: --clip",
+        ),
+        WeightFile(
+            name="bisenet",
+            filename="79999_iter.pth",
+            url="https://drive.google.com/open?id=154JgKpzCPW82qINcVieuPH3fZ2e0P812",
+            sha256="",
+            approx_mb=51,
+            purpose="BiSeNet face parsing (zllrunning/face-parsing.PyTorch) for --segmenter bisenet",
         ),
     )
 }
@@ -102,8 +111,10 @@ def sha256_of(path: Path) -> str:
 
 
 def verify(name: str, path: Path) -> None:
-    """Raise :class:`WeightsError` unless ``path`` has the published digest of ``name``."""
+    """Raise :class:`WeightsError` unless ``path`` has the published digest of ``name`` (if there is one)."""
     w = entry(name)
+    if not w.sha256:
+        return  # nothing published to check against; loading the file is the only test
     actual = sha256_of(path)
     if not actual.startswith(w.sha256):
         raise WeightsError(f"{path}: sha256 {actual[:16]}… does not match {w.name}'s published {w.sha256[:16]}…")
@@ -123,6 +134,11 @@ def fetch(
 ) -> Path:
     """Download a known file from its official URL, verify it, and put it in place atomically."""
     w = entry(name)
+    if not w.sha256:
+        raise WeightsError(
+            f"{w.name} has no direct download with a published digest; get it from {w.url} "
+            f"and run 'vidcolor weights import {w.name} FILE'"
+        )
     target = weights_dir(folder) / w.filename
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{w.filename}.", suffix=".part")

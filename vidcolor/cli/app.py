@@ -78,7 +78,10 @@ def colorize(
     solve_size: Annotated[int, typer.Option(help="optim: long side (px) at which keyframes are solved.")] = 256,
     weights_dir: Annotated[Path | None, typer.Option(help="Folder of weight files (default weights/).")] = None,
     segmenter: Annotated[
-        str, typer.Option(help="Region segmenter: mediapipe (faces, hair, clothes...) or whole.")
+        str,
+        typer.Option(
+            help="Region segmenter: mediapipe (faces, hair, clothes...), bisenet (face parsing, needs its weights) or whole."
+        ),
     ] = "mediapipe",
     debug_masks: Annotated[
         Path | None, typer.Option(help="Write region overlays (PNG) of the reference and each keyframe here.")
@@ -175,7 +178,7 @@ def weights_fetch(
 
 @weights_app.command("import")
 def weights_import(
-    name: Annotated[str, typer.Argument(help="vgg19 or clip-vit-b32")],
+    name: Annotated[str, typer.Argument(help="vgg19, clip-vit-b32 or bisenet")],
     source: Annotated[Path, typer.Argument(help="A copy of the file you already have.")],
     folder: WeightsDir = None,
 ) -> None:
