@@ -184,3 +184,25 @@ def test_rerun_takes_keyframes_from_the_cache(clip: Path, reference: Path, out_d
     a = np.array([f.to_ndarray() for f in decoded_frames(out_dir / "a.mp4")], np.int16)
     b = np.array([f.to_ndarray() for f in decoded_frames(out_dir / "b.mp4")], np.int16)
     assert np.abs(a - b).max() <= 1
+
+
+def test_frames_hidden_by_an_edit_list_are_not_mistaken_for_truncation(media_dir, reference, out_dir) -> None:
+    """A stream-copy cut keeps packets before the cut and hides them with an edit list (20 samples, 18 shown)."""
+    source = make_video(media_dir / "uncut.mp4", frames=20, tones=())
+    cut = media_dir / "edit_list.mp4"
+    with av.open(str(source)) as inp, av.open(str(cut), "w") as out:
+        stream = out.add_stream_from_template(inp.streams.video[0])
+        for packet in inp.demux(inp.streams.video[0]):
+            if packet.size:
+                packet.pts -= 2 * 512  # two frames before time zero (the time base is 1/12800 at 25 fps)
+                packet.dts -= 2 * 512
+                packet.stream = stream
+                out.mux(packet)
+    with av.open(str(cut)) as c:
+        assert c.streams.video[0].frames == 20
+    shown = luma_planes(cut)
+    assert len(shown) == 18
+    out = out_dir / "edit_list.colorized.mp4"
+    assert colorize(cut, reference, out) == 0
+    for a, b in zip(luma_planes(out), shown, strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -24,7 +24,7 @@ from vidcolor.colour import YCbCrSpec, fit_chroma_to_gamut, matrix_for_height
 from vidcolor.device import resolve_device
 from vidcolor.errors import InputError, OutputError
 from vidcolor.frames.cache import KeyframeCache, fingerprint
-from vidcolor.frames.decode import iter_luma_frames
+from vidcolor.frames.decode import DecodeStats, iter_luma_frames
 from vidcolor.frames.encode import CONTAINERS, ColorVideoWriter
 from vidcolor.frames.frame import LumaFrame
 from vidcolor.frames.probe import VideoInfo, probe
@@ -122,7 +122,8 @@ def colorize_video(
     cache = KeyframeCache(settings.cache_dir, fingerprint(input_path), settings_key, describe)
 
     work_size = _work_size(info.width, info.height, settings.work_size)
-    frames = (_to_work(f, spec, work_size) for f in iter_luma_frames(info, settings.frame_range))
+    decode_stats = DecodeStats()
+    frames = (_to_work(f, spec, work_size) for f in iter_luma_frames(info, settings.frame_range, decode_stats))
     expected = info.frame_count if settings.frame_range.is_everything else None
     temp_path = output_path.with_name(f".{output_path.stem}.{os.getpid()}.partial{output_path.suffix}")
     writer: ColorVideoWriter | None = None
@@ -148,9 +149,11 @@ def colorize_video(
                 progress(writer.frames_written, expected)
         if writer is None:
             raise InputError(f"{input_path}: no frame inside the range {settings.frame_range}")
-        if expected is not None and writer.frames_written < expected:
+        # The container's sample count against what could be read: a cut-off file comes up short.
+        # (Frames, not packets, may legitimately be fewer: an edit list can hide some.)
+        if expected is not None and decode_stats.packets < expected:
             raise InputError(
-                f"{input_path}: truncated or damaged: decoded {writer.frames_written} of {expected} frames"
+                f"{input_path}: truncated or damaged: read {decode_stats.packets} of its {expected} video packets"
             )
         writer.close()
         os.replace(temp_path, output_path)

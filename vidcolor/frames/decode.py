@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import av
 import numpy as np
@@ -40,12 +41,23 @@ def upright(plane: np.ndarray, rotation: int) -> np.ndarray:
     return np.ascontiguousarray(np.rot90(plane, k)) if k else plane
 
 
-def iter_luma_frames(info: VideoInfo, frame_range: FrameRange | None = None) -> Iterator[LumaFrame]:
+@dataclass
+class DecodeStats:
+    """What a decode pass saw, for the completeness check after it."""
+
+    packets: int = 0  # video packets with data that the demuxer returned
+
+
+def iter_luma_frames(
+    info: VideoInfo, frame_range: FrameRange | None = None, stats: DecodeStats | None = None
+) -> Iterator[LumaFrame]:
     """Decode ``info.path`` and yield the frames inside ``frame_range`` as :class:`LumaFrame`.
 
     The demuxer's final empty packets flush the decoder, so frames held back for reordering
-    come out too. Memory stays at one frame whatever the video's length.
+    come out too. Memory stays at one frame whatever the video's length. ``stats`` counts the
+    demuxed packets: a truncated file loses packets, whereas an edit list only hides frames.
     """
+    stats = stats if stats is not None else DecodeStats()
     frame_range = frame_range or FrameRange()
     period = float(1 / info.rate) if info.rate else 1 / 25
     origin = float((info.start_pts or 0) * info.time_base)
@@ -61,6 +73,8 @@ def iter_luma_frames(info: VideoInfo, frame_range: FrameRange | None = None) -> 
         decoded = 0
         try:
             for packet in container.demux(stream):
+                if packet.size:
+                    stats.packets += 1
                 for frame in packet.decode():
                     verdict = selector.classify(decoded, frame.time)
                     decoded += 1
