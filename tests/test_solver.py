@@ -209,3 +209,43 @@ def test_cuda_asked_for_without_a_gpu_is_a_clear_error() -> None:
         pytest.skip("this machine has a GPU")
     with pytest.raises(UsageError, match="--device cuda"):
         OptimColorizer(SolverOptions(device="cuda"), features=TinyRandomFeatures())
+
+
+def _colour_clip() -> ClipGuide:
+    """A fake CLIP: an image embeds as its mean colour (centred); a prompt as the colour it names."""
+    named = {"a blue sky": (0.0, 0.0, 1.0), "a grey wall": (0.5, 0.5, 0.5), "green foliage": (0.0, 0.6, 0.0)}
+
+    def image(x: torch.Tensor) -> torch.Tensor:
+        return x.mean(dim=(2, 3)) * torch.tensor([0.229, 0.224, 0.225]) + torch.tensor([0.481, 0.458, 0.408]) - 0.5
+
+    def text(prompts: list[str]) -> torch.Tensor:
+        return torch.tensor([named.get(p, (0.9, 0.1, 0.5)) for p in prompts]) - 0.5
+
+    return ClipGuide(image, input_size=16, text_encoder=text)
+
+
+def test_clip_prompts_pick_the_closest_description_and_guide_the_solve() -> None:
+    guide = _colour_clip()
+    blue = torch.zeros(1, 3, 20, 20)
+    blue[:, 2] = 1.0
+    prompt, _ = guide.pick_prompt(blue, "background")
+    assert prompt == "a blue sky"
+    keyframe, reference = two_region_problem()
+    reference = Reference(
+        reference.luma, reference.chroma, RegionMasks(("background", "skin"), reference.masks.weights)
+    )
+    keyframe = Keyframe(keyframe.luma, RegionMasks(("background", "skin"), keyframe.masks.weights))
+    options = SolverOptions(device="cpu", clip=True, clip_prompts=True, iterations=3, solve_size=48)
+    solver = OptimColorizer(options, features=TinyRandomFeatures(), clip=guide)
+    chroma = solver.colorize(keyframe, reference, None)
+    assert np.isfinite(chroma).all()
+    prompts = solver._prepared[1][3]  # the reference's regions → their chosen prompts' text embeddings
+    assert set(prompts) == {"background", "skin"}
+    torch.testing.assert_close(prompts["background"], guide.embed_text(["a blue sky"])[0])
+
+
+def test_clip_prompts_need_clip() -> None:
+    from vidcolor import Settings
+
+    with pytest.raises(UsageError, match="--clip-prompts needs --clip"):
+        Settings(clip_prompts=True)

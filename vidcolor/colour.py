@@ -60,13 +60,6 @@ class YCbCrSpec:
             v = chroma * 224.0 * self._scale + 128.0 * self._scale
         return np.clip(np.rint(v), 0, (1 << self.bit_depth) - 1).astype(self.dtype)
 
-    def samples_to_chroma(self, c: np.ndarray) -> np.ndarray:
-        """Integer chroma samples to unit chroma (float32)."""
-        c = c.astype(np.float32)
-        if self.full_range:
-            return (c - float(1 << (self.bit_depth - 1))) / float((1 << self.bit_depth) - 1)
-        return (c - 128.0 * self._scale) / (224.0 * self._scale)
-
 
 def matrix_for_height(height: int) -> str:
     """The matrix players assume for untagged video of this height (HD means BT.709)."""

@@ -27,7 +27,7 @@ from vidcolor.frames.cache import KeyframeCache, fingerprint
 from vidcolor.frames.decode import DecodeStats, iter_luma_frames
 from vidcolor.frames.encode import CONTAINERS, ColorVideoWriter
 from vidcolor.frames.frame import LumaFrame
-from vidcolor.frames.probe import VideoInfo, probe
+from vidcolor.frames.probe import probe
 from vidcolor.reference import load_reference
 from vidcolor.segment.base import SEGMENTERS, RegionMasks, Segmenter
 from vidcolor.segment.regions import overlay
@@ -358,8 +358,3 @@ def _full_chroma(chroma: np.ndarray, frame: LumaFrame, spec: YCbCrSpec) -> np.nd
     if chroma.shape[:2] != (h, w):
         chroma = cv2.resize(chroma, (w, h), interpolation=cv2.INTER_LINEAR)
     return fit_chroma_to_gamut(spec.luma_to_unit(frame.luma), chroma, spec.matrix)
-
-
-def describe_input(path: str | os.PathLike) -> VideoInfo:
-    """Probe a video (public for the CLI's and batch's up-front checks)."""
-    return probe(Path(path))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from vidcolor.errors import UsageError
@@ -30,7 +30,7 @@ class Settings:
         encoder: codec, CRF and preset of the output.
         frame_range: which part of the input to colorize (a preview).
         cache_dir: where solved keyframes are kept between runs; None turns the cache off.
-        features, clip, iterations, solve_size: the optimization solver's (``colorizer="optim"``):
+        features, clip, clip_prompts, iterations, solve_size: the optimization solver's (``colorizer="optim"``):
             feature network (auto, pyramid, vgg), CLIP loss on/off, Adam steps, solve resolution.
         weights_dir: where weight files are looked for (default ``weights/`` or ``$VIDCOLOR_WEIGHTS``).
     """
@@ -47,6 +47,7 @@ class Settings:
     cache_dir: Path | None = Path("cache")
     features: str = "auto"
     clip: bool = False
+    clip_prompts: bool = False
     iterations: int = 40
     solve_size: int = 256
     weights_dir: Path | None = None
@@ -62,6 +63,8 @@ class Settings:
             raise UsageError(f"--codec {self.encoder.codec!r} is not supported; use one of {', '.join(CODECS)}")
         if self.encoder.preset not in PRESETS:
             raise UsageError(f"--preset {self.encoder.preset!r} unknown; use one of {', '.join(PRESETS)}")
+        if self.clip_prompts and not self.clip:
+            raise UsageError("--clip-prompts needs --clip (and the CLIP weight file)")
         if not 0 <= self.encoder.crf <= 51:
             raise UsageError(f"--crf must be 0..51, got {self.encoder.crf}")
 
@@ -76,7 +79,7 @@ class Settings:
             "keyframe_interval": self.keyframe_interval,
             "work_size": self.work_size,
             "range": str(self.frame_range),
-            "solver": [self.features, self.clip, self.iterations, self.solve_size]
+            "solver": [self.features, self.clip, self.clip_prompts, self.iterations, self.solve_size]
             if self.colorizer == "optim"
             else None,
         }
@@ -88,10 +91,8 @@ class Settings:
             device=self.device,
             features=self.features,
             clip=self.clip,
+            clip_prompts=self.clip_prompts,
             weights_dir=None if self.weights_dir is None else str(self.weights_dir),
             iterations=self.iterations,
             solve_size=self.solve_size,
         )
-
-    def as_dict(self) -> dict:
-        return json.loads(json.dumps(asdict(self), default=str))

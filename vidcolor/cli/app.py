@@ -74,6 +74,9 @@ def colorize(
     ] = "exemplar",
     features: Annotated[str, typer.Option(help="optim: feature network auto, pyramid (weight-free) or vgg.")] = "auto",
     clip: Annotated[bool, typer.Option("--clip", help="optim: add the CLIP loss (needs weights/ViT-B-32.pt).")] = False,
+    clip_prompts: Annotated[
+        bool, typer.Option("--clip-prompts", help="optim with --clip: per-region text prompts picked from a pool.")
+    ] = False,
     iterations: Annotated[int, typer.Option(help="optim: most Adam steps per keyframe.")] = 40,
     solve_size: Annotated[int, typer.Option(help="optim: long side (px) at which keyframes are solved.")] = 256,
     weights_dir: Annotated[Path | None, typer.Option(help="Folder of weight files (default weights/).")] = None,
@@ -105,6 +108,7 @@ def colorize(
         cache_dir=None if no_cache else cache_dir,
         features=features,
         clip=clip,
+        clip_prompts=clip_prompts,
         iterations=iterations,
         solve_size=solve_size,
         weights_dir=weights_dir,

@@ -51,6 +51,7 @@ class SolverOptions:
     device: str = "auto"
     features: str = "auto"
     clip: bool = False
+    clip_prompts: bool = False
     weights_dir: str | None = None
     iterations: int = 40
     warm_start: bool = True

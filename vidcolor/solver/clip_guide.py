@@ -20,12 +20,35 @@ _CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 _CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 
 
-class ClipGuide:
-    """Embeds RGB ``(B, 3, H, W)`` in [0, 1] with a frozen image encoder; ``loss`` is 1 - cosine."""
+# Text prompts a region may be described by; one per region is picked by CLIP similarity to the
+# reference's region, then the keyframe's region is pulled toward it (``--clip-prompts``).
+PROMPT_POOL: dict[str, tuple[str, ...]] = {
+    "skin": ("fair skin", "pale pink skin", "tanned skin", "olive skin", "brown skin", "dark brown skin"),
+    "hair": ("blonde hair", "light brown hair", "dark brown hair", "black hair", "red hair", "grey hair"),
+    "lips": ("pink lips", "red lips", "pale lips"),
+    "clothes": tuple(
+        f"{c} clothes"
+        for c in ("red", "orange", "yellow", "green", "blue", "purple", "brown", "black", "white", "grey")
+    ),
+    "background": ("a blue sky", "green foliage", "a grey wall", "a white wall", "a wooden interior", "a dark room"),
+}
 
-    def __init__(self, encoder: Callable[[torch.Tensor], torch.Tensor], input_size: int = 224) -> None:
+
+class ClipGuide:
+    """Embeds RGB ``(B, 3, H, W)`` in [0, 1] with a frozen image encoder; ``loss`` is 1 - cosine.
+
+    ``text_encoder`` (prompts → embeddings) enables per-region text prompts.
+    """
+
+    def __init__(
+        self,
+        encoder: Callable[[torch.Tensor], torch.Tensor],
+        input_size: int = 224,
+        text_encoder: Callable[[list[str]], torch.Tensor] | None = None,
+    ) -> None:
         self.encoder = encoder
         self.input_size = input_size
+        self.text_encoder = text_encoder
 
     @classmethod
     def from_file(cls, path: Path, device: torch.device) -> ClipGuide:
@@ -38,7 +61,12 @@ class ClipGuide:
         model.eval()
         for p in model.parameters():
             p.requires_grad_(False)
-        return cls(model.encode_image)
+        tokenizer = open_clip.get_tokenizer("ViT-B-32-quickgelu")  # its vocabulary ships in the wheel
+
+        def encode_text(prompts: list[str]) -> torch.Tensor:
+            return model.encode_text(tokenizer(prompts).to(device))
+
+        return cls(model.encode_image, text_encoder=encode_text)
 
     @classmethod
     def from_weights(cls, folder: str | None, device: torch.device) -> ClipGuide:
@@ -56,3 +84,31 @@ class ClipGuide:
 
     def loss(self, rgb: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return 1.0 - (self.embed(rgb) * target).sum(dim=-1).mean()
+
+    def embed_text(self, prompts: list[str]) -> torch.Tensor:
+        if self.text_encoder is None:
+            raise ValueError("this CLIP guide has no text encoder")
+        with torch.no_grad():
+            return F.normalize(self.text_encoder(prompts).float(), dim=-1)
+
+    def pick_prompt(self, crop: torch.Tensor, region: str) -> tuple[str, torch.Tensor] | None:
+        """The prompt of ``region``'s pool closest to an RGB crop ``(1, 3, h, w)``, with its text embedding."""
+        pool = PROMPT_POOL.get(region)
+        if not pool or self.text_encoder is None:
+            return None
+        texts = self.embed_text(list(pool))
+        with torch.no_grad():
+            scores = texts @ self.embed(crop)[0]
+        best = int(scores.argmax())
+        return pool[best], texts[best]
+
+
+def region_crop(rgb: torch.Tensor, mask: torch.Tensor, min_side: int = 8) -> torch.Tensor | None:
+    """The bounding box of ``mask`` ``(H, W)`` (> 0.5) cut from ``rgb`` ``(1, 3, H, W)``; None when too small."""
+    ys, xs = torch.nonzero(mask > 0.5, as_tuple=True)
+    if len(ys) == 0:
+        return None
+    y0, y1, x0, x1 = int(ys.min()), int(ys.max()) + 1, int(xs.min()), int(xs.max()) + 1
+    if y1 - y0 < min_side or x1 - x0 < min_side:
+        return None
+    return rgb[:, :, y0:y1, x0:x1]

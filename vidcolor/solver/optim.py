@@ -6,7 +6,9 @@ Then Adam minimizes, over the chroma only (luma is a constant, so it cannot chan
     style     per region, mean and standard deviation of features at several depths, against the
               paired reference region (batched over regions)
     content   optional feature distance to the greyscale keyframe (0 by default)
-    clip      1 - cosine between CLIP embeddings of the result and the reference (when enabled)
+    clip      1 - cosine between CLIP embeddings of the result and the reference (when enabled);
+              with prompts, also each region's crop against the text prompt picked for its
+              reference counterpart from a pool (e.g. "blonde hair", "a grey wall")
     smooth    chroma gradients, weighted down across luma edges (edge-aware)
     temporal  distance to the previous keyframe's result carried here by flow, where trusted
     gamut     RGB leaving [0, 1] for the fixed luma
@@ -26,9 +28,9 @@ import torch.nn.functional as F
 
 from vidcolor.device import resolve_device
 from vidcolor.segment.base import RegionMasks
-from vidcolor.segment.regions import counterpart
+from vidcolor.segment.regions import base_name, counterpart
 from vidcolor.solver.base import Keyframe, KeyframeColorizer, Reference, SolverError, SolverOptions
-from vidcolor.solver.clip_guide import ClipGuide
+from vidcolor.solver.clip_guide import ClipGuide, region_crop
 from vidcolor.solver.features import FeatureExtractor, build_features
 from vidcolor.solver.upsample import chroma_to_size
 from vidcolor.temporal.propagate import Propagated
@@ -174,9 +176,21 @@ class OptimColorizer(KeyframeColorizer):
             features = self._features_of(rgb)
             stats = region_statistics(features, pooled_masks(self._tensor(weights), features))
             embedding = self.clip.embed(rgb) if self.clip is not None else None
-        targets = (ref_masks.names, stats, embedding)
+        prompts = self._pick_prompts(rgb, ref_masks) if self.clip is not None and opts.clip_prompts else {}
+        targets = (ref_masks.names, stats, embedding, prompts)
         self._prepared = (key, targets)
         return targets
+
+    def _pick_prompts(self, rgb: torch.Tensor, masks: RegionMasks) -> dict[str, torch.Tensor]:
+        """Per reference region, the pool prompt CLIP finds closest to it (its text embedding)."""
+        chosen: dict[str, torch.Tensor] = {}
+        for name, weight in zip(masks.names, masks.weights, strict=True):
+            crop = region_crop(rgb, self._tensor(weight))
+            picked = self.clip.pick_prompt(crop, base_name(name)) if crop is not None else None
+            if picked is not None:
+                log.debug("reference region %s: %r", name, picked[0])
+                chosen[name] = picked[1]
+        return chosen
 
     def _optimize(
         self,
@@ -189,7 +203,13 @@ class OptimColorizer(KeyframeColorizer):
     ) -> np.ndarray:
         opts = self.options
         torch.manual_seed(opts.seed)
-        ref_names, ref_stats, ref_embedding = self._reference_targets(reference, masks.names)
+        ref_names, ref_stats, ref_embedding, ref_prompts = self._reference_targets(reference, masks.names)
+        # Keyframe regions pulled toward their reference counterpart's prompt: (mask, text embedding).
+        prompt_terms = [
+            (region_masks_np, ref_prompts[partner])
+            for name, region_masks_np in zip(masks.names, masks.weights, strict=True)
+            if (partner := counterpart(name, ref_names)) in ref_prompts
+        ]
         # Which reference statistics row each keyframe region is held to (the last row = whole reference).
         rows = []
         for name in masks.names:
@@ -235,6 +255,10 @@ class OptimColorizer(KeyframeColorizer):
                 )
             if self.clip is not None and ref_embedding is not None:
                 loss = loss + opts.clip_weight * self.clip.loss(rgb.clamp(0, 1), ref_embedding)
+            for mask, text in prompt_terms:
+                crop = region_crop(rgb.clamp(0, 1), self._tensor(mask))
+                if crop is not None:
+                    loss = loss + opts.clip_weight / len(prompt_terms) * self.clip.loss(crop, text[None])
             dx = (chroma[..., :, 1:] - chroma[..., :, :-1]).pow(2) * edge_x
             dy = (chroma[..., 1:, :] - chroma[..., :-1, :]).pow(2) * edge_y
             loss = loss + opts.smooth_weight * 100.0 * (dx.mean() + dy.mean())
