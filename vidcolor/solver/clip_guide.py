@@ -103,12 +103,12 @@ class ClipGuide:
         return pool[best], texts[best]
 
 
-def region_crop(rgb: torch.Tensor, mask: torch.Tensor, min_side: int = 8) -> torch.Tensor | None:
-    """The bounding box of ``mask`` ``(H, W)`` (> 0.5) cut from ``rgb`` ``(1, 3, H, W)``; None when too small."""
+def region_box(mask: torch.Tensor, min_side: int = 8) -> tuple[slice, slice] | None:
+    """Row and column slices of the bounding box of ``mask`` ``(H, W)`` (> 0.5); None when too small."""
     ys, xs = torch.nonzero(mask > 0.5, as_tuple=True)
     if len(ys) == 0:
         return None
     y0, y1, x0, x1 = int(ys.min()), int(ys.max()) + 1, int(xs.min()), int(xs.max()) + 1
     if y1 - y0 < min_side or x1 - x0 < min_side:
         return None
-    return rgb[:, :, y0:y1, x0:x1]
+    return slice(y0, y1), slice(x0, x1)

@@ -30,7 +30,7 @@ from vidcolor.device import resolve_device
 from vidcolor.segment.base import RegionMasks
 from vidcolor.segment.regions import base_name, counterpart
 from vidcolor.solver.base import Keyframe, KeyframeColorizer, Reference, SolverError, SolverOptions
-from vidcolor.solver.clip_guide import ClipGuide, region_crop
+from vidcolor.solver.clip_guide import ClipGuide, region_box
 from vidcolor.solver.features import FeatureExtractor, build_features
 from vidcolor.solver.upsample import chroma_to_size
 from vidcolor.temporal.propagate import Propagated
@@ -156,7 +156,7 @@ class OptimColorizer(KeyframeColorizer):
 
     # -- the optimization -------------------------------------------------------------------
 
-    def _reference_targets(self, reference: Reference, names: tuple[str, ...]) -> tuple:
+    def _reference_targets(self, reference: Reference) -> tuple:
         """Style statistics per reference region (+ the whole reference) and its CLIP embedding, once per reference."""
         key = id(reference)
         if self._prepared is not None and self._prepared[0] == key:
@@ -185,8 +185,8 @@ class OptimColorizer(KeyframeColorizer):
         """Per reference region, the pool prompt CLIP finds closest to it (its text embedding)."""
         chosen: dict[str, torch.Tensor] = {}
         for name, weight in zip(masks.names, masks.weights, strict=True):
-            crop = region_crop(rgb, self._tensor(weight))
-            picked = self.clip.pick_prompt(crop, base_name(name)) if crop is not None else None
+            box = region_box(self._tensor(weight))
+            picked = self.clip.pick_prompt(rgb[:, :, box[0], box[1]], base_name(name)) if box is not None else None
             if picked is not None:
                 log.debug("reference region %s: %r", name, picked[0])
                 chosen[name] = picked[1]
@@ -203,22 +203,22 @@ class OptimColorizer(KeyframeColorizer):
     ) -> np.ndarray:
         opts = self.options
         torch.manual_seed(opts.seed)
-        ref_names, ref_stats, ref_embedding, ref_prompts = self._reference_targets(reference, masks.names)
-        # Keyframe regions pulled toward their reference counterpart's prompt: (mask, text embedding).
-        prompt_terms = [
-            (region_masks_np, ref_prompts[partner])
-            for name, region_masks_np in zip(masks.names, masks.weights, strict=True)
-            if (partner := counterpart(name, ref_names)) in ref_prompts
-        ]
+        ref_names, ref_stats, ref_embedding, ref_prompts = self._reference_targets(reference)
+        partners = [counterpart(name, ref_names) for name in masks.names]
         # Which reference statistics row each keyframe region is held to (the last row = whole reference).
-        rows = []
-        for name in masks.names:
-            partner = counterpart(name, ref_names)
-            rows.append(ref_names.index(partner) if partner is not None else len(ref_names))
+        rows = [ref_names.index(p) if p is not None else len(ref_names) for p in partners]
         rows_t = torch.tensor(rows, device=self.device)
         region_masks = self._tensor(masks.weights)
         area = region_masks.flatten(1).mean(dim=1)  # (R,)
         targets = [(mean[rows_t], std[rows_t]) for mean, std in ref_stats]
+        # Keyframe regions pulled toward their reference counterpart's prompt: (box, text embedding).
+        # Boxes are found once: the masks do not change during the solve.
+        prompt_terms = [
+            (box, ref_prompts[partner])
+            for partner, mask in zip(partners, region_masks, strict=True)
+            if partner in ref_prompts and (box := region_box(mask)) is not None
+        ]
+        prompt_weight = opts.clip_weight / max(1, sum(p in ref_prompts for p in partners))
 
         luma = self._tensor(luma_np)[None, None]
         # Smoothness weights: low across luma edges, and across region borders, where regions may
@@ -247,18 +247,18 @@ class OptimColorizer(KeyframeColorizer):
         for _ in range(opts.iterations):
             optimizer.zero_grad(set_to_none=True)
             rgb = compose_rgb(luma, chroma)
-            features = self._features_of(rgb.clamp(0, 1))
+            shown = rgb.clamp(0, 1)  # what a player displays; the gamut term below sees the unclipped rgb
+            features = self._features_of(shown)
             loss = opts.style_weight * _style_loss(region_statistics(features, layer_masks), targets, area)
             if content_targets is not None:
                 loss = loss + opts.content_weight * sum(
                     F.mse_loss(f, t) for f, t in zip(features, content_targets, strict=True)
                 )
             if self.clip is not None and ref_embedding is not None:
-                loss = loss + opts.clip_weight * self.clip.loss(rgb.clamp(0, 1), ref_embedding)
-            for mask, text in prompt_terms:
-                crop = region_crop(rgb.clamp(0, 1), self._tensor(mask))
-                if crop is not None:
-                    loss = loss + opts.clip_weight / len(prompt_terms) * self.clip.loss(crop, text[None])
+                loss = loss + opts.clip_weight * self.clip.loss(shown, ref_embedding)
+            for (rows_slice, cols_slice), text in prompt_terms:
+                crop = shown[:, :, rows_slice, cols_slice]
+                loss = loss + prompt_weight * self.clip.loss(crop, text[None])
             dx = (chroma[..., :, 1:] - chroma[..., :, :-1]).pow(2) * edge_x
             dy = (chroma[..., 1:, :] - chroma[..., :-1, :]).pow(2) * edge_y
             loss = loss + opts.smooth_weight * 100.0 * (dx.mean() + dy.mean())
