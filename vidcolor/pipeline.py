@@ -34,6 +34,7 @@ from vidcolor.segment.regions import overlay
 from vidcolor.segment.tracking import keep_identities, track, tracking_confidence
 from vidcolor.settings import Settings
 from vidcolor.solver import COLORIZERS, Keyframe, KeyframeColorizer, Reference
+from vidcolor.solver.upsample import size_within
 from vidcolor.temporal.flow import FLOWS, FlowEstimator
 from vidcolor.temporal.propagate import Propagated, blend, step
 from vidcolor.temporal.shots import thumbnail
@@ -121,9 +122,9 @@ def colorize_video(
     settings_key, describe = settings.colour_key(fingerprint(Path(style_path)))
     cache = KeyframeCache(settings.cache_dir, fingerprint(input_path), settings_key, describe)
 
-    work_size = _work_size(info.width, info.height, settings.work_size)
+    work_h, work_w = size_within(info.height, info.width, settings.work_size)
     decode_stats = DecodeStats()
-    frames = (_to_work(f, spec, work_size) for f in iter_luma_frames(info, settings.frame_range, decode_stats))
+    frames = (_to_work(f, spec, (work_w, work_h)) for f in iter_luma_frames(info, settings.frame_range, decode_stats))
     expected = info.frame_count if settings.frame_range.is_everything else None
     temp_path = output_path.with_name(f".{output_path.stem}.{os.getpid()}.partial{output_path.suffix}")
     writer: ColorVideoWriter | None = None
@@ -329,11 +330,6 @@ def _debug_folder(path: str | os.PathLike | None) -> Path | None:
     except OSError as exc:
         raise OutputError(f"{folder}: cannot create the --debug-masks folder ({exc.strerror})") from exc
     return folder
-
-
-def _work_size(width: int, height: int, long_side: int) -> tuple[int, int]:
-    scale = min(1.0, long_side / max(width, height))
-    return max(8, round(width * scale)), max(8, round(height * scale))
 
 
 def _to_work(frame: LumaFrame, spec: YCbCrSpec, size: tuple[int, int]) -> _WorkFrame:

@@ -11,6 +11,7 @@ from vidcolor.colour import rgb_to_ycbcr
 from vidcolor.errors import ReferenceImageError, check_readable_file
 from vidcolor.segment.base import Segmenter
 from vidcolor.solver.base import Reference
+from vidcolor.solver.upsample import size_within
 
 # Larger references only cost time: matching and statistics run far below this size.
 MAX_REFERENCE_SIDE = 1024
@@ -28,8 +29,8 @@ def load_rgb(path: Path) -> np.ndarray:
     rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB).astype(np.float32) / scale
     h, w = rgb.shape[:2]
     if max(h, w) > MAX_REFERENCE_SIDE:
-        f = MAX_REFERENCE_SIDE / max(h, w)
-        rgb = cv2.resize(rgb, (round(w * f), round(h * f)), interpolation=cv2.INTER_AREA)
+        rh, rw = size_within(h, w, MAX_REFERENCE_SIDE)
+        rgb = cv2.resize(rgb, (rw, rh), interpolation=cv2.INTER_AREA)
     return rgb
 
 

@@ -17,7 +17,7 @@ from scipy.spatial import cKDTree
 from vidcolor.segment.base import RegionMasks
 from vidcolor.segment.regions import counterpart
 from vidcolor.solver.base import COLORIZERS, Keyframe, KeyframeColorizer, Reference, SolverError, SolverOptions
-from vidcolor.solver.upsample import chroma_to_size
+from vidcolor.solver.upsample import chroma_to_size, size_within
 from vidcolor.temporal.propagate import Propagated
 
 # Pixels below this fraction of an image do not make a region worth matching on its own.
@@ -63,8 +63,7 @@ class ExemplarColorizer(KeyframeColorizer):
 
     def colorize(self, keyframe: Keyframe, reference: Reference, previous: Propagated | None) -> np.ndarray:
         h, w = keyframe.luma.shape
-        scale = min(1.0, self.match_size / max(h, w))
-        sh, sw = max(8, round(h * scale)), max(8, round(w * scale))
+        sh, sw = size_within(h, w, self.match_size)
         luma = cv2.resize(keyframe.luma, (sw, sh), interpolation=cv2.INTER_AREA)
         masks = keyframe.masks.resized(sh, sw)
         ref_luma, ref_chroma, ref_masks = self._reference_at_scale(reference)
@@ -97,8 +96,7 @@ class ExemplarColorizer(KeyframeColorizer):
     def _reference_at_scale(self, reference: Reference) -> tuple[np.ndarray, np.ndarray, RegionMasks]:
         """The reference resized so that its pixels are about as large as the keyframe's at match size."""
         h, w = reference.luma.shape
-        scale = min(1.0, self.match_size / max(h, w))
-        rh, rw = max(8, round(h * scale)), max(8, round(w * scale))
+        rh, rw = size_within(h, w, self.match_size)
         luma = cv2.resize(reference.luma, (rw, rh), interpolation=cv2.INTER_AREA)
         chroma = cv2.resize(reference.chroma, (rw, rh), interpolation=cv2.INTER_AREA)
         return luma, chroma, reference.masks.resized(rh, rw)

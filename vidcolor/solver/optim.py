@@ -32,7 +32,7 @@ from vidcolor.segment.regions import base_name, counterpart
 from vidcolor.solver.base import Keyframe, KeyframeColorizer, Reference, SolverError, SolverOptions
 from vidcolor.solver.clip_guide import ClipGuide, region_box
 from vidcolor.solver.features import FeatureExtractor, build_features
-from vidcolor.solver.upsample import chroma_to_size
+from vidcolor.solver.upsample import chroma_to_size, size_within
 from vidcolor.temporal.propagate import Propagated
 
 log = logging.getLogger("vidcolor.solver")
@@ -137,8 +137,7 @@ class OptimColorizer(KeyframeColorizer):
     def colorize(self, keyframe: Keyframe, reference: Reference, previous: Propagated | None) -> np.ndarray:
         opts = self.options
         h, w = keyframe.luma.shape
-        scale = min(1.0, opts.solve_size / max(h, w))
-        sh, sw = max(8, round(h * scale)), max(8, round(w * scale))
+        sh, sw = size_within(h, w, opts.solve_size)
         luma = cv2.resize(keyframe.luma, (sw, sh), interpolation=cv2.INTER_AREA)
         masks = keyframe.masks.resized(sh, sw)
 
@@ -163,8 +162,7 @@ class OptimColorizer(KeyframeColorizer):
             return self._prepared[1]
         opts = self.options
         h, w = reference.luma.shape
-        scale = min(1.0, opts.solve_size / max(h, w))
-        rh, rw = max(8, round(h * scale)), max(8, round(w * scale))
+        rh, rw = size_within(h, w, opts.solve_size)
         luma = self._tensor(cv2.resize(reference.luma, (rw, rh), interpolation=cv2.INTER_AREA))[None, None]
         chroma = self._tensor(cv2.resize(reference.chroma, (rw, rh), interpolation=cv2.INTER_AREA)).permute(2, 0, 1)[
             None
