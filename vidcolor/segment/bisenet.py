@@ -159,11 +159,9 @@ class BiSeNetSegmenter(Segmenter):
         return network
 
     def segment(self, luma: np.ndarray, rgb: np.ndarray | None = None) -> RegionMasks:
-        base = self._mediapipe.segment(luma, rgb)
+        base, faces = self._mediapipe.segment_with_faces(luma, rgb)  # FaceMesh runs once for both
         h, w = luma.shape
         image = rgb if rgb is not None else np.repeat(luma[..., None], 3, axis=2)
-        image_u8 = np.clip(image * 255, 0, 255).astype(np.uint8)
-        faces = self._mediapipe.detect_faces(image_u8)
         if not faces:
             return base
         names = list(dict.fromkeys([*base.names, *CLASS_REGIONS]))

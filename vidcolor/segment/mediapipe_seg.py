@@ -90,6 +90,10 @@ class MediaPipeSegmenter(Segmenter):
         self._brows = (_indices(indices.FACEMESH_LEFT_EYEBROW), _indices(indices.FACEMESH_RIGHT_EYEBROW))
 
     def segment(self, luma: np.ndarray, rgb: np.ndarray | None = None) -> RegionMasks:
+        return self.segment_with_faces(luma, rgb)[0]
+
+    def segment_with_faces(self, luma: np.ndarray, rgb: np.ndarray | None = None) -> tuple[RegionMasks, list[Face]]:
+        """The regions and the faces they were built from (other segmenters refine the faces)."""
         h, w = luma.shape
         image = _as_rgb_u8(luma, rgb)
         person = self._selfie.process(image).segmentation_mask
@@ -98,13 +102,13 @@ class MediaPipeSegmenter(Segmenter):
         radius = self.feather * max(h, w)
         if faces:
             self.last_fallback = "faces"
-            return feathered(self._face_regions(faces, person, luma), (h, w), radius)
+            return feathered(self._face_regions(faces, person, luma), (h, w), radius), faces
         if person.mean() > 0.01:
             self.last_fallback = "person"
             log.debug("no face found; splitting the person mask geometrically")
-            return feathered(_split_person(person), (h, w), radius)
+            return feathered(_split_person(person), (h, w), radius), faces
         self.last_fallback = "whole"
-        return RegionMasks.whole(h, w)
+        return RegionMasks.whole(h, w), faces
 
     def detect_faces(self, image: np.ndarray) -> list[Face]:
         """Faces left to right, at the first confidence that finds any."""
