@@ -12,6 +12,7 @@ from skimage.color import lab2rgb, rgb2lab
 
 from vidcolor.colour import fit_chroma_to_gamut, rgb_to_ycbcr, ycbcr_to_rgb
 from vidcolor.segment import SEGMENTERS, RegionMasks, counterpart, feathered
+from vidcolor.segment.regions import REGIONS, base_name
 from vidcolor.segment.tracking import keep_identities, track, tracking_confidence
 from vidcolor.solver import COLORIZERS, Keyframe, Reference
 from vidcolor.temporal.flow import FLOWS
@@ -42,6 +43,7 @@ def test_regions_sit_where_they_belong(segmenter, astronaut) -> None:
     masks = segmenter.segment(luma)  # greyscale, as keyframes are
     assert segmenter.last_fallback == "faces"
     assert {"skin", "hair", "eyes", "lips", "clothes", "background"} <= set(masks.names)
+    assert {base_name(n) for n in masks.names} <= set(REGIONS)
     np.testing.assert_allclose(masks.weights.sum(axis=0), 1.0, atol=1e-5)  # no holes, no overlap
     assert weight(masks, "skin", FACE_Y, FACE_X) > 0.9  # face centre
     assert weight(masks, "hair", FOREHEAD_Y - 15, FACE_X) > 0.5  # above the forehead
@@ -59,6 +61,7 @@ def test_fallback_when_the_face_is_hidden(segmenter, astronaut) -> None:
     masks = segmenter.segment(hidden)
     assert segmenter.last_fallback == "person"
     assert {"head", "clothes"} <= set(masks.names)
+    assert set(masks.names) <= set(REGIONS)
     masks = segmenter.segment(np.full((96, 128), 0.4, np.float32))  # nothing at all
     assert segmenter.last_fallback == "whole"
     assert masks.names == ("whole",)
@@ -181,6 +184,7 @@ def test_bisenet_loads_a_checkpoint_of_the_published_layout_and_parses_faces(tmp
     masks = segmenter.segment(luma)
     np.testing.assert_allclose(masks.weights.sum(axis=0), 1.0, atol=1e-5)
     assert set(masks.names) <= set(CLASS_REGIONS) | {"clothes", "background"}
+    assert set(CLASS_REGIONS) <= set(REGIONS)
     assert weight(masks, "background", 20, 500) > 0.9  # outside the face crop, MediaPipe's regions stand
 
 

@@ -12,8 +12,8 @@ import numpy as np
 
 from vidcolor.segment.base import RegionMasks
 
-FACE_PARTS = ("skin", "lips", "eyes", "eyebrows", "hair", "neck")
-REGIONS = (*FACE_PARTS, "clothes", "head", "background", "whole")
+# Every segmenter's region names (before a face suffix like ``#1``) come from this vocabulary.
+REGIONS = ("skin", "lips", "eyes", "eyebrows", "hair", "neck", "clothes", "head", "background", "whole")
 
 # Where to look in the reference when it has no region of the same name (first match wins).
 _RELATED = {
