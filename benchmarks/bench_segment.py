@@ -23,9 +23,9 @@ sys.path.insert(0, str(ROOT / "movie"))
 import make_demo  # noqa: E402
 
 from vidcolor.colour import rgb_to_ycbcr  # noqa: E402
-from vidcolor.segment import SEGMENTERS  # noqa: E402
+from vidcolor.segment.mediapipe_seg import MediaPipeSegmenter  # noqa: E402
 from vidcolor.segment.tracking import track, tracking_confidence  # noqa: E402
-from vidcolor.temporal.flow import FLOWS  # noqa: E402
+from vidcolor.temporal.flow import DISFlow  # noqa: E402
 from vidcolor.temporal.propagate import Propagated, step  # noqa: E402
 
 
@@ -33,14 +33,14 @@ def main() -> int:
     photo = make_demo.data.astronaut()
     luma_photo = (rgb_to_ycbcr(photo.astype(np.float32) / 255)[0] * 255).clip(0, 255).astype(np.uint8)
     frames = [f.astype(np.float32) / 255 for f in make_demo.camera_path(luma_photo, 60)]
-    segmenter = SEGMENTERS.create("mediapipe")
+    segmenter = MediaPipeSegmenter()
     segmenter.segment(frames[0])  # model start-up is not per frame
     t = time.perf_counter()
     for f in frames[:30]:
         masks = segmenter.segment(f)
     detect_ms = (time.perf_counter() - t) / 30 * 1000
 
-    flow = FLOWS.create("dis", preset="fast")
+    flow = DISFlow("fast")
     masks = segmenter.segment(frames[0])
     carried = Propagated.anchor(np.zeros((*frames[0].shape, 2), np.float32))
     flow_ms = track_ms = 0.0

@@ -19,8 +19,9 @@ from skimage import data
 
 from vidcolor.colour import rgb_to_ycbcr
 from vidcolor.device import resolve_device
-from vidcolor.segment import SEGMENTERS
-from vidcolor.solver.base import Keyframe, Reference, SolverOptions
+from vidcolor.segment.mediapipe_seg import MediaPipeSegmenter
+from vidcolor.settings import SolverSettings
+from vidcolor.solver.base import Keyframe, Reference
 from vidcolor.solver.clip_guide import ClipGuide
 from vidcolor.solver.features import PyramidFeatures, VGGFeatures
 from vidcolor.solver.optim import OptimColorizer
@@ -43,7 +44,7 @@ def main() -> int:
     device = resolve_device(args.device)
     rgb = data.astronaut().astype(np.float32) / 255.0
     luma, chroma = rgb_to_ycbcr(rgb)
-    segmenter = SEGMENTERS.create("mediapipe")
+    segmenter = MediaPipeSegmenter()
     reference = Reference(luma, chroma, segmenter.segment(luma, rgb))
     keyframe = Keyframe(luma, segmenter.segment(luma))
     name = torch.cuda.get_device_name() if device == "cuda" else f"CPU, {torch.get_num_threads()} threads"
@@ -57,8 +58,8 @@ def main() -> int:
     for label, build in setups:
         features, clip = build()
         for size in (256, 512):
-            options = SolverOptions(device=device, iterations=args.iterations, solve_size=size, patience=10**6)
-            solver = OptimColorizer(options, features=features, clip=clip)
+            options = SolverSettings(iterations=args.iterations, solve_size=size, patience=10**6)
+            solver = OptimColorizer(options, device=device, features=features, clip=clip)
             solver.colorize(keyframe, reference, None)  # warm-up: reference statistics, kernels
             solver._prepared = None  # a new reference would be prepared again: time it too
             if device == "cuda":

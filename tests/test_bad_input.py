@@ -133,7 +133,7 @@ def test_output_may_not_be_the_input(capsys, clip: Path, reference: Path) -> Non
     [
         ("--start", "soon", "not a time"),
         ("--crf", "99", "--crf must be 0..51"),
-        ("--codec", "mpeg2video", "not supported"),
+        ("--codec", "mpeg2video", "--codec must be one of libx264, libx265"),
         ("--device", "tpu", "--device must be"),
         ("--segmenter", "magic", "unknown segmenter"),
     ],

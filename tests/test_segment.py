@@ -14,8 +14,10 @@ from vidcolor.colour import fit_chroma_to_gamut, rgb_to_ycbcr, ycbcr_to_rgb
 from vidcolor.segment import SEGMENTERS, RegionMasks, counterpart, feathered
 from vidcolor.segment.regions import REGIONS, base_name
 from vidcolor.segment.tracking import keep_identities, track, tracking_confidence
-from vidcolor.solver import COLORIZERS, Keyframe, Reference
-from vidcolor.temporal.flow import FLOWS
+from vidcolor.settings import Settings
+from vidcolor.solver import Keyframe, Reference
+from vidcolor.solver.exemplar import ExemplarColorizer
+from vidcolor.temporal.flow import DISFlow
 from vidcolor.temporal.propagate import Propagated, step
 
 # Where the astronaut's face is (measured from FaceMesh on the 512x512 photograph).
@@ -24,7 +26,7 @@ FACE_X, FOREHEAD_Y, FACE_Y, CHIN_Y = 224, 72, 121, 177
 
 @pytest.fixture(scope="module")
 def segmenter():
-    return SEGMENTERS.create("mediapipe")
+    return SEGMENTERS.create("mediapipe", Settings())
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +73,7 @@ def test_tracking_keeps_the_skin_mask_on_the_face_over_a_pan(segmenter, astronau
     _, luma = astronaut
     crop = 384
     frames = [luma[40 : 40 + crop, 20 + 4 * i : 20 + 4 * i + crop] for i in range(10)]  # camera pans right
-    flow = FLOWS.create("dis", preset="fast")
+    flow = DISFlow("fast")
     masks0 = segmenter.segment(frames[0])
     carried = Propagated.anchor(np.zeros((crop, crop, 2), np.float32))
     for prev, cur in itertools.pairwise(frames):
@@ -135,7 +137,7 @@ def test_face_takes_the_reference_persons_colours_region_by_region(segmenter, as
     masks = segmenter.segment(luma)
 
     def colorize(keyframe_masks: RegionMasks, reference_masks: RegionMasks) -> np.ndarray:
-        chroma = COLORIZERS.create("exemplar").colorize(
+        chroma = ExemplarColorizer().colorize(
             Keyframe(luma, keyframe_masks), Reference(ref_luma, ref_chroma, reference_masks), previous=None
         )
         return np.clip(ycbcr_to_rgb(luma, fit_chroma_to_gamut(luma, chroma)), 0, 1)
@@ -157,14 +159,14 @@ def test_face_takes_the_reference_persons_colours_region_by_region(segmenter, as
 def test_bisenet_is_unavailable_without_its_file_and_names_it(tmp_path, monkeypatch) -> None:
     from vidcolor.errors import WeightsError
 
-    monkeypatch.setenv("VIDCOLOR_WEIGHTS", str(tmp_path))
-    with pytest.raises(WeightsError, match=r"79999_iter\.pth: not found.*vidcolor weights import bisenet"):
-        SEGMENTERS.create("bisenet")
+    pytest.importorskip("torch")
+    folder = tmp_path / "my-weights"
+    with pytest.raises(WeightsError, match=r"my-weights/79999_iter\.pth: not found.*vidcolor weights import bisenet"):
+        SEGMENTERS.create("bisenet", Settings(segmenter="bisenet", weights_dir=folder))
 
 
 def test_bisenet_loads_a_checkpoint_of_the_published_layout_and_parses_faces(tmp_path, monkeypatch, astronaut) -> None:
-    import torch
-
+    torch = pytest.importorskip("torch")
     from vidcolor.segment.bisenet import CLASS_REGIONS, build_network
 
     torch.manual_seed(0)
@@ -176,7 +178,7 @@ def test_bisenet_loads_a_checkpoint_of_the_published_layout_and_parses_faces(tmp
         assert key in state
     torch.save(state, tmp_path / "79999_iter.pth")
     monkeypatch.setenv("VIDCOLOR_WEIGHTS", str(tmp_path))
-    segmenter = SEGMENTERS.create("bisenet")  # random weights, saved and loaded: plumbing only
+    segmenter = SEGMENTERS.create("bisenet", Settings(segmenter="bisenet"))  # random weights: plumbing only
     rgb, luma = astronaut
     probs = segmenter.parse(rgb[60:200, 160:290])
     assert probs.shape == (len(CLASS_REGIONS), 140, 130)

@@ -1,5 +1,7 @@
 """The optimization solver with small random networks injected: luma lock, regions, warm start, weights."""
 
+# ruff: noqa: E402  (the imports below need torch, which importorskip checks first)
+
 from __future__ import annotations
 
 import hashlib
@@ -7,14 +9,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
-from torch import nn
+
+torch = pytest.importorskip("torch", reason="the solver tests need the 'solver' extra")
+nn = torch.nn
 
 from tests.media import luma_planes
 from vidcolor import weights
 from vidcolor.errors import UsageError, WeightsError
 from vidcolor.segment.base import RegionMasks
-from vidcolor.solver.base import Keyframe, Reference, SolverOptions
+from vidcolor.settings import SolverSettings
+from vidcolor.solver.base import Keyframe, Reference
 from vidcolor.solver.clip_guide import ClipGuide
 from vidcolor.solver.features import FeatureExtractor, PyramidFeatures, VGGFeatures, rgb_to_lab
 from vidcolor.solver.optim import OptimColorizer, compose_rgb
@@ -62,7 +66,7 @@ def two_region_problem() -> tuple[Keyframe, Reference]:
 
 
 def solver(**options: object) -> OptimColorizer:
-    opts = SolverOptions(device="cpu", **{"iterations": 40, "solve_size": 96, **options})  # type: ignore[arg-type]
+    opts = SolverSettings(**{"iterations": 40, "solve_size": 96, **options})  # type: ignore[arg-type]
     return OptimColorizer(opts, features=TinyRandomFeatures())
 
 
@@ -97,9 +101,7 @@ def test_gradients_reach_only_the_chroma() -> None:
     features = TinyRandomFeatures()
     before = [p.detach().clone() for p in features.parameters()]
     keyframe, reference = two_region_problem()
-    OptimColorizer(SolverOptions(device="cpu", iterations=5, solve_size=64), features=features).colorize(
-        keyframe, reference, None
-    )
+    OptimColorizer(SolverSettings(iterations=5, solve_size=64), features=features).colorize(keyframe, reference, None)
     for p, b in zip(features.parameters(), before, strict=True):
         assert p.grad is None and not p.requires_grad
         assert torch.equal(p, b)
@@ -120,7 +122,7 @@ def test_luma_is_unchanged_through_the_whole_pipeline(clip: Path, reference: Pat
     from vidcolor import EncoderSettings, Settings, colorize_video
 
     out = out_dir / "optim.mp4"
-    colorizer = OptimColorizer(SolverOptions(device="cpu", iterations=5, solve_size=48), features=TinyRandomFeatures())
+    colorizer = OptimColorizer(SolverSettings(iterations=5, solve_size=48), features=TinyRandomFeatures())
     settings = Settings(cache_dir=None, encoder=EncoderSettings(crf=0), segmenter="whole")
     colorize_video(clip, reference, out, settings, colorizer=colorizer)
     for a, b in zip(luma_planes(out), luma_planes(clip), strict=True):
@@ -207,8 +209,8 @@ def test_rgb_to_lab_matches_skimage() -> None:
 def test_cuda_asked_for_without_a_gpu_is_a_clear_error() -> None:
     if torch.cuda.is_available():
         pytest.skip("this machine has a GPU")
-    with pytest.raises(UsageError, match="--device cuda"):
-        OptimColorizer(SolverOptions(device="cuda"), features=TinyRandomFeatures())
+    with pytest.raises(UsageError, match="device is cuda, but torch sees no CUDA device"):
+        OptimColorizer(device="cuda", features=TinyRandomFeatures())
 
 
 def _colour_clip() -> ClipGuide:
@@ -235,7 +237,7 @@ def test_clip_prompts_pick_the_closest_description_and_guide_the_solve() -> None
         reference.luma, reference.chroma, RegionMasks(("background", "skin"), reference.masks.weights)
     )
     keyframe = Keyframe(keyframe.luma, RegionMasks(("background", "skin"), keyframe.masks.weights))
-    options = SolverOptions(device="cpu", clip=True, clip_prompts=True, iterations=3, solve_size=48)
+    options = SolverSettings(clip=True, clip_prompts=True, iterations=3, solve_size=48)
     solver = OptimColorizer(options, features=TinyRandomFeatures(), clip=guide)
     chroma = solver.colorize(keyframe, reference, None)
     assert np.isfinite(chroma).all()
@@ -245,7 +247,5 @@ def test_clip_prompts_pick_the_closest_description_and_guide_the_solve() -> None
 
 
 def test_clip_prompts_need_clip() -> None:
-    from vidcolor import Settings
-
-    with pytest.raises(UsageError, match="--clip-prompts needs --clip"):
-        Settings(clip_prompts=True)
+    with pytest.raises(UsageError, match=r"solver\.clip_prompts needs solver\.clip"):
+        SolverSettings(clip_prompts=True)

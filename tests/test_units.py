@@ -12,8 +12,9 @@ from vidcolor.errors import UsageError
 from vidcolor.frames.timecode import FrameRange, RangeSelector, TimePoint, parse_time
 from vidcolor.registry import Registry
 from vidcolor.segment.base import RegionMasks
-from vidcolor.solver import COLORIZERS, Keyframe, Reference
-from vidcolor.temporal.flow import FLOWS
+from vidcolor.solver import Keyframe, Reference
+from vidcolor.solver.exemplar import ExemplarColorizer
+from vidcolor.temporal.flow import DISFlow
 from vidcolor.temporal.propagate import Propagated, blend, step
 from vidcolor.temporal.shots import CutDetector, thumbnail
 from vidcolor.temporal.windows import windows
@@ -38,11 +39,11 @@ def test_parse_time_accepts_ffmpeg_syntax_and_frames(text: str, expected: TimePo
 @pytest.mark.parametrize("text", ["", "abc", "1:2:3:4", "12x", "f12"])
 def test_parse_time_rejects_garbage(text: str) -> None:
     with pytest.raises(UsageError, match="not a time"):
-        parse_time(text, option="--start")
+        parse_time(text, setting="frame_range.start")
 
 
 def test_range_rejects_end_with_duration() -> None:
-    with pytest.raises(UsageError, match="--end and --duration"):
+    with pytest.raises(UsageError, match=r"frame_range\.end and frame_range\.duration both given"):
         FrameRange.parse("1", "2", "3")
 
 
@@ -97,10 +98,10 @@ def test_windows_split_at_cuts_and_every_interval() -> None:
 
 
 def test_registry_names_the_choices() -> None:
-    reg: Registry[int] = Registry("widget")
-    reg.register("a")(lambda: 1)
-    with pytest.raises(UsageError, match="unknown widget 'b'; choose one of a"):
-        reg.create("b")
+    reg: Registry[int] = Registry("widget", "widget_kind")
+    reg.register("a")(int)
+    with pytest.raises(UsageError, match="widget_kind 'b': unknown widget; choose one of a"):
+        reg.check("b")
 
 
 def _textured(shift: int) -> np.ndarray:
@@ -114,7 +115,7 @@ def _textured(shift: int) -> np.ndarray:
 
 
 def test_propagation_follows_motion() -> None:
-    flow = FLOWS.create("dis", preset="medium")
+    flow = DISFlow("medium")
     a, b = _textured(0), _textured(3)
     chroma = np.zeros((48, 96, 2), np.float32)
     chroma[:, 40:56, 0] = 0.3  # a blue stripe on frame a
@@ -145,7 +146,7 @@ def test_exemplar_colorizer_pairs_regions_by_name() -> None:
     ref_chroma[:, : w // 2] = orange
     reference = Reference(luma, ref_chroma, RegionMasks(("skin", "background"), np.stack([1 - left, left])))
     keyframe = Keyframe(luma, RegionMasks(("skin", "background"), np.stack([left, 1 - left])))
-    chroma = COLORIZERS.create("exemplar", position_weight=0.0).colorize(keyframe, reference, previous=None)
+    chroma = ExemplarColorizer(position_weight=0.0).colorize(keyframe, reference, previous=None)
     assert chroma.shape == (h, w, 2)
     # Away from the feathered border, each region has its counterpart's colour and no bleeding.
     np.testing.assert_allclose(chroma[5:-5, 5 : w // 2 - 8].mean(axis=(0, 1)), blue, atol=0.03)
@@ -156,6 +157,6 @@ def test_exemplar_colorizer_keeps_trusted_previous_colour() -> None:
     luma = _textured(0)[:32, :32]
     reference = Reference(luma, np.full((32, 32, 2), 0.2, np.float32), RegionMasks.whole(32, 32))
     previous = Propagated.anchor(np.full((32, 32, 2), -0.2, np.float32))
-    colorizer = COLORIZERS.create("exemplar", continuity=1.0)
+    colorizer = ExemplarColorizer(continuity=1.0)
     chroma = colorizer.colorize(Keyframe(luma, RegionMasks.whole(32, 32)), reference, previous)
     np.testing.assert_allclose(chroma, -0.2, atol=1e-5)

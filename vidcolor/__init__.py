@@ -6,21 +6,28 @@ The library is the product; the CLI (``vidcolor.cli``) is a thin layer over it::
     colorize_video("movie.mp4", "ref.jpg", "movie.colorized.mp4", Settings(keyframe_interval=32))
 """
 
+from importlib.metadata import PackageNotFoundError, version
+
 from vidcolor.errors import (
     EncodeError,
     InputError,
     OutputError,
     ReferenceImageError,
+    SettingError,
+    StageError,
     UsageError,
     VidcolorError,
     WeightsError,
 )
-from vidcolor.frames.encode import EncoderSettings
+from vidcolor.frames.output import default_output_path
 from vidcolor.frames.timecode import FrameRange
-from vidcolor.pipeline import ColorizeResult, colorize_video, default_output_path
-from vidcolor.settings import Settings
+from vidcolor.pipeline import ColorizeResult, colorize_video
+from vidcolor.settings import EncoderSettings, Settings, SolverSettings
 
-__version__ = "0.1.0"
+try:
+    __version__ = version("vidcolor")  # pyproject.toml is the one place the version is written
+except PackageNotFoundError:  # pragma: no cover - running from a source tree that was never installed
+    __version__ = "0+unknown"
 
 __all__ = [
     "ColorizeResult",
@@ -30,10 +37,14 @@ __all__ = [
     "InputError",
     "OutputError",
     "ReferenceImageError",
+    "SettingError",
     "Settings",
+    "SolverSettings",
+    "StageError",
     "UsageError",
     "VidcolorError",
     "WeightsError",
+    "__version__",
     "colorize_video",
     "default_output_path",
 ]

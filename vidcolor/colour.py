@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-# Kr, Kb of the two matrices players assume: BT.601 for SD, BT.709 for HD.
-_LUMA_COEFFS = {"bt601": (0.299, 0.114), "bt709": (0.2126, 0.0722)}
+# Kr, Kb of the two matrices players assume: BT.601 for SD, BT.709 for HD (also used by the torch solver).
+LUMA_COEFFICIENTS = {"bt601": (0.299, 0.114), "bt709": (0.2126, 0.0722)}
 
 
 @dataclass(frozen=True)
@@ -27,8 +27,8 @@ class YCbCrSpec:
     full_range: bool = False
 
     def __post_init__(self) -> None:
-        if self.matrix not in _LUMA_COEFFS:
-            raise ValueError(f"matrix must be one of {sorted(_LUMA_COEFFS)}, got {self.matrix!r}")
+        if self.matrix not in LUMA_COEFFICIENTS:
+            raise ValueError(f"matrix must be one of {sorted(LUMA_COEFFICIENTS)}, got {self.matrix!r}")
         if not 8 <= self.bit_depth <= 16:
             raise ValueError(f"bit_depth must be 8..16, got {self.bit_depth}")
 
@@ -70,7 +70,7 @@ def rgb_to_ycbcr(rgb: np.ndarray, matrix: str = "bt601") -> tuple[np.ndarray, np
     """Gamma-encoded RGB ``(H, W, 3)`` in [0, 1] to unit luma ``(H, W)`` and unit chroma ``(H, W, 2)``."""
     if rgb.ndim != 3 or rgb.shape[2] != 3:
         raise ValueError(f"rgb must have shape (H, W, 3), got {rgb.shape}")
-    kr, kb = _LUMA_COEFFS[matrix]
+    kr, kb = LUMA_COEFFICIENTS[matrix]
     rgb = rgb.astype(np.float32, copy=False)
     y = kr * rgb[..., 0] + (1.0 - kr - kb) * rgb[..., 1] + kb * rgb[..., 2]
     cb = (rgb[..., 2] - y) / (2.0 * (1.0 - kb))
@@ -80,7 +80,7 @@ def rgb_to_ycbcr(rgb: np.ndarray, matrix: str = "bt601") -> tuple[np.ndarray, np
 
 def ycbcr_to_rgb(y: np.ndarray, chroma: np.ndarray, matrix: str = "bt601") -> np.ndarray:
     """Unit luma ``(H, W)`` and unit chroma ``(H, W, 2)`` to RGB ``(H, W, 3)`` (not clipped)."""
-    kr, kb = _LUMA_COEFFS[matrix]
+    kr, kb = LUMA_COEFFICIENTS[matrix]
     kg = 1.0 - kr - kb
     cb, cr = chroma[..., 0], chroma[..., 1]
     r = y + 2.0 * (1.0 - kr) * cr
@@ -101,7 +101,7 @@ def fit_chroma_to_gamut(y: np.ndarray, chroma: np.ndarray, matrix: str = "bt601"
     """
     if chroma.shape[:2] != y.shape or chroma.shape[-1] != 2:
         raise ValueError(f"chroma must be (H, W, 2) matching luma {y.shape}, got {chroma.shape}")
-    kr, kb = _LUMA_COEFFS[matrix]
+    kr, kb = LUMA_COEFFICIENTS[matrix]
     kg = 1.0 - kr - kb
     yc = np.clip(y, 0.0, 1.0).astype(np.float32, copy=False)
     room_up, room_down = 1.0 - yc, yc

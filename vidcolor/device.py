@@ -1,10 +1,10 @@
-"""Pick the compute device for the torch stages without importing torch unless asked."""
+"""Pick the compute device for the torch stages; torch is imported only here and only when asked."""
 
 from __future__ import annotations
 
 import importlib.util
 
-from vidcolor.errors import UsageError
+from vidcolor.errors import SettingError
 
 
 def resolve_device(requested: str) -> str:
@@ -19,5 +19,5 @@ def resolve_device(requested: str) -> str:
         cuda = bool(torch.cuda.is_available())
     if requested == "cuda" and not cuda:
         why = "torch is not installed" if not has_torch else "torch sees no CUDA device"
-        raise UsageError(f"--device cuda asked for, but {why}; use --device auto or cpu")
+        raise SettingError("device", f"is cuda, but {why}; use auto or cpu")
     return "cuda" if cuda else "cpu"

@@ -8,13 +8,14 @@ Stage-specific errors (segmenters, colorizers, flow) subclass these beside their
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 
 class VidcolorError(Exception):
-    """Base of all errors vidcolor reports to a user."""
+    """Base of all errors vidcolor reports to a user; only its subclasses are raised."""
 
-    exit_code = 1
+    exit_code = 70  # the internal-error code: raising the bare base would be a bug
 
     def __init__(self, message: str) -> None:
         # One line, always: multi-line messages break log scraping in batch runs.
@@ -23,6 +24,14 @@ class VidcolorError(Exception):
     @property
     def message(self) -> str:
         return str(self)
+
+    def render(self, name_of: Callable[[str], str]) -> str:
+        """The message with the settings it mentions named by ``name_of`` (a front end's names for them).
+
+        ``name_of`` maps a setting's field path (``keyframe_interval``, or an API argument such as
+        ``overwrite``) to what the front end calls it (``--keyframe-interval``, ``-y``).
+        """
+        return self.message
 
 
 class InputError(VidcolorError):
@@ -43,10 +52,46 @@ class UsageError(VidcolorError):
     exit_code = 2
 
 
+class SettingError(UsageError):
+    """A setting that is unknown, out of range or contradicts another one.
+
+    The library names settings by their field path (``keyframe_interval``, ``solver.solve_size``);
+    a front end renders the same message with its own names for them (the CLI: its flags).
+
+    Args:
+        setting: the field path of the offending setting.
+        problem: what is wrong, after the setting's name; ``{0}``, ``{1}``... stand for ``related``.
+        related: other settings the problem mentions, named the same way as ``setting``.
+    """
+
+    def __init__(self, setting: str, problem: str, *related: str) -> None:
+        self.setting = setting
+        self.problem = problem
+        self.related = related
+        super().__init__(self.render(str))
+
+    def render(self, name_of: Callable[[str], str]) -> str:
+        problem = self.problem
+        for i, other in enumerate(self.related):
+            problem = problem.replace(f"{{{i}}}", name_of(other))
+        return " ".join(f"{name_of(self.setting)} {problem}".split())
+
+
 class OutputError(VidcolorError):
     """The output cannot be written where asked (exists, folder unwritable, bad container)."""
 
     exit_code = 3
+
+
+class OutputExistsError(OutputError):
+    """The output file exists and replacing it was not asked for."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        super().__init__(self.render(lambda name: f"{name}=True"))
+
+    def render(self, name_of: Callable[[str], str]) -> str:
+        return f"{self.path}: already exists; pass {name_of('overwrite')} to replace it"
 
 
 class EncodeError(VidcolorError):
@@ -59,6 +104,16 @@ class WeightsError(VidcolorError):
     """A weight file a feature network needs is missing or fails verification."""
 
     exit_code = 5
+
+
+class StageError(VidcolorError):
+    """A pluggable stage cannot run: an optional package it needs is missing, or its model fails.
+
+    Each stage's own error (``SegmentationError``, ``FlowError``, ``SolverError``) subclasses this
+    beside the stage's interface.
+    """
+
+    exit_code = 6
 
 
 def check_readable_file(path: Path, error: type[VidcolorError], kind: str) -> None:

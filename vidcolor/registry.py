@@ -1,41 +1,104 @@
-"""A name → factory registry shared by the pluggable stages (segmenters, flow, colorizers)."""
+"""A name → stage registry shared by the pluggable stages (segmenters, flow, colorizers).
+
+Every stage class is built the same way, ``cls.from_settings(settings)``, so the pipeline builds
+any registered stage without knowing its constructor. Stages whose module imports an optional
+package (torch, mediapipe) are registered by module path and imported only when chosen: this is
+the one way optional dependencies are deferred in vidcolor.
+"""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
-from vidcolor.errors import UsageError
+from vidcolor.errors import SettingError, StageError
+
+if TYPE_CHECKING:
+    from vidcolor.settings import Settings
+
+T_co = TypeVar("T_co", covariant=True)
+
+
+class StageFactory(Protocol[T_co]):
+    """What a registry holds: a class (or object) that builds a stage from the run's settings."""
+
+    def from_settings(self, settings: Settings) -> T_co: ...
+
+
+@dataclass(frozen=True)
+class _Entry:
+    target: object  # a StageFactory, or "package.module:Name" until first use
+    needs_torch: bool
+    extra: str | None  # the pip extra that provides its optional packages
+
 
 T = TypeVar("T")
 
 
 class Registry(Generic[T]):
-    """Maps names to factories of one stage's implementations.
+    """Maps names to one stage's implementations.
 
-    ``create`` turns an unknown name into a :class:`UsageError` that lists the known ones, so
-    the CLI can pass user input straight through.
+    Args:
+        kind: what the stage is called in messages (``segmenter``).
+        setting: the field of :class:`~vidcolor.settings.Settings` that names the stage.
     """
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, setting: str) -> None:
         self.kind = kind
-        self._factories: dict[str, Callable[..., T]] = {}
+        self.setting = setting
+        self._entries: dict[str, _Entry] = {}
 
-    def register(self, name: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
-        def decorator(factory: Callable[..., T]) -> Callable[..., T]:
-            if name in self._factories:
-                raise ValueError(f"{self.kind} {name!r} is registered twice")
-            self._factories[name] = factory
+    def register(self, name: str, *, needs_torch: bool = False) -> Callable[[type[T]], type[T]]:
+        """Class decorator for a stage defined in a module that is always imported."""
+
+        def decorator(factory: type[T]) -> type[T]:
+            self._add(name, _Entry(factory, needs_torch, None))
             return factory
 
         return decorator
 
-    def names(self) -> list[str]:
-        return sorted(self._factories)
+    def register_lazy(self, name: str, target: str, *, needs_torch: bool = False, extra: str | None = None) -> None:
+        """Register ``"package.module:Name"``, imported when the stage is first built."""
+        self._add(name, _Entry(target, needs_torch, extra))
 
-    def create(self, name: str, **kwargs: object) -> T:
-        try:
-            factory = self._factories[name]
-        except KeyError:
-            raise UsageError(f"unknown {self.kind} {name!r}; choose one of {', '.join(self.names())}") from None
-        return factory(**kwargs)
+    def unregister(self, name: str) -> None:
+        """Remove a stage (plug-ins and tests that registered one for a while)."""
+        self._entries.pop(name, None)
+
+    def names(self) -> list[str]:
+        return sorted(self._entries)
+
+    def check(self, name: str) -> None:
+        """Raise :class:`SettingError` naming the choices unless ``name`` is registered."""
+        if name not in self._entries:
+            raise SettingError(self.setting, f"{name!r}: unknown {self.kind}; choose one of {', '.join(self.names())}")
+
+    def needs_torch(self, name: str) -> bool:
+        self.check(name)
+        return self._entries[name].needs_torch
+
+    def load(self, name: str) -> StageFactory[T]:
+        """The factory registered as ``name``, importing its module if it was registered lazily."""
+        self.check(name)
+        entry = self._entries[name]
+        if isinstance(entry.target, str):
+            module, _, attribute = entry.target.partition(":")
+            try:
+                factory = getattr(importlib.import_module(module), attribute)
+            except ImportError as exc:
+                install = f"pip install 'vidcolor[{entry.extra}]'" if entry.extra else "reinstall vidcolor"
+                raise StageError(f"the {name} {self.kind} needs a package that is missing ({exc}); {install}") from exc
+            entry = _Entry(factory, entry.needs_torch, entry.extra)
+            self._entries[name] = entry
+        return entry.target  # type: ignore[return-value]
+
+    def create(self, name: str, settings: Settings) -> T:
+        """Build the stage ``name`` from the run's settings."""
+        return self.load(name).from_settings(settings)
+
+    def _add(self, name: str, entry: _Entry) -> None:
+        if name in self._entries:
+            raise ValueError(f"{self.kind} {name!r} is registered twice")
+        self._entries[name] = entry

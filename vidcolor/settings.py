@@ -1,74 +1,141 @@
-"""All options of a run in one frozen dataclass; the colour-affecting part keys the cache."""
+"""Every option of a run, declared once: default, valid values, help and flag (see ``vidcolor.options``).
+
+``Settings`` validates itself when it is built, before anything heavy loads, and names a bad setting
+by its field path (``solver.solve_size``); the CLI shows the same message with its flag instead.
+The colour-affecting part of the settings keys the keyframe cache.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from vidcolor.errors import UsageError
-from vidcolor.frames.encode import CODECS, PRESETS, EncoderSettings
+from vidcolor.errors import SettingError
 from vidcolor.frames.timecode import FrameRange
-from vidcolor.solver.base import SolverOptions
+from vidcolor.options import check_fields, declared, option
 
 # Bump when a change alters colours for the same settings, so old cache entries are not reused.
 ALGORITHM_VERSION = 1
 
+CODECS = ("libx264", "libx265")
+PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
+DEVICES = ("auto", "cpu", "cuda")
+FLOW_PRESETS = ("ultrafast", "fast", "medium")
+FEATURES = ("auto", "pyramid", "vgg")
+
+
+@dataclass(frozen=True)
+class EncoderSettings:
+    """How the output video is encoded."""
+
+    codec: str = option("libx264", "Video encoder.", flag="--codec", choices=CODECS)
+    crf: int = option(18, "Encoder quality, 0 (lossless) to 51.", flag="--crf", minimum=0, maximum=51)
+    preset: str = option("medium", "Encoder speed preset.", flag="--preset", choices=PRESETS)
+
+    def __post_init__(self) -> None:
+        check_fields(self, "encoder.")
+
+
+@dataclass(frozen=True)
+class SolverSettings:
+    """The keyframe colorizers' options; ``exemplar`` reads ``continuity``, ``optim`` reads them all."""
+
+    features: str = option(
+        "auto",
+        "optim: feature network; auto takes VGG19 when its file is present.",
+        flag="--features",
+        choices=FEATURES,
+    )
+    clip: bool = option(False, "optim: add the CLIP loss (needs the CLIP ViT-B/32 weight file).", flag="--clip")
+    clip_prompts: bool = option(
+        False, "optim with CLIP: per-region text prompts picked from a pool.", flag="--clip-prompts"
+    )
+    iterations: int = option(40, "optim: most Adam steps per keyframe.", flag="--iterations", minimum=0)
+    solve_size: int = option(
+        256, "optim: long side at which keyframes are solved.", flag="--solve-size", minimum=16, unit="pixels"
+    )
+    continuity: float = option(
+        0.85,
+        "How much a keyframe keeps of the colour carried from the previous one, where trusted.",
+        minimum=0,
+        maximum=1,
+    )
+    warm_start: bool = option(True, "optim: start from per-region statistics alignment (False: neutral chroma).")
+    learning_rate: float = option(0.01, "optim: Adam step size.", minimum=0)
+    style_weight: float = option(1.0, "optim: weight of the per-region feature statistics loss.", minimum=0)
+    content_weight: float = option(0.0, "optim: weight of the feature distance to the grey keyframe.", minimum=0)
+    clip_weight: float = option(0.1, "optim: weight of the CLIP losses.", minimum=0)
+    smooth_weight: float = option(2.0, "optim: weight of the edge-aware smoothness.", minimum=0)
+    temporal_weight: float = option(4.0, "optim: pull toward the previous keyframe's carried colour.", minimum=0)
+    gamut_weight: float = option(20.0, "optim: penalty on RGB leaving [0, 1].", minimum=0)
+    plateau: float = option(2e-3, "optim: relative loss improvement below which a solve stops early.", minimum=0)
+    patience: int = option(6, "optim: steps averaged by the plateau test.", minimum=1)
+    seed: int = option(0, "optim: random seed (solves are deterministic).")
+
+    def __post_init__(self) -> None:
+        check_fields(self, "solver.")
+        if self.clip_prompts and not self.clip:
+            raise SettingError("solver.clip_prompts", "needs {0} (and the CLIP weight file)", "solver.clip")
+
 
 @dataclass(frozen=True)
 class Settings:
-    """Options of :func:`vidcolor.colorize_video`.
+    """Options of :func:`vidcolor.colorize_video`. Each field's declaration says what it means."""
 
-    Attributes:
-        colorizer, segmenter, flow: registry names of the stages.
-        flow_preset: DIS preset (ultrafast, fast, medium).
-        keyframe_interval: longest run of frames between two keyframes inside a shot.
-        work_size: long side, in pixels, at which flow and colour are computed; chroma is
-            brought back to full size at the end (luma is always full size).
-        device: ``auto``, ``cpu`` or ``cuda`` for the stages that use torch.
-        encoder: codec, CRF and preset of the output.
-        frame_range: which part of the input to colorize (a preview).
-        cache_dir: where solved keyframes are kept between runs; None turns the cache off.
-        features, clip, clip_prompts, iterations, solve_size: the optimization solver's (``colorizer="optim"``):
-            feature network (auto, pyramid, vgg), CLIP loss on/off, Adam steps, solve resolution.
-        weights_dir: where weight files are looked for (default ``weights/`` or ``$VIDCOLOR_WEIGHTS``).
-    """
-
-    colorizer: str = "exemplar"
-    segmenter: str = "mediapipe"
-    flow: str = "dis"
-    flow_preset: str = "fast"
-    keyframe_interval: int = 48
-    work_size: int = 480
-    device: str = "auto"
+    colorizer: str = option(
+        "exemplar", "Keyframe colorizer: exemplar (fast) or optim (VGG/CLIP solver).", flag="--colorizer"
+    )
+    segmenter: str = option(
+        "mediapipe",
+        "Region segmenter: mediapipe (faces, hair, clothes...), bisenet (face parsing, needs its weights) or whole.",
+        flag="--segmenter",
+    )
+    flow: str = option("dis", "Optical flow estimator.")
+    flow_preset: str = option("fast", "DIS optical flow preset.", flag="--flow-preset", choices=FLOW_PRESETS)
+    keyframe_interval: int = option(
+        48, "Most frames between keyframes inside a shot.", flag="--keyframe-interval", minimum=1
+    )
+    work_size: int = option(
+        480, "Long side at which colour and flow are computed.", flag="--work-size", minimum=32, unit="pixels"
+    )
+    device: str = option("auto", "Where the torch stages run.", flag="--device", choices=DEVICES)
     encoder: EncoderSettings = field(default_factory=EncoderSettings)
     frame_range: FrameRange = field(default_factory=FrameRange)
-    cache_dir: Path | None = Path("cache")
-    features: str = "auto"
-    clip: bool = False
-    clip_prompts: bool = False
-    iterations: int = 40
-    solve_size: int = 256
-    weights_dir: Path | None = None
+    cache_dir: Path | None = option(Path("cache"), "Where solved keyframes are kept for re-runs.", flag="--cache-dir")
+    weights_dir: Path | None = option(
+        None, "Folder of weight files (default weights/ or $VIDCOLOR_WEIGHTS).", flag="--weights-dir"
+    )
+    solver: SolverSettings = field(default_factory=SolverSettings)
 
     def __post_init__(self) -> None:
-        if self.keyframe_interval < 1:
-            raise UsageError(f"--keyframe-interval must be at least 1, got {self.keyframe_interval}")
-        if self.work_size < 32:
-            raise UsageError(f"--work-size must be at least 32 pixels, got {self.work_size}")
-        if self.device not in ("auto", "cpu", "cuda"):
-            raise UsageError(f"--device must be auto, cpu or cuda, got {self.device!r}")
-        if self.encoder.codec not in CODECS:
-            raise UsageError(f"--codec {self.encoder.codec!r} is not supported; use one of {', '.join(CODECS)}")
-        if self.encoder.preset not in PRESETS:
-            raise UsageError(f"--preset {self.encoder.preset!r} unknown; use one of {', '.join(PRESETS)}")
-        if self.clip_prompts and not self.clip:
-            raise UsageError("--clip-prompts needs --clip (and the CLIP weight file)")
-        if not 0 <= self.encoder.crf <= 51:
-            raise UsageError(f"--crf must be 0..51, got {self.encoder.crf}")
+        check_fields(self)
+        # Stage names are checked against the registries as they are now (plug-ins may add names).
+        from vidcolor.stages import check_stage_names
 
-    def colour_key(self, reference_key: str) -> tuple[str, dict]:
+        check_stage_names(self)
+
+    @classmethod
+    def from_paths(cls, values: dict[str, Any]) -> Settings:
+        """Settings from ``{field path: value}`` (``{"solver.iterations": 10}``); the rest keep defaults."""
+        top: dict[str, Any] = {}
+        nested: dict[str, dict[str, Any]] = {}
+        for path, value in values.items():
+            head, _, rest = path.partition(".")
+            if rest:
+                nested.setdefault(head, {})[rest] = value
+            else:
+                top[head] = value
+        hints = {f.name: f.default_factory for f in dataclasses.fields(cls)}
+        for head, fields in nested.items():
+            factory = hints[head]
+            top[head] = factory(**fields)  # type: ignore[operator]
+        return cls(**top)
+
+    def colour_key(self, reference_key: str) -> tuple[str, dict[str, Any]]:
         """A short hash of everything that changes keyframe colours, and the dict it hashes."""
         describe = {
             "version": ALGORITHM_VERSION,
@@ -79,20 +146,11 @@ class Settings:
             "keyframe_interval": self.keyframe_interval,
             "work_size": self.work_size,
             "range": str(self.frame_range),
-            "solver": [self.features, self.clip, self.clip_prompts, self.iterations, self.solve_size]
-            if self.colorizer == "optim"
-            else None,
+            "solver": dataclasses.asdict(self.solver),
         }
         digest = hashlib.sha256(json.dumps(describe, sort_keys=True).encode()).hexdigest()[:16]
         return digest, describe
 
-    def solver_options(self) -> SolverOptions:
-        return SolverOptions(
-            device=self.device,
-            features=self.features,
-            clip=self.clip,
-            clip_prompts=self.clip_prompts,
-            weights_dir=None if self.weights_dir is None else str(self.weights_dir),
-            iterations=self.iterations,
-            solve_size=self.solve_size,
-        )
+
+OPTIONS = {path: declaration for path, _, declaration in declared(Settings)}
+"""Every declared option by field path (``solver.iterations`` → its :class:`~vidcolor.options.Option`)."""

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import logging
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -16,10 +17,10 @@ from rich.logging import RichHandler
 
 from vidcolor import __version__
 from vidcolor.errors import VidcolorError
-from vidcolor.frames.encode import EncoderSettings
+from vidcolor.frames.output import default_output_path
 from vidcolor.frames.timecode import FrameRange
-from vidcolor.pipeline import colorize_video, default_output_path
-from vidcolor.settings import Settings
+from vidcolor.pipeline import colorize_video
+from vidcolor.settings import OPTIONS, Settings
 
 app = typer.Typer(
     add_completion=False,
@@ -30,6 +31,10 @@ app = typer.Typer(
 SUBCOMMANDS = {"colorize", "weights"}
 EXIT_INTERRUPTED = 130
 EXIT_INTERNAL = 70
+
+DEFAULTS = Settings()
+# Library messages name API arguments that are not settings; the CLI's names for them.
+_API_FLAGS = {"overwrite": "-y"}
 
 err_console = Console(stderr=True)
 
@@ -49,6 +54,27 @@ def _root(
     """Colorize black-and-white video from a colour reference image."""
 
 
+def _option(path: str, *aliases: str) -> Any:
+    """The typer option of a declared setting: its flag and help come from ``vidcolor.settings``."""
+    declared = OPTIONS[path]
+    choices = f" ({', '.join(declared.choices)})" if declared.choices else ""
+    unit = f" ({declared.unit})" if declared.unit else ""
+    return typer.Option(declared.flag, *aliases, help=f"{declared.help}{choices}{unit}", show_default=True)
+
+
+def _default(path: str) -> Any:
+    """A setting's default, read from a default ``Settings`` (never restated here)."""
+    return functools.reduce(getattr, path.split("."), DEFAULTS)
+
+
+def _flag_of(name: str) -> str:
+    """What the CLI calls a setting or API argument named in a library message."""
+    if name in _API_FLAGS:
+        return _API_FLAGS[name]
+    declared = OPTIONS.get(name)
+    return declared.flag if declared is not None and declared.flag else name
+
+
 @app.command()
 def colorize(
     input: Annotated[Path, typer.Argument(help="Black-and-white (or colour, taken as luma) video.")],
@@ -57,61 +83,55 @@ def colorize(
         Path | None, typer.Option("--output", "-o", help="Output file (.mp4, .mkv, .mov); default NAME.colorized.mp4")
     ] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", "-y", help="Replace an existing output file.")] = False,
-    start: Annotated[
-        str | None, typer.Option(help="Start: [HH:]MM:SS[.ms], seconds (12.5, 500ms) or frame (120f).")
-    ] = None,
-    end: Annotated[str | None, typer.Option(help="End (exclusive), same syntax as --start.")] = None,
-    duration: Annotated[str | None, typer.Option(help="Length from --start, seconds or frames (48f).")] = None,
-    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
-    codec: Annotated[str, typer.Option(help="libx264 or libx265.")] = "libx264",
-    crf: Annotated[int, typer.Option(help="Encoder quality, 0 (lossless) to 51.")] = 18,
-    preset: Annotated[str, typer.Option(help="Encoder speed preset (ultrafast ... veryslow).")] = "medium",
-    keyframe_interval: Annotated[int, typer.Option(help="Most frames between keyframes inside a shot.")] = 48,
-    work_size: Annotated[int, typer.Option(help="Long side (px) at which colour and flow are computed.")] = 480,
-    flow_preset: Annotated[str, typer.Option(help="DIS optical flow preset: ultrafast, fast or medium.")] = "fast",
-    colorizer: Annotated[
-        str, typer.Option(help="Keyframe colorizer: exemplar (fast) or optim (VGG/CLIP solver).")
-    ] = "exemplar",
-    features: Annotated[str, typer.Option(help="optim: feature network auto, pyramid (weight-free) or vgg.")] = "auto",
-    clip: Annotated[bool, typer.Option("--clip", help="optim: add the CLIP loss (needs weights/ViT-B-32.pt).")] = False,
-    clip_prompts: Annotated[
-        bool, typer.Option("--clip-prompts", help="optim with --clip: per-region text prompts picked from a pool.")
-    ] = False,
-    iterations: Annotated[int, typer.Option(help="optim: most Adam steps per keyframe.")] = 40,
-    solve_size: Annotated[int, typer.Option(help="optim: long side (px) at which keyframes are solved.")] = 256,
-    weights_dir: Annotated[Path | None, typer.Option(help="Folder of weight files (default weights/).")] = None,
-    segmenter: Annotated[
-        str,
-        typer.Option(
-            help="Region segmenter: mediapipe (faces, hair, clothes...), bisenet (face parsing, needs its weights) or whole."
-        ),
-    ] = "mediapipe",
+    start: Annotated[str | None, _option("frame_range.start")] = None,
+    end: Annotated[str | None, _option("frame_range.end")] = None,
+    duration: Annotated[str | None, _option("frame_range.duration")] = None,
+    device: Annotated[str, _option("device")] = _default("device"),
+    codec: Annotated[str, _option("encoder.codec")] = _default("encoder.codec"),
+    crf: Annotated[int, _option("encoder.crf")] = _default("encoder.crf"),
+    preset: Annotated[str, _option("encoder.preset")] = _default("encoder.preset"),
+    keyframe_interval: Annotated[int, _option("keyframe_interval")] = _default("keyframe_interval"),
+    work_size: Annotated[int, _option("work_size")] = _default("work_size"),
+    flow_preset: Annotated[str, _option("flow_preset")] = _default("flow_preset"),
+    colorizer: Annotated[str, _option("colorizer")] = _default("colorizer"),
+    features: Annotated[str, _option("solver.features")] = _default("solver.features"),
+    clip: Annotated[bool, _option("solver.clip")] = _default("solver.clip"),
+    clip_prompts: Annotated[bool, _option("solver.clip_prompts")] = _default("solver.clip_prompts"),
+    iterations: Annotated[int, _option("solver.iterations")] = _default("solver.iterations"),
+    solve_size: Annotated[int, _option("solver.solve_size")] = _default("solver.solve_size"),
+    weights_dir: Annotated[Path | None, _option("weights_dir")] = _default("weights_dir"),
+    segmenter: Annotated[str, _option("segmenter")] = _default("segmenter"),
     debug_masks: Annotated[
         Path | None, typer.Option(help="Write region overlays (PNG) of the reference and each keyframe here.")
     ] = None,
-    cache_dir: Annotated[Path, typer.Option(help="Where solved keyframes are kept for re-runs.")] = Path("cache"),
+    cache_dir: Annotated[Path, _option("cache_dir")] = _default("cache_dir"),
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not read or write the keyframe cache.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Say what each stage does.")] = False,
 ) -> None:
     """Colorize INPUT after the colours of --style and write OUTPUT with the input's audio."""
     _configure_logging(quiet=quiet, verbose=verbose)
-    settings = Settings(
-        colorizer=colorizer,
-        segmenter=segmenter,
-        flow_preset=flow_preset,
-        keyframe_interval=keyframe_interval,
-        work_size=work_size,
-        device=device,
-        encoder=EncoderSettings(codec=codec, crf=crf, preset=preset),
-        frame_range=FrameRange.parse(start, end, duration),
-        cache_dir=None if no_cache else cache_dir,
-        features=features,
-        clip=clip,
-        clip_prompts=clip_prompts,
-        iterations=iterations,
-        solve_size=solve_size,
-        weights_dir=weights_dir,
+    # Settings check every value here, before any model loads or any file is opened.
+    settings = Settings.from_paths(
+        {
+            "frame_range": FrameRange.parse(start, end, duration),
+            "device": device,
+            "encoder.codec": codec,
+            "encoder.crf": crf,
+            "encoder.preset": preset,
+            "keyframe_interval": keyframe_interval,
+            "work_size": work_size,
+            "flow_preset": flow_preset,
+            "colorizer": colorizer,
+            "solver.features": features,
+            "solver.clip": clip,
+            "solver.clip_prompts": clip_prompts,
+            "solver.iterations": iterations,
+            "solver.solve_size": solve_size,
+            "weights_dir": weights_dir,
+            "segmenter": segmenter,
+            "cache_dir": None if no_cache else cache_dir,
+        }
     )
     target = output or default_output_path(input)
     try:
@@ -215,7 +235,9 @@ def run(argv: list[str] | None = None) -> int:
     except VidcolorError as exc:
         if debug:
             raise
-        err_console.print(f"[bold red]vidcolor: error:[/bold red] {exc.message}", highlight=False, soft_wrap=True)
+        err_console.print(
+            f"[bold red]vidcolor: error:[/bold red] {exc.render(_flag_of)}", highlight=False, soft_wrap=True
+        )
         return exc.exit_code
     except Exception as exc:  # a bug: one line for users, the traceback with --debug
         if debug:

@@ -31,7 +31,7 @@ def luma_plane(frame: av.VideoFrame, bit_depth: int) -> np.ndarray:
     plane = frame.planes[0]
     dtype = np.uint8 if bit_depth == 8 else np.dtype("<u2")
     itemsize = np.dtype(dtype).itemsize
-    rows = np.frombuffer(plane, dtype=dtype).reshape(-1, plane.line_size // itemsize)
+    rows = np.frombuffer(memoryview(plane), dtype=dtype).reshape(-1, plane.line_size // itemsize)
     return rows[: frame.height, : frame.width].astype(np.uint8 if bit_depth == 8 else np.uint16)
 
 

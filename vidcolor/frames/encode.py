@@ -7,9 +7,9 @@ frame rates and rational rates like 30000/1001 survive.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import av
 import cv2
@@ -20,19 +20,11 @@ from vidcolor.errors import EncodeError
 from vidcolor.frames.frame import LumaFrame
 from vidcolor.frames.remux import AudioPacketCopier
 
-CODECS = ("libx264", "libx265")
-PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
-CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska"}
+if TYPE_CHECKING:
+    from vidcolor.settings import EncoderSettings
 
 # FFmpeg's enum values for the colour tags written into the bitstream.
 _MATRIX_TAGS = {"bt709": 1, "bt601": 6}
-
-
-@dataclass(frozen=True)
-class EncoderSettings:
-    codec: str = "libx264"
-    crf: int = 18
-    preset: str = "medium"
 
 
 def choose_pix_fmt(width: int, height: int, bit_depth: int) -> str:
@@ -95,15 +87,13 @@ class ColorVideoWriter:
             raise
 
     def _add_video_stream(self, settings: EncoderSettings) -> av.VideoStream:
-        if settings.codec not in CODECS:
-            raise EncodeError(f"codec {settings.codec!r} is not supported; use one of {', '.join(CODECS)}")
         # --crf 0 means lossless, but x264's CRF scale shifts at 10 bits (0 is not lossless there): qp 0 is.
         quality = {"qp": "0"} if settings.crf == 0 else {"crf": str(settings.crf)}
         options = {**quality, "preset": settings.preset}
         if settings.codec == "libx265":
             options["x265-params"] = "log-level=error"
         try:
-            stream = self._output.add_stream(settings.codec, rate=self._rate, options=options)
+            stream = cast(av.VideoStream, self._output.add_stream(settings.codec, rate=self._rate, options=options))
         except ValueError as exc:
             raise EncodeError(
                 f"{self.path}: the {self._output.format.name} container cannot hold {settings.codec}"
@@ -176,5 +166,5 @@ class ColorVideoWriter:
 def _fill_plane(plane: av.video.plane.VideoPlane, values: np.ndarray) -> None:
     """Copy ``values`` ``(h, w)`` into a frame plane, respecting FFmpeg's row padding."""
     itemsize = values.dtype.itemsize
-    rows = np.frombuffer(plane, dtype=values.dtype).reshape(-1, plane.line_size // itemsize)
+    rows = np.frombuffer(memoryview(plane), dtype=values.dtype).reshape(-1, plane.line_size // itemsize)
     rows[: values.shape[0], : values.shape[1]] = values

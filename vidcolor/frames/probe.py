@@ -16,7 +16,6 @@ class VideoInfo:
     """What a run needs to know about its input, read once before any work starts."""
 
     path: Path
-    stream_index: int
     coded_width: int
     coded_height: int
     rotation: int  # degrees counter-clockwise to display upright; a multiple of 90
@@ -24,8 +23,6 @@ class VideoInfo:
     rate: Fraction | None  # nominal frame rate (30000/1001 stays exact), None if unknown
     frame_count: int | None  # from the container's index; None if it does not say
     start_pts: int | None
-    duration_s: float | None
-    pix_fmt: str
     bit_depth: int
     full_range: bool
     audio_stream_indexes: tuple[int, ...]
@@ -63,15 +60,9 @@ def probe(path: Path) -> VideoInfo:
             raise InputError(f"{path}: video stream holds no decodable frame (empty or truncated)")
         fmt = first.format
         rotation = round((first.rotation or 0) / 90.0) * 90 % 360
-        duration_s = None
-        if stream.duration is not None and stream.time_base is not None:
-            duration_s = float(stream.duration * stream.time_base)
-        elif container.duration is not None:
-            duration_s = container.duration / av.time_base
         rate = stream.average_rate or stream.guessed_rate
         return VideoInfo(
             path=path,
-            stream_index=stream.index,
             coded_width=first.width,
             coded_height=first.height,
             rotation=rotation,
@@ -79,8 +70,6 @@ def probe(path: Path) -> VideoInfo:
             rate=Fraction(rate) if rate else None,
             frame_count=stream.frames or None,
             start_pts=stream.start_time,
-            duration_s=duration_s,
-            pix_fmt=fmt.name,
             bit_depth=max(8, fmt.components[0].bits),
             full_range=fmt.name.startswith("yuvj") or first.color_range == 2,
             audio_stream_indexes=tuple(s.index for s in container.streams.audio),

@@ -22,8 +22,8 @@ class AudioPacketCopier:
     Args:
         path: the input file (opened a second time, read-only).
         output: the output container; one stream is added per input audio stream.
-        keep_from_s / keep_until_s: for a preview range, only packets whose start lies in
-            ``[keep_from_s, keep_until_s)`` are kept; ``None`` keeps everything.
+        keep_from_s: for a preview range, packets that start before it are dropped (the end of a
+            range is given to :meth:`copy_until`); ``None`` keeps everything.
         shift_s: seconds subtracted from every kept packet's timestamps (a range starts at 0).
     """
 

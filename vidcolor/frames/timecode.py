@@ -12,7 +12,8 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 
-from vidcolor.errors import UsageError
+from vidcolor.errors import SettingError
+from vidcolor.options import option
 
 _CLOCK = re.compile(r"^(-)?(?:(\d+):)?(\d+):(\d+(?:\.\d+)?)$")
 _SECONDS = re.compile(r"^(-)?(\d+(?:\.\d*)?|\.\d+)(s|ms|us)?$")
@@ -31,23 +32,23 @@ class TimePoint:
         return f"{self.frames}f" if self.frames is not None else f"{float(self.seconds or 0):g}s"
 
 
-def parse_time(text: str, *, option: str = "time") -> TimePoint:
-    """Parse one position; raises :class:`UsageError` naming the option for anything else."""
+def parse_time(text: str, *, setting: str = "time") -> TimePoint:
+    """Parse one position; raises :class:`SettingError` naming ``setting`` for anything else."""
     s = text.strip().replace(" ", "")
     if m := _FRAMES.match(s):
         return TimePoint(frames=int(m.group(1)))
     if m := _CLOCK.match(s):
         sign, hours, minutes, secs = m.groups()
         if int(minutes) >= 60 and hours is not None:
-            raise UsageError(f"{option} {text!r}: minutes must be below 60 in HH:MM:SS")
+            raise SettingError(setting, f"{text!r}: minutes must be below 60 in HH:MM:SS")
         value = int(hours or 0) * 3600 + int(minutes) * 60 + Fraction(secs)
         return TimePoint(seconds=-value if sign else value)
     if m := _SECONDS.match(s):
         sign, number, unit = m.groups()
         value = Fraction(number) * _UNIT[unit]
         return TimePoint(seconds=-value if sign else value)
-    raise UsageError(
-        f"{option} {text!r}: not a time; use [HH:]MM:SS[.ms], seconds like 12.5 or 500ms, or a frame number like 120f"
+    raise SettingError(
+        setting, f"{text!r}: not a time; use [HH:]MM:SS[.ms], seconds like 12.5 or 500ms, or a frame number like 120f"
     )
 
 
@@ -58,25 +59,28 @@ class FrameRange:
     ``duration`` counts from the first kept frame, in seconds or frames.
     """
 
-    start: TimePoint | None = None
-    end: TimePoint | None = None
-    duration: TimePoint | None = None
+    start: TimePoint | None = option(
+        None, "Start: [HH:]MM:SS[.ms], seconds (12.5, 500ms) or frame (120f).", flag="--start"
+    )
+    end: TimePoint | None = option(None, "End (exclusive), same syntax as --start.", flag="--end")
+    duration: TimePoint | None = option(None, "Length from --start, seconds or frames (48f).", flag="--duration")
 
     def __post_init__(self) -> None:
         if self.end is not None and self.duration is not None:
-            raise UsageError("--end and --duration both given; use one of them")
-        for name, point in (("--start", self.start), ("--end", self.end), ("--duration", self.duration)):
+            raise SettingError("frame_range.end", "and {0} both given; use one of them", "frame_range.duration")
+        for name, point in (("start", self.start), ("end", self.end), ("duration", self.duration)):
             if point is not None and point.seconds is not None and point.seconds < 0:
-                raise UsageError(f"{name} {point}: must not be negative")
+                raise SettingError(f"frame_range.{name}", f"{point}: must not be negative")
         if self.duration is not None and (self.duration.seconds == 0 or self.duration.frames == 0):
-            raise UsageError("--duration must be longer than zero")
+            raise SettingError("frame_range.duration", "must be longer than zero")
 
     @classmethod
     def parse(cls, start: str | None, end: str | None, duration: str | None) -> FrameRange:
+        """A range from the time syntax above; each part is optional."""
         return cls(
-            start=parse_time(start, option="--start") if start else None,
-            end=parse_time(end, option="--end") if end else None,
-            duration=parse_time(duration, option="--duration") if duration else None,
+            start=parse_time(start, setting="frame_range.start") if start else None,
+            end=parse_time(end, setting="frame_range.end") if end else None,
+            duration=parse_time(duration, setting="frame_range.duration") if duration else None,
         )
 
     @property

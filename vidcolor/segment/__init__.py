@@ -1,8 +1,10 @@
-"""Segmenter interface, registry, region vocabulary and the MediaPipe segmenter."""
+"""Segmenter interface, registry, region vocabulary; the MediaPipe and BiSeNet segmenters load on use."""
 
-from vidcolor.segment import bisenet as _bisenet  # noqa: F401  (registers "bisenet"; torch only when used)
-from vidcolor.segment import mediapipe_seg as _mediapipe_seg  # noqa: F401  (registers "mediapipe")
 from vidcolor.segment.base import SEGMENTERS, RegionMasks, SegmentationError, Segmenter
 from vidcolor.segment.regions import counterpart, feathered, overlay
+
+# Imported when chosen: MediaPipe's import costs about a second, BiSeNet's brings torch.
+SEGMENTERS.register_lazy("mediapipe", "vidcolor.segment.mediapipe_seg:MediaPipeSegmenter")
+SEGMENTERS.register_lazy("bisenet", "vidcolor.segment.bisenet:BiSeNetSegmenter", needs_torch=True, extra="solver")
 
 __all__ = ["SEGMENTERS", "RegionMasks", "SegmentationError", "Segmenter", "counterpart", "feathered", "overlay"]

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import cv2
 import numpy as np
 
-from vidcolor.errors import VidcolorError
+from vidcolor.errors import StageError
 from vidcolor.registry import Registry
 
+if TYPE_CHECKING:
+    from typing import Self
 
-class SegmentationError(VidcolorError):
-    """A segmenter could not run (missing model or weights, bad image)."""
+    from vidcolor.settings import Settings
+
+
+class SegmentationError(StageError):
+    """A segmenter could not run (a model that fails to load or run)."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,11 @@ class Segmenter(ABC):
 
     name: ClassVar[str]
 
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Self:
+        """Build the segmenter for a run (the registry's one signature); override to read settings."""
+        return cls()
+
     @abstractmethod
     def segment(self, luma: np.ndarray, rgb: np.ndarray | None = None) -> RegionMasks:
         """Masks for an image.
@@ -71,7 +81,7 @@ class Segmenter(ABC):
         """
 
 
-SEGMENTERS: Registry[Segmenter] = Registry("segmenter")
+SEGMENTERS: Registry[Segmenter] = Registry("segmenter", "segmenter")
 
 
 @SEGMENTERS.register("whole")

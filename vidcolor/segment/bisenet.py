@@ -9,14 +9,23 @@ Without the weight file the segmenter is unavailable and says which file it need
 
 from __future__ import annotations
 
-from typing import ClassVar
+import os
+from typing import TYPE_CHECKING, ClassVar
 
 import cv2
 import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchvision.models import resnet18
 
 from vidcolor import weights
 from vidcolor.errors import WeightsError
-from vidcolor.segment.base import SEGMENTERS, RegionMasks, SegmentationError, Segmenter
+from vidcolor.segment.base import RegionMasks, SegmentationError, Segmenter
+from vidcolor.segment.mediapipe_seg import Face, MediaPipeSegmenter
+
+if TYPE_CHECKING:
+    from vidcolor.settings import Settings
 
 # CelebAMask-HQ classes → vidcolor regions.
 CLASS_REGIONS = (
@@ -28,99 +37,101 @@ _MEAN = np.array([0.485, 0.456, 0.406], np.float32)
 _STD = np.array([0.229, 0.224, 0.225], np.float32)
 
 
-def build_network():  # -> torch.nn.Module (torch is imported only when this backend is used)
-    import torch
-    import torch.nn.functional as F
-    from torch import nn
-    from torchvision.models import resnet18
+class ConvBNReLU(nn.Module):
+    def __init__(self, cin: int, cout: int, ks: int = 3, padding: int = 1) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(cin, cout, ks, 1, padding, bias=False)
+        self.bn = nn.BatchNorm2d(cout)
 
-    class ConvBNReLU(nn.Module):
-        def __init__(self, cin: int, cout: int, ks: int = 3, padding: int = 1) -> None:
-            super().__init__()
-            self.conv = nn.Conv2d(cin, cout, ks, 1, padding, bias=False)
-            self.bn = nn.BatchNorm2d(cout)
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.relu(self.bn(self.conv(x)))
 
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return F.relu(self.bn(self.conv(x)))
 
-    class Attention(nn.Module):  # attention refinement: reweigh channels by their global average
-        def __init__(self, cin: int, cout: int) -> None:
-            super().__init__()
-            self.conv = ConvBNReLU(cin, cout)
-            self.conv_atten = nn.Conv2d(cout, cout, 1, bias=False)
-            self.bn_atten = nn.BatchNorm2d(cout)
+class Attention(nn.Module):  # attention refinement: reweigh channels by their global average
+    def __init__(self, cin: int, cout: int) -> None:
+        super().__init__()
+        self.conv = ConvBNReLU(cin, cout)
+        self.conv_atten = nn.Conv2d(cout, cout, 1, bias=False)
+        self.bn_atten = nn.BatchNorm2d(cout)
 
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            feat = self.conv(x)
-            return feat * torch.sigmoid(self.bn_atten(self.conv_atten(F.adaptive_avg_pool2d(feat, 1))))
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        feat = self.conv(x)
+        return feat * torch.sigmoid(self.bn_atten(self.conv_atten(F.adaptive_avg_pool2d(feat, 1))))
 
-    class Backbone(nn.Module):  # ResNet-18 trunk, returning strides 8, 16, 32
-        def __init__(self) -> None:
-            super().__init__()
-            r = resnet18(weights=None)
-            self.conv1, self.bn1, self.maxpool = r.conv1, r.bn1, r.maxpool
-            self.layer1, self.layer2, self.layer3, self.layer4 = r.layer1, r.layer2, r.layer3, r.layer4
 
-        def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-            x = self.layer1(self.maxpool(F.relu(self.bn1(self.conv1(x)))))
-            f8 = self.layer2(x)
-            f16 = self.layer3(f8)
-            return f8, f16, self.layer4(f16)
+class Backbone(nn.Module):  # ResNet-18 trunk, returning strides 8, 16, 32
+    def __init__(self) -> None:
+        super().__init__()
+        r = resnet18(weights=None)
+        self.conv1, self.bn1, self.maxpool = r.conv1, r.bn1, r.maxpool
+        self.layer1, self.layer2, self.layer3, self.layer4 = r.layer1, r.layer2, r.layer3, r.layer4
 
-    class ContextPath(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.resnet = Backbone()
-            self.arm16, self.arm32 = Attention(256, 128), Attention(512, 128)
-            self.conv_head32, self.conv_head16 = ConvBNReLU(128, 128), ConvBNReLU(128, 128)
-            self.conv_avg = ConvBNReLU(512, 128, ks=1, padding=0)
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        x = self.layer1(self.maxpool(F.relu(self.bn1(self.conv1(x)))))
+        f8 = self.layer2(x)
+        f16 = self.layer3(f8)
+        return f8, f16, self.layer4(f16)
 
-        def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-            f8, f16, f32 = self.resnet(x)
-            top = F.interpolate(self.conv_avg(F.adaptive_avg_pool2d(f32, 1)), f32.shape[2:], mode="nearest")
-            up32 = self.conv_head32(F.interpolate(self.arm32(f32) + top, f16.shape[2:], mode="nearest"))
-            up16 = self.conv_head16(F.interpolate(self.arm16(f16) + up32, f8.shape[2:], mode="nearest"))
-            return f8, up16
 
-    class Fusion(nn.Module):
-        def __init__(self, cin: int, cout: int) -> None:
-            super().__init__()
-            self.convblk = ConvBNReLU(cin, cout, ks=1, padding=0)
-            self.conv1 = nn.Conv2d(cout, cout // 4, 1, bias=False)
-            self.conv2 = nn.Conv2d(cout // 4, cout, 1, bias=False)
+class ContextPath(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.resnet = Backbone()
+        self.arm16, self.arm32 = Attention(256, 128), Attention(512, 128)
+        self.conv_head32, self.conv_head16 = ConvBNReLU(128, 128), ConvBNReLU(128, 128)
+        self.conv_avg = ConvBNReLU(512, 128, ks=1, padding=0)
 
-        def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-            feat = self.convblk(torch.cat([a, b], dim=1))
-            gate = torch.sigmoid(self.conv2(F.relu(self.conv1(F.adaptive_avg_pool2d(feat, 1)))))
-            return feat + feat * gate
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        f8, f16, f32 = self.resnet(x)
+        top = F.interpolate(self.conv_avg(F.adaptive_avg_pool2d(f32, 1)), f32.shape[2:], mode="nearest")
+        up32 = self.conv_head32(F.interpolate(self.arm32(f32) + top, f16.shape[2:], mode="nearest"))
+        up16 = self.conv_head16(F.interpolate(self.arm16(f16) + up32, f8.shape[2:], mode="nearest"))
+        return f8, up16
 
-    class Head(nn.Module):
-        def __init__(self, cin: int, mid: int, classes: int) -> None:
-            super().__init__()
-            self.conv = ConvBNReLU(cin, mid)
-            self.conv_out = nn.Conv2d(mid, classes, 1, bias=False)
 
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return self.conv_out(self.conv(x))
+class Fusion(nn.Module):
+    def __init__(self, cin: int, cout: int) -> None:
+        super().__init__()
+        self.convblk = ConvBNReLU(cin, cout, ks=1, padding=0)
+        self.conv1 = nn.Conv2d(cout, cout // 4, 1, bias=False)
+        self.conv2 = nn.Conv2d(cout // 4, cout, 1, bias=False)
 
-    class BiSeNet(nn.Module):
-        def __init__(self, classes: int = len(CLASS_REGIONS)) -> None:
-            super().__init__()
-            self.cp = ContextPath()
-            self.ffm = Fusion(256, 256)
-            self.conv_out = Head(256, 256, classes)
-            # Auxiliary training heads: kept so the published checkpoint loads strictly; unused here.
-            self.conv_out16, self.conv_out32 = Head(128, 64, classes), Head(128, 64, classes)
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        feat = self.convblk(torch.cat([a, b], dim=1))
+        gate = torch.sigmoid(self.conv2(F.relu(self.conv1(F.adaptive_avg_pool2d(feat, 1)))))
+        return feat + feat * gate
 
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            f8, context = self.cp(x)
-            logits = self.conv_out(self.ffm(f8, context))
-            return F.interpolate(logits, x.shape[2:], mode="bilinear", align_corners=True)
 
+class Head(nn.Module):
+    def __init__(self, cin: int, mid: int, classes: int) -> None:
+        super().__init__()
+        self.conv = ConvBNReLU(cin, mid)
+        self.conv_out = nn.Conv2d(mid, classes, 1, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv_out(self.conv(x))
+
+
+class BiSeNet(nn.Module):
+    def __init__(self, classes: int = len(CLASS_REGIONS)) -> None:
+        super().__init__()
+        self.cp = ContextPath()
+        self.ffm = Fusion(256, 256)
+        self.conv_out = Head(256, 256, classes)
+        # Auxiliary training heads: kept so the published checkpoint loads strictly; unused here.
+        self.conv_out16, self.conv_out32 = Head(128, 64, classes), Head(128, 64, classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        f8, context = self.cp(x)
+        logits = self.conv_out(self.ffm(f8, context))
+        return F.interpolate(logits, x.shape[2:], mode="bilinear", align_corners=True)
+
+
+def build_network() -> nn.Module:
+    """An untrained BiSeNet with the published checkpoint's module layout."""
     return BiSeNet()
 
 
-@SEGMENTERS.register("bisenet")
 class BiSeNetSegmenter(Segmenter):
     """Face parts from BiSeNet inside each face's crop; person and background from MediaPipe.
 
@@ -131,16 +142,18 @@ class BiSeNetSegmenter(Segmenter):
 
     name: ClassVar[str] = "bisenet"
 
-    def __init__(self, network: object | None = None, weights_dir: str | None = None) -> None:
+    def __init__(self, network: nn.Module | None = None, weights_dir: str | os.PathLike[str] | None = None) -> None:
         if network is None:
             network = self._load(weights_dir)
         self.network = network.eval()
-        from vidcolor.segment.mediapipe_seg import MediaPipeSegmenter
-
         self._mediapipe = MediaPipeSegmenter()
 
+    @classmethod
+    def from_settings(cls, settings: Settings) -> BiSeNetSegmenter:
+        return cls(weights_dir=settings.weights_dir)
+
     @staticmethod
-    def _load(weights_dir: str | None) -> object:
+    def _load(weights_dir: str | os.PathLike[str] | None) -> nn.Module:
         path = weights.locate("bisenet", weights_dir)
         if path is None:
             w = weights.entry("bisenet")
@@ -148,8 +161,6 @@ class BiSeNetSegmenter(Segmenter):
                 f"{weights.weights_dir(weights_dir) / w.filename}: not found, so the bisenet segmenter is unavailable; "
                 f"download it from {w.url} and run 'vidcolor weights import bisenet FILE'"
             )
-        import torch
-
         network = build_network()
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)
@@ -176,8 +187,6 @@ class BiSeNetSegmenter(Segmenter):
 
     def parse(self, image: np.ndarray) -> np.ndarray:
         """Class probabilities ``(19, H, W)`` for an RGB crop ``(H, W, 3)`` in [0, 1]."""
-        import torch
-
         h, w = image.shape[:2]
         x = (cv2.resize(image.astype(np.float32), (_INPUT, _INPUT), interpolation=cv2.INTER_LINEAR) - _MEAN) / _STD
         with torch.no_grad():
@@ -185,7 +194,7 @@ class BiSeNetSegmenter(Segmenter):
             probs = torch.softmax(logits, dim=0).numpy()
         return np.stack([cv2.resize(p, (w, h), interpolation=cv2.INTER_LINEAR) for p in probs])
 
-    def _paste_face(self, image: np.ndarray, face: object, names: list[str], out: np.ndarray) -> None:
+    def _paste_face(self, image: np.ndarray, face: Face, names: list[str], out: np.ndarray) -> None:
         h, w = image.shape[:2]
         size = 1.8 * max(face.width, face.height)  # the parser saw faces with some hair and neck around them
         cx, cy = face.centre_x, 0.5 * (face.top + face.chin)

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
+from mediapipe.python.solutions import face_mesh, selfie_segmentation
 
-from vidcolor.segment.base import SEGMENTERS, RegionMasks, SegmentationError, Segmenter
+from vidcolor.segment.base import RegionMasks, Segmenter
 from vidcolor.segment.regions import feathered
 
 log = logging.getLogger("vidcolor.segment")
@@ -54,7 +56,6 @@ class Face:
         return max(1.0, self.chin - self.top)
 
 
-@SEGMENTERS.register("mediapipe")
 class MediaPipeSegmenter(Segmenter):
     """Regions from MediaPipe FaceMesh + SelfieSegmentation, offline.
 
@@ -71,14 +72,8 @@ class MediaPipeSegmenter(Segmenter):
     ) -> None:
         # MediaPipe's C++ side prints a few log lines when its models start; nothing silences
         # them (google-ai-edge/mediapipe#5737: environment variables and stderr redirection fail).
-        try:
-            from mediapipe.python.solutions import face_mesh, selfie_segmentation
-
-            self._selfie = selfie_segmentation.SelfieSegmentation(model_selection=0)
-        except ImportError as exc:  # pragma: no cover - a dependency of the package
-            raise SegmentationError(f"the mediapipe segmenter needs mediapipe 0.10.21 ({exc})") from exc
-        self._face_mesh_module = face_mesh
-        self._meshes: dict[float, object] = {}
+        self._selfie = selfie_segmentation.SelfieSegmentation(model_selection=0)
+        self._meshes: dict[float, Any] = {}
         self.max_faces = max_faces
         self.confidences = confidences
         self.feather = feather
@@ -123,9 +118,9 @@ class MediaPipeSegmenter(Segmenter):
                 return sorted(faces, key=lambda f: f.centre_x)
         return []
 
-    def _mesh(self, confidence: float) -> object:
+    def _mesh(self, confidence: float) -> Any:
         if confidence not in self._meshes:
-            self._meshes[confidence] = self._face_mesh_module.FaceMesh(
+            self._meshes[confidence] = face_mesh.FaceMesh(
                 static_image_mode=True,
                 max_num_faces=self.max_faces,
                 refine_landmarks=True,

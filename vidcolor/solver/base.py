@@ -1,21 +1,34 @@
-"""The keyframe colorizer interface: keyframe, reference, masks and previous result in; chroma out."""
+"""The keyframe colorizer interface (keyframe, reference, masks and previous result in; chroma out),
+and the plumbing every colorizer shares: sizes, region pairing, keeping carried colour."""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
+import cv2
 import numpy as np
 
-from vidcolor.errors import VidcolorError
+from vidcolor.errors import StageError
+from vidcolor.geometry import size_within
 from vidcolor.registry import Registry
 from vidcolor.segment.base import RegionMasks
+from vidcolor.segment.regions import counterpart
 from vidcolor.temporal.propagate import Propagated
 
+if TYPE_CHECKING:
+    from typing import Self
 
-class SolverError(VidcolorError):
-    """A keyframe colorizer could not run (bad options, missing feature network)."""
+    from vidcolor.settings import Settings
+
+# A reference region smaller than this fraction of the image (or 16 pixels) is too small to
+# stand for its counterpart: the whole reference is used instead.
+MIN_REGION_FRACTION = 0.002
+
+
+class SolverError(StageError):
+    """A keyframe colorizer could not run (a missing feature network, a failing model)."""
 
 
 @dataclass(frozen=True)
@@ -24,13 +37,38 @@ class Reference:
 
     Attributes:
         luma: unit luma ``(H, W)`` float32.
-        chroma: unit chroma ``(H, W, 2)`` float32.
+        chroma: unit chroma ``(H, W, 2)`` float32, in the output's Y'CbCr matrix.
         masks: its regions, from the same segmenter as the keyframes (regions pair by name).
+        matrix: the Y'CbCr matrix of ``chroma`` (``bt601`` or ``bt709``), so RGB can be recomposed.
     """
 
     luma: np.ndarray
     chroma: np.ndarray
     masks: RegionMasks
+    matrix: str = "bt601"
+
+    def at_size(self, long_side: int) -> Reference:
+        """The reference scaled down so its long side is at most ``long_side`` (area averaging)."""
+        h, w = self.luma.shape
+        rh, rw = size_within(h, w, long_side)
+        if (rh, rw) == (h, w):
+            return self
+        luma = cv2.resize(self.luma, (rw, rh), interpolation=cv2.INTER_AREA)
+        chroma = cv2.resize(self.chroma, (rw, rh), interpolation=cv2.INTER_AREA)
+        return Reference(luma, chroma, self.masks.resized(rh, rw), self.matrix)
+
+    def region_for(self, name: str) -> np.ndarray:
+        """Boolean ``(H, W)``: the reference pixels a keyframe region called ``name`` takes colour from.
+
+        Its counterpart region by name (see :func:`~vidcolor.segment.regions.counterpart`), or the
+        whole reference when there is none or it is too small to stand for it.
+        """
+        partner = counterpart(name, self.masks.names)
+        if partner is not None:
+            region = self.masks.hard() == self.masks.names.index(partner)
+            if region.sum() >= max(16, MIN_REGION_FRACTION * region.size):
+                return region
+        return np.ones(self.luma.shape, bool)
 
 
 @dataclass(frozen=True)
@@ -40,33 +78,32 @@ class Keyframe:
     luma: np.ndarray
     masks: RegionMasks
 
+    def at_size(self, long_side: int) -> Keyframe:
+        """The keyframe scaled down so its long side is at most ``long_side`` (area averaging)."""
+        h, w = self.luma.shape
+        sh, sw = size_within(h, w, long_side)
+        if (sh, sw) == (h, w):
+            return self
+        return Keyframe(cv2.resize(self.luma, (sw, sh), interpolation=cv2.INTER_AREA), self.masks.resized(sh, sw))
 
-@dataclass(frozen=True)
-class SolverOptions:
-    """Options every colorizer factory receives; each uses the ones that concern it.
 
-    The optimization solver reads them all (CLI: --features, --clip, --iterations, --solve-size).
+def keep_carried(chroma: np.ndarray, previous: Propagated | None, continuity: float) -> np.ndarray:
+    """Mix the colour carried from the previous keyframe into ``chroma`` ``(h, w, 2)`` where it is trusted.
+
+    ``previous`` may be at a larger size than ``chroma`` (it is brought down to it).
+
+    The previous result's weight is ``continuity`` times its flow confidence, so a keyframe keeps
+    the colour of the shot where the carry held and takes new colour where it did not.
     """
-
-    device: str = "auto"
-    features: str = "auto"
-    clip: bool = False
-    clip_prompts: bool = False
-    weights_dir: str | None = None
-    iterations: int = 40
-    warm_start: bool = True
-    solve_size: int = 256
-    learning_rate: float = 0.01
-    style_weight: float = 1.0
-    content_weight: float = 0.0
-    clip_weight: float = 0.1
-    smooth_weight: float = 2.0
-    temporal_weight: float = 4.0
-    gamut_weight: float = 20.0
-    continuity: float = 0.85
-    plateau: float = 2e-3
-    patience: int = 6
-    seed: int = 0
+    if previous is None or continuity <= 0:
+        return chroma.astype(np.float32)
+    carried, confidence = previous.chroma, previous.confidence
+    h, w = chroma.shape[:2]
+    if carried.shape[:2] != (h, w):  # a solve below work size
+        carried = cv2.resize(carried, (w, h), interpolation=cv2.INTER_AREA)
+        confidence = cv2.resize(confidence, (w, h), interpolation=cv2.INTER_AREA)
+    keep = (continuity * confidence)[..., None]
+    return (keep * carried + (1.0 - keep) * chroma).astype(np.float32)
 
 
 class KeyframeColorizer(ABC):
@@ -79,9 +116,14 @@ class KeyframeColorizer(ABC):
 
     name: ClassVar[str]
 
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Self:
+        """Build the colorizer for a run (the registry's one signature); override to read settings."""
+        return cls()
+
     @abstractmethod
     def colorize(self, keyframe: Keyframe, reference: Reference, previous: Propagated | None) -> np.ndarray:
         """Unit chroma ``(h, w, 2)`` float32 for ``keyframe`` (luma is never changed)."""
 
 
-COLORIZERS: Registry[KeyframeColorizer] = Registry("keyframe colorizer")
+COLORIZERS: Registry[KeyframeColorizer] = Registry("keyframe colorizer", "colorizer")

@@ -10,18 +10,18 @@ recombined through their soft masks, so region borders are feathered.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import cv2
 import numpy as np
 from scipy.spatial import cKDTree
 
-from vidcolor.segment.base import RegionMasks
-from vidcolor.segment.regions import counterpart
-from vidcolor.solver.base import COLORIZERS, Keyframe, KeyframeColorizer, Reference, SolverError, SolverOptions
-from vidcolor.solver.upsample import chroma_to_size, size_within
+from vidcolor.solver.base import COLORIZERS, Keyframe, KeyframeColorizer, Reference, keep_carried
+from vidcolor.solver.upsample import chroma_to_size
 from vidcolor.temporal.propagate import Propagated
 
-# Pixels below this fraction of an image do not make a region worth matching on its own.
-_MIN_REGION_FRACTION = 0.002
+if TYPE_CHECKING:
+    from vidcolor.settings import Settings
 
 
 @COLORIZERS.register("exemplar")
@@ -35,8 +35,7 @@ class ExemplarColorizer(KeyframeColorizer):
             reference shows the same scene, harmless otherwise at small values.
         smoothness: strength of the edge-aware smoothing of the matched chroma.
         continuity: how much a keyframe keeps of the previous keyframe's carried colour where
-            that colour is trusted (0 = solve every keyframe afresh).
-        options: the shared colorizer options; this colorizer needs none of them (no torch, no weights).
+            that colour is trusted (0 = solve every keyframe afresh); a run takes it from its settings.
     """
 
     name = "exemplar"
@@ -48,10 +47,9 @@ class ExemplarColorizer(KeyframeColorizer):
         position_weight: float = 0.15,
         smoothness: float = 60.0,
         continuity: float = 0.85,
-        options: SolverOptions | None = None,
     ) -> None:
         if match_size < 16 or neighbours < 1 or not 0.0 <= continuity <= 1.0:
-            raise SolverError(
+            raise ValueError(
                 f"exemplar colorizer: need match_size >= 16, neighbours >= 1, continuity in [0, 1]; "
                 f"got {match_size}, {neighbours}, {continuity}"
             )
@@ -61,45 +59,31 @@ class ExemplarColorizer(KeyframeColorizer):
         self.smoothness = smoothness
         self.continuity = continuity
 
-    def colorize(self, keyframe: Keyframe, reference: Reference, previous: Propagated | None) -> np.ndarray:
-        h, w = keyframe.luma.shape
-        sh, sw = size_within(h, w, self.match_size)
-        luma = cv2.resize(keyframe.luma, (sw, sh), interpolation=cv2.INTER_AREA)
-        masks = keyframe.masks.resized(sh, sw)
-        ref_luma, ref_chroma, ref_masks = self._reference_at_scale(reference)
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ExemplarColorizer:
+        return cls(continuity=settings.solver.continuity)
 
-        chroma = np.zeros((sh, sw, 2), np.float32)
+    def colorize(self, keyframe: Keyframe, reference: Reference, previous: Propagated | None) -> np.ndarray:
+        small = keyframe.at_size(self.match_size)
+        # The reference at the same scale, so that its pixels are about as large as the keyframe's.
+        ref = reference.at_size(self.match_size)
+        luma, masks = small.luma, small.masks
+
+        chroma = np.zeros((*luma.shape, 2), np.float32)
         labels = masks.hard()
-        ref_labels = ref_masks.hard()
         for r, name in enumerate(masks.names):
             weight = masks.weights[r]
             if weight.max() < 1e-3:
                 continue
             region = labels == r
-            partner = counterpart(name, ref_masks.names)
-            ref_region = ref_labels == (ref_masks.names.index(partner) if partner is not None else -1)
-            if ref_region.mean() < _MIN_REGION_FRACTION:
-                ref_region = np.ones_like(ref_region)  # no counterpart: the whole reference
             if not region.any():
                 region = weight > 0.5 * weight.max()
-            matched = self._match(luma, region, weight > 1e-3, ref_luma, ref_chroma, ref_region)
+            matched = self._match(luma, region, weight > 1e-3, ref.luma, ref.chroma, ref.region_for(name))
             chroma += matched * weight[..., None]
 
         guide = np.clip(luma * 255.0, 0, 255).astype(np.uint8)
         chroma = cv2.ximgproc.fastGlobalSmootherFilter(guide, chroma, self.smoothness, 6.0)
-        chroma = chroma_to_size(chroma, keyframe.luma)
-        if previous is not None and self.continuity > 0:
-            keep = (self.continuity * previous.confidence)[..., None]
-            chroma = keep * previous.chroma + (1.0 - keep) * chroma
-        return chroma.astype(np.float32)
-
-    def _reference_at_scale(self, reference: Reference) -> tuple[np.ndarray, np.ndarray, RegionMasks]:
-        """The reference resized so that its pixels are about as large as the keyframe's at match size."""
-        h, w = reference.luma.shape
-        rh, rw = size_within(h, w, self.match_size)
-        luma = cv2.resize(reference.luma, (rw, rh), interpolation=cv2.INTER_AREA)
-        chroma = cv2.resize(reference.chroma, (rw, rh), interpolation=cv2.INTER_AREA)
-        return luma, chroma, reference.masks.resized(rh, rw)
+        return keep_carried(chroma_to_size(chroma, keyframe.luma), previous, self.continuity)
 
     def _match(
         self,

@@ -20,39 +20,44 @@ keyframe's luma edges.
 from __future__ import annotations
 
 import logging
+import os
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from vidcolor.colour import LUMA_COEFFICIENTS
 from vidcolor.device import resolve_device
 from vidcolor.segment.base import RegionMasks
 from vidcolor.segment.regions import base_name, counterpart
-from vidcolor.solver.base import Keyframe, KeyframeColorizer, Reference, SolverError, SolverOptions
+from vidcolor.settings import SolverSettings
+from vidcolor.solver.base import Keyframe, KeyframeColorizer, Reference, keep_carried
 from vidcolor.solver.clip_guide import ClipGuide, region_box
 from vidcolor.solver.features import FeatureExtractor, build_features
-from vidcolor.solver.upsample import chroma_to_size, size_within
+from vidcolor.solver.upsample import chroma_to_size
 from vidcolor.temporal.propagate import Propagated
+
+if TYPE_CHECKING:
+    from vidcolor.settings import Settings
 
 log = logging.getLogger("vidcolor.solver")
 
-# BT.601 Y'CbCr → R'G'B' (the solver's internal RGB; only statistics are compared in it).
-_KR, _KB = 0.299, 0.114
 
-
-def compose_rgb(luma: torch.Tensor, chroma: torch.Tensor) -> torch.Tensor:
-    """Luma ``(1, 1, H, W)`` and chroma ``(1, 2, H, W)`` → RGB ``(1, 3, H, W)`` (not clipped)."""
+def compose_rgb(luma: torch.Tensor, chroma: torch.Tensor, matrix: str = "bt601") -> torch.Tensor:
+    """Luma ``(1, 1, H, W)`` and chroma ``(1, 2, H, W)`` in ``matrix`` → RGB ``(1, 3, H, W)`` (not clipped)."""
+    kr, kb = LUMA_COEFFICIENTS[matrix]
     cb, cr = chroma[:, 0:1], chroma[:, 1:2]
-    r = luma + 2.0 * (1.0 - _KR) * cr
-    b = luma + 2.0 * (1.0 - _KB) * cb
-    g = (luma - _KR * r - _KB * b) / (1.0 - _KR - _KB)
+    r = luma + 2.0 * (1.0 - kr) * cr
+    b = luma + 2.0 * (1.0 - kb) * cb
+    g = (luma - kr * r - kb * b) / (1.0 - kr - kb)
     return torch.cat([r, g, b], dim=1)
 
 
 def pooled_masks(masks: torch.Tensor, features: list[torch.Tensor]) -> list[torch.Tensor]:
     """Soft masks ``(R, H, W)`` averaged down to each feature map's size, flattened: ``[(R, N_l)]``."""
-    return [F.adaptive_avg_pool2d(masks[None], tuple(f.shape[-2:]))[0].flatten(1) for f in features]
+    return [F.adaptive_avg_pool2d(masks[None], (f.shape[-2], f.shape[-1]))[0].flatten(1) for f in features]
 
 
 def region_statistics(
@@ -84,17 +89,12 @@ def adain_warm_start(luma: np.ndarray, masks: RegionMasks, reference: Reference)
     reference, and applied to the keyframe's luma after matching its mean and variance to the
     reference region's (AdaIN on luma). Regions without a counterpart use the whole reference.
     """
-    ref_masks = reference.masks.resized(*reference.luma.shape)
-    ref_labels = ref_masks.hard()
     out = np.zeros((*luma.shape, 2), np.float32)
     for r, name in enumerate(masks.names):
         weight = masks.weights[r]
         if weight.max() < 1e-3:
             continue
-        partner = counterpart(name, ref_masks.names)
-        region = ref_labels == ref_masks.names.index(partner) if partner is not None else np.ones_like(ref_labels, bool)
-        if region.sum() < 16:
-            region = np.ones_like(ref_labels, bool)
+        region = reference.region_for(name)
         ref_l, ref_c = reference.luma[region], reference.chroma[region]
         mu_r, sd_r = float(ref_l.mean()), float(ref_l.std()) + 1e-4
         slope = ((ref_l - mu_r)[:, None] * (ref_c - ref_c.mean(axis=0))).mean(axis=0) / sd_r**2
@@ -109,7 +109,9 @@ class OptimColorizer(KeyframeColorizer):
     """The VGG/CLIP-guided, region-aware optimization solver (weight-free features without weights).
 
     Args:
-        options: solver knobs; ``features``/``clip`` pick the networks from ``weights/``.
+        options: solver knobs; ``features``/``clip`` pick the networks from the weights folder.
+        device: ``cpu``, ``cuda`` or ``auto`` (a run hands over the device it resolved once).
+        weights_dir: where weight files are looked for (None: the default folder).
         features: an injected feature extractor (tests inject small random ones).
         clip: an injected CLIP guide.
     """
@@ -118,28 +120,31 @@ class OptimColorizer(KeyframeColorizer):
 
     def __init__(
         self,
-        options: SolverOptions | None = None,
+        options: SolverSettings | None = None,
+        *,
+        device: str = "cpu",
+        weights_dir: str | os.PathLike[str] | None = None,
         features: FeatureExtractor | None = None,
         clip: ClipGuide | None = None,
     ) -> None:
-        self.options = options or SolverOptions()
-        if self.options.iterations < 0 or self.options.solve_size < 16:
-            raise SolverError(f"optim solver: need iterations >= 0 and solve_size >= 16, got {self.options}")
-        self.device = torch.device(resolve_device(self.options.device))
-        self.features = (features or build_features(self.options.features, self.options.weights_dir)).to(self.device)
-        self.clip = clip or (
-            ClipGuide.from_weights(self.options.weights_dir, self.device) if self.options.clip else None
-        )
+        self.options = options or SolverSettings()
+        self.device = torch.device(resolve_device(device))
+        self.features = (features or build_features(self.options.features, weights_dir)).to(self.device)
+        self.clip = clip or (ClipGuide.from_weights(weights_dir, self.device) if self.options.clip else None)
         self.last_iterations = 0
         self.last_loss = float("nan")
-        self._prepared: tuple[int, tuple] | None = None
+        # The reference whose targets were last prepared, held so its identity cannot be reused.
+        self._prepared: tuple[Reference, tuple[Any, ...]] | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> OptimColorizer:
+        return cls(settings.solver, device=settings.device, weights_dir=settings.weights_dir)
 
     def colorize(self, keyframe: Keyframe, reference: Reference, previous: Propagated | None) -> np.ndarray:
         opts = self.options
-        h, w = keyframe.luma.shape
-        sh, sw = size_within(h, w, opts.solve_size)
-        luma = cv2.resize(keyframe.luma, (sw, sh), interpolation=cv2.INTER_AREA)
-        masks = keyframe.masks.resized(sh, sw)
+        small = keyframe.at_size(opts.solve_size)
+        luma, masks = small.luma, small.masks
+        sh, sw = luma.shape
 
         # Cold start (for comparison): neutral chroma.
         init = adain_warm_start(luma, masks, reference) if opts.warm_start else np.zeros((sh, sw, 2), np.float32)
@@ -148,40 +153,38 @@ class OptimColorizer(KeyframeColorizer):
             prev_chroma = cv2.resize(previous.chroma, (sw, sh), interpolation=cv2.INTER_AREA)
             prev_conf = cv2.resize(previous.confidence, (sw, sh), interpolation=cv2.INTER_AREA)
             if opts.warm_start:  # start from the previous keyframe's colour where it is trusted
-                keep = (opts.continuity * prev_conf)[..., None]
-                init = keep * prev_chroma + (1.0 - keep) * init
+                init = keep_carried(init, previous, opts.continuity)
         chroma = self._optimize(luma, masks, reference, init, prev_chroma, prev_conf)
         return chroma_to_size(chroma, keyframe.luma)
 
     # -- the optimization -------------------------------------------------------------------
 
-    def _reference_targets(self, reference: Reference) -> tuple:
+    def _reference_targets(self, reference: Reference) -> tuple[Any, ...]:
         """Style statistics per reference region (+ the whole reference) and its CLIP embedding, once per reference."""
-        key = id(reference)
-        if self._prepared is not None and self._prepared[0] == key:
+        if self._prepared is not None and self._prepared[0] is reference:
             return self._prepared[1]
         opts = self.options
-        h, w = reference.luma.shape
-        rh, rw = size_within(h, w, opts.solve_size)
-        luma = self._tensor(cv2.resize(reference.luma, (rw, rh), interpolation=cv2.INTER_AREA))[None, None]
-        chroma = self._tensor(cv2.resize(reference.chroma, (rw, rh), interpolation=cv2.INTER_AREA)).permute(2, 0, 1)[
-            None
-        ]
-        ref_masks = reference.masks.resized(rh, rw)
+        small = reference.at_size(opts.solve_size)
+        rh, rw = small.luma.shape
+        luma = self._tensor(small.luma)[None, None]
+        chroma = self._tensor(small.chroma).permute(2, 0, 1)[None]
+        ref_masks = small.masks
         weights = np.concatenate([ref_masks.weights, np.ones((1, rh, rw), np.float32)])  # last row: whole image
         with torch.no_grad():
-            rgb = compose_rgb(luma, chroma).clamp(0, 1)
+            rgb = compose_rgb(luma, chroma, reference.matrix).clamp(0, 1)
             features = self._features_of(rgb)
             stats = region_statistics(features, pooled_masks(self._tensor(weights), features))
             embedding = self.clip.embed(rgb) if self.clip is not None else None
         prompts = self._pick_prompts(rgb, ref_masks) if self.clip is not None and opts.clip_prompts else {}
         targets = (ref_masks.names, stats, embedding, prompts)
-        self._prepared = (key, targets)
+        self._prepared = (reference, targets)
         return targets
 
     def _pick_prompts(self, rgb: torch.Tensor, masks: RegionMasks) -> dict[str, torch.Tensor]:
         """Per reference region, the pool prompt CLIP finds closest to it (its text embedding)."""
         chosen: dict[str, torch.Tensor] = {}
+        if self.clip is None:
+            return chosen
         for name, weight in zip(masks.names, masks.weights, strict=True):
             box = region_box(self._tensor(weight))
             picked = self.clip.pick_prompt(rgb[:, :, box[0], box[1]], base_name(name)) if box is not None else None
@@ -236,7 +239,9 @@ class OptimColorizer(KeyframeColorizer):
 
         chroma = self._tensor(init).permute(2, 0, 1)[None].clone().requires_grad_(True)
         with torch.no_grad():
-            layer_masks = pooled_masks(region_masks, self._features_of(compose_rgb(luma, chroma).clamp(0, 1)))
+            layer_masks = pooled_masks(
+                region_masks, self._features_of(compose_rgb(luma, chroma, reference.matrix).clamp(0, 1))
+            )
         optimizer = torch.optim.Adam([chroma], lr=opts.learning_rate)
         best = float("inf")
         best_chroma = chroma.detach().clone()
@@ -244,7 +249,7 @@ class OptimColorizer(KeyframeColorizer):
         self.last_iterations = 0
         for _ in range(opts.iterations):
             optimizer.zero_grad(set_to_none=True)
-            rgb = compose_rgb(luma, chroma)
+            rgb = compose_rgb(luma, chroma, reference.matrix)
             shown = rgb.clamp(0, 1)  # what a player displays; the gamut term below sees the unclipped rgb
             features = self._features_of(shown)
             loss = opts.style_weight * _style_loss(region_statistics(features, layer_masks), targets, area)
@@ -254,13 +259,14 @@ class OptimColorizer(KeyframeColorizer):
                 )
             if self.clip is not None and ref_embedding is not None:
                 loss = loss + opts.clip_weight * self.clip.loss(shown, ref_embedding)
-            for (rows_slice, cols_slice), text in prompt_terms:
-                crop = shown[:, :, rows_slice, cols_slice]
-                loss = loss + prompt_weight * self.clip.loss(crop, text[None])
+            if self.clip is not None:
+                for (rows_slice, cols_slice), text in prompt_terms:
+                    crop = shown[:, :, rows_slice, cols_slice]
+                    loss = loss + prompt_weight * self.clip.loss(crop, text[None])
             dx = (chroma[..., :, 1:] - chroma[..., :, :-1]).pow(2) * edge_x
             dy = (chroma[..., 1:, :] - chroma[..., :-1, :]).pow(2) * edge_y
             loss = loss + opts.smooth_weight * 100.0 * (dx.mean() + dy.mean())
-            if prev is not None:
+            if prev is not None and conf is not None:
                 loss = loss + opts.temporal_weight * 100.0 * (conf * (chroma - prev).pow(2)).mean()
             loss = loss + opts.gamut_weight * (F.relu(rgb - 1.0).pow(2).mean() + F.relu(-rgb).pow(2).mean())
             loss.backward()

@@ -1,15 +1,9 @@
-"""Sizes between full, work and solve resolution, and chroma brought back up without bleeding."""
+"""Chroma brought from work or solve size up to a larger luma without bleeding across its edges."""
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
-
-
-def size_within(height: int, width: int, long_side: int) -> tuple[int, int]:
-    """``(height, width)`` scaled down (never up) so the long side is at most ``long_side``; at least 8 px."""
-    scale = min(1.0, long_side / max(height, width))
-    return max(8, round(height * scale)), max(8, round(width * scale))
 
 
 def chroma_to_size(chroma: np.ndarray, luma: np.ndarray) -> np.ndarray:

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import functools
 from abc import ABC, abstractmethod
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import cv2
 import numpy as np
 
-from vidcolor.errors import VidcolorError
+from vidcolor.errors import StageError
 from vidcolor.registry import Registry
 
+if TYPE_CHECKING:
+    from typing import Self
 
-class FlowError(VidcolorError):
+    from vidcolor.settings import Settings
+
+
+class FlowError(StageError):
     """A flow estimator could not run."""
 
 
@@ -21,6 +26,11 @@ class FlowEstimator(ABC):
     """Dense backward flow between two luma images of the same size."""
 
     name: ClassVar[str]
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Self:
+        """Build the estimator for a run (the registry's one signature); override to read settings."""
+        return cls()
 
     @abstractmethod
     def flow(self, target: np.ndarray, source: np.ndarray) -> np.ndarray:
@@ -34,7 +44,7 @@ class FlowEstimator(ABC):
         """
 
 
-FLOWS: Registry[FlowEstimator] = Registry("flow estimator")
+FLOWS: Registry[FlowEstimator] = Registry("flow estimator", "flow")
 
 _DIS_PRESETS = {
     "ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST,
@@ -51,12 +61,16 @@ class DISFlow(FlowEstimator):
 
     def __init__(self, preset: str = "medium") -> None:
         if preset not in _DIS_PRESETS:
-            raise FlowError(f"DIS preset {preset!r} unknown; choose one of {', '.join(_DIS_PRESETS)}")
+            raise ValueError(f"DIS preset {preset!r} unknown; choose one of {', '.join(_DIS_PRESETS)}")
         self._dis = cv2.DISOpticalFlow_create(_DIS_PRESETS[preset])
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> DISFlow:
+        return cls(settings.flow_preset)  # the settings accept the presets of _DIS_PRESETS
 
     def flow(self, target: np.ndarray, source: np.ndarray) -> np.ndarray:
         if target.shape != source.shape or target.dtype != np.uint8:
-            raise FlowError(
+            raise ValueError(
                 f"DIS needs two uint8 images of one size, got {target.shape}/{target.dtype} and {source.shape}"
             )
         return self._dis.calc(target, source, None)

@@ -13,6 +13,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -38,10 +39,10 @@ def fingerprint(path: Path) -> str:
 class KeyframeCache:
     """Stores chroma arrays by name under one folder; ``None`` root means caching is off."""
 
-    def __init__(self, root: Path | None, input_key: str, settings_key: str, describe: dict | None = None) -> None:
+    def __init__(
+        self, root: Path | None, input_key: str, settings_key: str, describe: dict[str, Any] | None = None
+    ) -> None:
         self.folder = None if root is None else Path(root) / input_key / settings_key
-        self.hits = 0
-        self.stores = 0
         if self.folder is not None:
             self.folder.mkdir(parents=True, exist_ok=True)
             manifest = self.folder / "settings.json"
@@ -56,7 +57,6 @@ class KeyframeCache:
             value = np.load(path, allow_pickle=False)
         except (OSError, ValueError):
             return None
-        self.hits += 1
         return value.astype(np.float32)
 
     def put(self, name: str, value: np.ndarray) -> None:
@@ -72,7 +72,6 @@ class KeyframeCache:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-        self.stores += 1
 
 
 def _atomic_write_bytes(path: Path, data: bytes) -> None:

@@ -1,17 +1,19 @@
-"""Load the colour reference image and decompose it into luma, chroma and regions."""
+"""The colour references of a run: loaded, decomposed into luma, chroma and regions, chosen per keyframe."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from vidcolor.cache import fingerprint
 from vidcolor.colour import rgb_to_ycbcr
 from vidcolor.errors import ReferenceImageError, check_readable_file
+from vidcolor.geometry import size_within
 from vidcolor.segment.base import Segmenter
 from vidcolor.solver.base import Reference
-from vidcolor.solver.upsample import size_within
 
 # Larger references only cost time: matching and statistics run far below this size.
 MAX_REFERENCE_SIDE = 1024
@@ -40,4 +42,29 @@ def load_reference(path: Path, segmenter: Segmenter, matrix: str) -> Reference:
     luma, chroma = rgb_to_ycbcr(rgb, matrix)
     if float(np.abs(chroma).max()) < 1.0 / 255.0:
         raise ReferenceImageError(f"{path}: has no colour (it is greyscale); a colour reference is needed")
-    return Reference(luma=luma, chroma=chroma, masks=segmenter.segment(luma, rgb))
+    return Reference(luma=luma, chroma=chroma, masks=segmenter.segment(luma, rgb), matrix=matrix)
+
+
+@dataclass(frozen=True)
+class References:
+    """Every colour reference of a run, in the order given, with a content key for the cache.
+
+    A run has one reference today; this is the unit that places references in time and picks
+    one per shot when a run has several.
+    """
+
+    paths: tuple[Path, ...]
+    items: tuple[Reference, ...]
+
+    @classmethod
+    def load(cls, paths: tuple[Path, ...], segmenter: Segmenter, matrix: str) -> References:
+        return cls(paths, tuple(load_reference(p, segmenter, matrix) for p in paths))
+
+    @property
+    def key(self) -> str:
+        """Changes whenever any reference file's content changes."""
+        return "+".join(fingerprint(p) for p in self.paths)
+
+    def for_keyframe(self, luma: np.ndarray) -> Reference:
+        """The reference a keyframe ``(h, w)`` unit luma takes its colours from."""
+        return self.items[0]

@@ -1,0 +1,71 @@
+"""Where an output goes: its container, the checks made before any work, and the temp-then-rename commit.
+
+An output is written to a hidden temporary name beside the target and renamed only when complete,
+so no partial file is ever left at the output path.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from vidcolor.errors import OutputError, OutputExistsError
+
+# Output suffix → FFmpeg muxer.
+CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska"}
+
+
+def default_output_path(input_path: Path) -> Path:
+    """``movie.mp4`` → ``movie.colorized.mp4`` beside it."""
+    return input_path.with_name(f"{input_path.stem}.colorized.mp4")
+
+
+@dataclass(frozen=True)
+class OutputTarget:
+    """A checked output path, its muxer, and the temporary name it is written under."""
+
+    path: Path
+    container_format: str
+
+    @property
+    def partial(self) -> Path:
+        """The hidden name written until the output is complete (one per process)."""
+        return self.path.with_name(f".{self.path.stem}.{os.getpid()}.partial{self.path.suffix}")
+
+    def commit(self) -> None:
+        """Move the complete partial file to the output path (atomic on one file system)."""
+        os.replace(self.partial, self.path)
+
+    def discard(self) -> None:
+        self.partial.unlink(missing_ok=True)
+
+
+def check_output(output: Path, input_path: Path, *, overwrite: bool) -> OutputTarget:
+    """Validate the output path up front, so nothing is decoded for a run that cannot finish.
+
+    Raises:
+        OutputError: unknown container, the input itself, a folder, an existing file without
+            ``overwrite``, a missing or unwritable folder.
+    """
+    container = CONTAINERS.get(output.suffix.lower())
+    if container is None:
+        raise OutputError(
+            f"{output}: unknown output type {output.suffix or '(none)'!r}; use one of {', '.join(CONTAINERS)}"
+        )
+    if output.resolve() == input_path.resolve():
+        raise OutputError(f"{output}: is the input itself; choose another output name")
+    if output.is_dir():
+        raise OutputError(f"{output}: is a folder")
+    if output.exists() and not overwrite:
+        raise OutputExistsError(output)
+    folder = output.parent if str(output.parent) else Path(".")
+    if not folder.is_dir():
+        raise OutputError(f"{output}: folder {folder} does not exist")
+    try:  # the real test: permission bits do not stop root, read-only mounts do
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise OutputError(f"{output}: folder {folder} is not writable ({exc.strerror})") from exc
+    return OutputTarget(output, container)

@@ -1,0 +1,65 @@
+"""The run's pluggable stages, built from settings by registry name, with the device resolved once."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from vidcolor.device import resolve_device
+from vidcolor.segment import SEGMENTERS, Segmenter
+from vidcolor.solver import COLORIZERS, KeyframeColorizer
+from vidcolor.temporal.flow import FLOWS, FlowEstimator
+
+if TYPE_CHECKING:
+    from vidcolor.settings import Settings
+
+log = logging.getLogger("vidcolor")
+
+
+def check_stage_names(settings: Settings) -> None:
+    """Raise :class:`~vidcolor.errors.SettingError` for a stage name no registry knows."""
+    SEGMENTERS.check(settings.segmenter)
+    COLORIZERS.check(settings.colorizer)
+    FLOWS.check(settings.flow)
+
+
+@dataclass(frozen=True)
+class Stages:
+    """The stages of one run and the device the torch stages among them use (``cpu`` when none does)."""
+
+    segmenter: Segmenter
+    colorizer: KeyframeColorizer
+    flow: FlowEstimator
+    device: str
+
+
+def build_stages(
+    settings: Settings,
+    *,
+    segmenter: Segmenter | None = None,
+    colorizer: KeyframeColorizer | None = None,
+    flow: FlowEstimator | None = None,
+) -> Stages:
+    """Build every stage not given from ``settings``.
+
+    torch is imported only when a chosen stage needs it: resolving ``device="auto"`` asks torch
+    for a GPU, and that import alone costs about a second.
+    """
+    chosen = [
+        (SEGMENTERS, settings.segmenter, segmenter),
+        (COLORIZERS, settings.colorizer, colorizer),
+        (FLOWS, settings.flow, flow),
+    ]
+    uses_torch = any(given is None and registry.needs_torch(name) for registry, name, given in chosen)
+    device = resolve_device(settings.device) if uses_torch else "cpu"
+    if not uses_torch and settings.device == "cuda":
+        log.info("no chosen stage runs on torch; device=cuda has nothing to do")
+    settings = dataclasses.replace(settings, device=device)
+    return Stages(
+        segmenter=segmenter or SEGMENTERS.create(settings.segmenter, settings),
+        colorizer=colorizer or COLORIZERS.create(settings.colorizer, settings),
+        flow=flow or FLOWS.create(settings.flow, settings),
+        device=device,
+    )
