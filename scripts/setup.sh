@@ -6,14 +6,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 extras="${1:-}"
 python=""
-for candidate in python3.11 python3.12 python3; do
+for candidate in python3.11 python3; do
   if command -v "$candidate" >/dev/null 2>&1 &&
-     "$candidate" -c 'import sys; sys.exit(not ((3, 11) <= sys.version_info[:2] <= (3, 12)))'; then
+     "$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
     python="$candidate"; break
   fi
 done
 if [ -z "$python" ]; then
-  echo "vidcolor needs Python 3.11 or 3.12 (mediapipe 0.10.21 and PyAV 18 wheels); none found" >&2
+  echo "vidcolor needs Python 3.11 (pyproject.toml's requires-python: the tested set of wheels); none found" >&2
   exit 1
 fi
 [ -x .venv/bin/python ] || "$python" -m venv .venv

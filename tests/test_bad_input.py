@@ -28,71 +28,55 @@ def assert_nothing_written(folder: Path) -> None:
     assert list(folder.iterdir()) == [], f"left behind: {list(folder.iterdir())}"
 
 
-def test_missing_input(capsys, reference: Path, out_dir: Path) -> None:
-    missing = out_dir.parent / "nope.mp4"
-    code, err = run_and_capture(capsys, str(missing), "--style", str(reference), "-o", str(out_dir / "o.mp4"))
+def _missing(folder: Path, name: str) -> Path:
+    return folder / name
+
+
+def _text_file(folder: Path, name: str) -> Path:
+    path = folder / name
+    path.write_text("this is not a video or an image\n" * 50)
+    return path
+
+
+def _audio_only(folder: Path, name: str) -> Path:
+    return make_audio_only(folder / name)
+
+
+def _cut(folder: Path, name: str, *, faststart: bool, keep: float) -> Path:
+    """A clip cut short: without faststart the index (moov, at the end) is lost with it."""
+    full = make_video(folder / f"whole-{name}", frames=40 if faststart else 30, faststart=faststart, tones=())
+    path = folder / name
+    path.write_bytes(full.read_bytes()[: int(full.stat().st_size * keep)])
+    return path
+
+
+BAD_FILES = {
+    # case: (which argument is bad, how to make it, words the error must say)
+    "missing input": ("input", lambda d: _missing(d, "nope.mp4"), "no such file"),
+    "missing reference": ("style", lambda d: _missing(d, "nope.png"), "no such file"),
+    "unreadable reference": ("style", lambda d: _text_file(d, "ref.png"), "not a readable image"),
+    "not a video": ("input", lambda d: _text_file(d, "notes.mp4"), "not a readable video"),
+    "no video stream": ("input", lambda d: _audio_only(d, "sound.m4a"), "has no video stream"),
+    "truncated, index lost": ("input", lambda d: _cut(d, "cut.mp4", faststart=False, keep=0.5), "not a readable video"),
+    # moov at the front: it opens, but frames are missing; no partial output appears.
+    "truncated, index kept": ("input", lambda d: _cut(d, "cut.mp4", faststart=True, keep=0.6), "truncated"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_FILES)
+def test_bad_file_is_one_line_naming_it_and_nothing_is_written(
+    capsys, case: str, clip: Path, reference: Path, out_dir: Path, tmp_path: Path
+) -> None:
+    which, make, words = BAD_FILES[case]
+    bad = make(tmp_path)
+    before = sha256(bad) if bad.exists() else None
+    inputs = {"input": clip, "style": reference, which: bad}
+    code, err = run_and_capture(
+        capsys, str(inputs["input"]), "--style", str(inputs["style"]), "-o", str(out_dir / "o.mp4")
+    )
     assert code == 2
-    assert_one_line_naming(err, missing, "no such file")
-    assert_nothing_written(out_dir)
-
-
-def test_missing_reference(capsys, clip: Path, out_dir: Path) -> None:
-    missing = out_dir.parent / "nope.png"
-    code, err = run_and_capture(capsys, str(clip), "--style", str(missing), "-o", str(out_dir / "o.mp4"))
-    assert code == 2
-    assert_one_line_naming(err, missing, "no such file")
-    assert_nothing_written(out_dir)
-
-
-def test_unreadable_reference(capsys, clip: Path, out_dir: Path, tmp_path: Path) -> None:
-    bogus = tmp_path / "ref.png"
-    bogus.write_text("not an image")
-    code, err = run_and_capture(capsys, str(clip), "--style", str(bogus), "-o", str(out_dir / "o.mp4"))
-    assert code == 2
-    assert_one_line_naming(err, bogus, "not a readable image")
-    assert_nothing_written(out_dir)
-
-
-def test_not_a_video(capsys, reference: Path, out_dir: Path, tmp_path: Path) -> None:
-    text = tmp_path / "notes.mp4"
-    text.write_text("this is not a video\n" * 50)
-    before = sha256(text)
-    code, err = run_and_capture(capsys, str(text), "--style", str(reference), "-o", str(out_dir / "o.mp4"))
-    assert code == 2
-    assert_one_line_naming(err, text, "not a readable video")
-    assert sha256(text) == before
-    assert_nothing_written(out_dir)
-
-
-def test_no_video_stream(capsys, reference: Path, out_dir: Path, tmp_path: Path) -> None:
-    audio = make_audio_only(tmp_path / "sound.m4a")
-    code, err = run_and_capture(capsys, str(audio), "--style", str(reference), "-o", str(out_dir / "o.mp4"))
-    assert code == 2
-    assert_one_line_naming(err, audio, "has no video stream")
-    assert_nothing_written(out_dir)
-
-
-def test_truncated_file_without_index(capsys, reference: Path, out_dir: Path, tmp_path: Path) -> None:
-    """moov at the end: cutting the file loses the index, so it does not open."""
-    full = make_video(tmp_path / "whole.mp4", frames=30)
-    cut = tmp_path / "cut.mp4"
-    cut.write_bytes(full.read_bytes()[: full.stat().st_size // 2])
-    code, err = run_and_capture(capsys, str(cut), "--style", str(reference), "-o", str(out_dir / "o.mp4"))
-    assert code == 2
-    assert_one_line_naming(err, cut, "not a readable video")
-    assert_nothing_written(out_dir)
-
-
-def test_truncated_file_with_index(capsys, reference: Path, out_dir: Path, tmp_path: Path) -> None:
-    """moov at the front (faststart): it opens, but frames are missing; no partial output appears."""
-    full = make_video(tmp_path / "whole.mp4", frames=40, faststart=True, tones=())
-    cut = tmp_path / "cut.mp4"
-    cut.write_bytes(full.read_bytes()[: full.stat().st_size * 6 // 10])
-    before = sha256(cut)
-    code, err = run_and_capture(capsys, str(cut), "--style", str(reference), "-o", str(out_dir / "o.mp4"))
-    assert code == 2
-    assert_one_line_naming(err, cut, "truncated")
-    assert sha256(cut) == before
+    assert_one_line_naming(err, bad, words)
+    assert (sha256(bad) if bad.exists() else None) == before  # inputs are only read
     assert_nothing_written(out_dir)
 
 

@@ -111,10 +111,11 @@ def test_gradients_reach_only_the_chroma() -> None:
     assert chroma.grad is not None and luma.grad is None
 
 
-def test_composed_rgb_keeps_the_luma() -> None:
+@pytest.mark.parametrize(("matrix", "kr", "kb"), [("bt601", 0.299, 0.114), ("bt709", 0.2126, 0.0722)])
+def test_composed_rgb_keeps_the_luma_in_the_output_matrix(matrix: str, kr: float, kb: float) -> None:
     luma = torch.rand(1, 1, 16, 16)
-    rgb = compose_rgb(luma, torch.rand(1, 2, 16, 16) - 0.5)
-    y = 0.299 * rgb[:, 0] + 0.587 * rgb[:, 1] + 0.114 * rgb[:, 2]
+    rgb = compose_rgb(luma, torch.rand(1, 2, 16, 16) - 0.5, matrix)
+    y = kr * rgb[:, 0] + (1 - kr - kb) * rgb[:, 1] + kb * rgb[:, 2]
     torch.testing.assert_close(y, luma[:, 0], atol=1e-5, rtol=0)
 
 

@@ -1,23 +1,21 @@
-"""Pick the compute device for the torch stages; torch is imported only here and only when asked."""
+"""Pick the compute device for the torch stages."""
 
 from __future__ import annotations
-
-import importlib.util
 
 from vidcolor.errors import SettingError
 
 
 def resolve_device(requested: str) -> str:
-    """``auto`` → ``cuda`` when torch sees a GPU, else ``cpu``; ``cuda`` without one is an error."""
+    """``auto`` → ``cuda`` when torch sees a GPU, else ``cpu``; ``cuda`` without one is an error.
+
+    Called only for runs with a torch stage, once that stage's module (and so torch) has loaded:
+    the import below then costs nothing, and a run without torch stages never pays for it.
+    """
     if requested == "cpu":
         return "cpu"
-    has_torch = importlib.util.find_spec("torch") is not None
-    cuda = False
-    if has_torch:
-        import torch
+    import torch
 
-        cuda = bool(torch.cuda.is_available())
+    cuda = bool(torch.cuda.is_available())
     if requested == "cuda" and not cuda:
-        why = "torch is not installed" if not has_torch else "torch sees no CUDA device"
-        raise SettingError("device", f"is cuda, but {why}; use auto or cpu")
+        raise SettingError("device", "is cuda, but torch sees no CUDA device; use auto or cpu")
     return "cuda" if cuda else "cpu"

@@ -32,7 +32,7 @@ def load_rgb(path: Path) -> np.ndarray:
     h, w = rgb.shape[:2]
     if max(h, w) > MAX_REFERENCE_SIDE:
         rh, rw = size_within(h, w, MAX_REFERENCE_SIDE)
-        rgb = cv2.resize(rgb, (rw, rh), interpolation=cv2.INTER_AREA)
+        return cv2.resize(rgb, (rw, rh), interpolation=cv2.INTER_AREA).astype(np.float32)
     return rgb
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import dataclasses
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from vidcolor.device import resolve_device
+from vidcolor.registry import Registry
 from vidcolor.segment import SEGMENTERS, Segmenter
 from vidcolor.solver import COLORIZERS, KeyframeColorizer
 from vidcolor.temporal.flow import FLOWS, FlowEstimator
@@ -47,11 +48,14 @@ def build_stages(
     torch is imported only when a chosen stage needs it: resolving ``device="auto"`` asks torch
     for a GPU, and that import alone costs about a second.
     """
-    chosen = [
+    chosen: list[tuple[Registry[Any], str, object | None]] = [
         (SEGMENTERS, settings.segmenter, segmenter),
         (COLORIZERS, settings.colorizer, colorizer),
         (FLOWS, settings.flow, flow),
     ]
+    for registry, name, given in chosen:
+        if given is None:
+            registry.load(name)  # imports a lazily registered stage; a missing package is a StageError here
     uses_torch = any(given is None and registry.needs_torch(name) for registry, name, given in chosen)
     device = resolve_device(settings.device) if uses_torch else "cpu"
     if not uses_torch and settings.device == "cuda":

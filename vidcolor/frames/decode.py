@@ -27,7 +27,7 @@ def luma_plane(frame: av.VideoFrame, bit_depth: int) -> np.ndarray:
     if not name.startswith(_PLANAR_LUMA_PREFIXES) or name.endswith("be"):
         frame = frame.reformat(format="gray" if bit_depth == 8 else "gray16le")
         if bit_depth != 8:
-            return (frame.to_ndarray() >> (16 - bit_depth)).astype(np.uint16)
+            return (frame.to_ndarray().astype(np.uint16) >> (16 - bit_depth)).astype(np.uint16)
     plane = frame.planes[0]
     dtype = np.uint8 if bit_depth == 8 else np.dtype("<u2")
     itemsize = np.dtype(dtype).itemsize

@@ -68,7 +68,7 @@ class AudioPacketCopier:
             self._mux(packet)
 
     def _mux(self, packet: av.Packet) -> None:
-        if self._shift_s:
+        if self._shift_s and packet.pts is not None:  # copy_until never hands over a packet without pts
             shift = round(self._shift_s / packet.time_base)
             packet.pts -= shift
             if packet.dts is not None:

@@ -178,7 +178,7 @@ def _indices(edges: frozenset[tuple[int, int]]) -> np.ndarray:
 def _hull(points: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     mask = np.zeros(shape, np.uint8)
     hull = cv2.convexHull(np.round(points).astype(np.int32))
-    cv2.fillConvexPoly(mask, hull, 1)
+    cv2.fillConvexPoly(mask, hull, (1,))
     return mask.astype(bool)
 
 

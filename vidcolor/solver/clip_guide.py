@@ -7,6 +7,7 @@ normalized with CLIP's statistics inside the graph, so gradients reach the chrom
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -52,6 +53,8 @@ class ClipGuide:
 
     @classmethod
     def from_file(cls, path: Path, device: torch.device) -> ClipGuide:
+        # The one import deferred below the stage registry: open_clip takes about 3.5 s to import
+        # (after torch), and only runs that ask for CLIP need it.
         import open_clip
 
         try:
@@ -69,7 +72,7 @@ class ClipGuide:
         return cls(model.encode_image, text_encoder=encode_text)
 
     @classmethod
-    def from_weights(cls, folder: str | None, device: torch.device) -> ClipGuide:
+    def from_weights(cls, folder: str | os.PathLike[str] | None, device: torch.device) -> ClipGuide:
         path = weights.require("clip-vit-b32", folder)
         weights.verify("clip-vit-b32", path)
         return cls.from_file(path, device)

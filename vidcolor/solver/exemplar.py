@@ -82,8 +82,8 @@ class ExemplarColorizer(KeyframeColorizer):
             chroma += matched * weight[..., None]
 
         guide = np.clip(luma * 255.0, 0, 255).astype(np.uint8)
-        chroma = cv2.ximgproc.fastGlobalSmootherFilter(guide, chroma, self.smoothness, 6.0)
-        return keep_carried(chroma_to_size(chroma, keyframe.luma), previous, self.continuity)
+        smoothed = cv2.ximgproc.fastGlobalSmootherFilter(guide, chroma, self.smoothness, 6.0)
+        return keep_carried(chroma_to_size(smoothed, keyframe.luma), previous, self.continuity)
 
     def _match(
         self,

@@ -8,6 +8,7 @@ The product never runs a network with random weights: VGG19 is built only from i
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import ClassVar
 
@@ -16,7 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from vidcolor import weights
-from vidcolor.errors import UsageError, WeightsError
+from vidcolor.errors import SettingError, WeightsError
 
 log = logging.getLogger("vidcolor.solver")
 
@@ -55,6 +56,8 @@ class PyramidFeatures(FeatureExtractor):
     """
 
     name = "pyramid"
+    bank: torch.Tensor  # buffers, registered below
+    blur: torch.Tensor
 
     def __init__(self, levels: int = 3) -> None:
         super().__init__()
@@ -88,6 +91,8 @@ class VGGFeatures(FeatureExtractor):
     """VGG19 (torchvision layout) up to relu4_1, tapped at relu1_1, relu2_1, relu3_1, relu4_1."""
 
     name = "vgg"
+    mean: torch.Tensor  # buffers, registered below
+    std: torch.Tensor
 
     def __init__(self, body: nn.Sequential) -> None:
         super().__init__()
@@ -135,7 +140,7 @@ class VGGFeatures(FeatureExtractor):
         return out
 
 
-def build_features(kind: str, weights_folder: str | None = None) -> FeatureExtractor:
+def build_features(kind: str, weights_folder: str | os.PathLike[str] | None = None) -> FeatureExtractor:
     """``pyramid``, ``vgg`` (its file is required) or ``auto`` (VGG19 if its file is present)."""
     if kind == "pyramid":
         return PyramidFeatures()
@@ -144,9 +149,8 @@ def build_features(kind: str, weights_folder: str | None = None) -> FeatureExtra
         weights.verify("vgg19", path)
         return VGGFeatures.from_file(path)
     if kind == "auto":
-        path = weights.locate("vgg19", weights_folder)
-        if path is not None:
+        if weights.locate("vgg19", weights_folder) is not None:
             return build_features("vgg", weights_folder)
         log.info("VGG19 weights not in %s: using the weight-free feature pyramid", weights.weights_dir(weights_folder))
         return PyramidFeatures()
-    raise UsageError(f"unknown --features {kind!r}; use auto, pyramid or vgg")
+    raise SettingError("solver.features", f"{kind!r}: unknown; use auto, pyramid or vgg")

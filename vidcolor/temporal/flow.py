@@ -62,7 +62,8 @@ class DISFlow(FlowEstimator):
     def __init__(self, preset: str = "medium") -> None:
         if preset not in _DIS_PRESETS:
             raise ValueError(f"DIS preset {preset!r} unknown; choose one of {', '.join(_DIS_PRESETS)}")
-        self._dis = cv2.DISOpticalFlow_create(_DIS_PRESETS[preset])
+        # cv2's bundled stubs omit DISOpticalFlow_create.
+        self._dis = cv2.DISOpticalFlow_create(_DIS_PRESETS[preset])  # type: ignore[attr-defined]
 
     @classmethod
     def from_settings(cls, settings: Settings) -> DISFlow:

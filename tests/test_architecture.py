@@ -1,0 +1,151 @@
+"""The shape of the package: who may import whom, what a default run loads, plug-in stages."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vidcolor import Settings, colorize_video
+from vidcolor.cli import run
+from vidcolor.solver import COLORIZERS, Keyframe, KeyframeColorizer, Reference
+from vidcolor.temporal.propagate import Propagated
+
+PACKAGE = Path(__file__).resolve().parents[1] / "vidcolor"
+
+# What each part of the package may import from the rest of it (the README's table). The stage
+# packages know nothing of the spine above them; nothing but the CLI knows the CLI.
+ALLOWED = {
+    "errors": set(),
+    "options": {"errors"},
+    "geometry": set(),
+    "colour": set(),
+    "device": {"errors"},
+    "weights": {"errors"},
+    "cache": set(),
+    "registry": {"errors", "settings"},
+    "frames": {"errors", "options", "colour", "settings"},
+    "temporal": {"errors", "registry", "settings"},
+    "segment": {"errors", "registry", "settings", "temporal", "weights"},
+    "solver": {"errors", "registry", "settings", "segment", "temporal", "colour", "geometry", "weights", "device"},
+    "settings": {"errors", "options", "frames", "stages"},
+    "stages": {"device", "registry", "settings", "segment", "solver", "temporal"},
+    "references": {"cache", "colour", "errors", "geometry", "segment", "solver"},
+    "keyframes": {"cache", "colour", "frames", "references", "segment", "solver", "temporal"},
+    "pipeline": {
+        "cache", "colour", "errors", "frames", "geometry", "keyframes", "references", "segment", "settings",
+        "solver", "stages", "temporal",
+    },
+    "__init__": {"errors", "frames", "pipeline", "settings"},
+    "__main__": {"cli"},
+}  # fmt: skip
+
+
+def _imports(path: Path) -> set[str]:
+    """The top-level parts of vidcolor that a module imports (type-only imports included)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "vidcolor":
+            parts = node.module.split(".")
+            found |= {parts[1]} if len(parts) > 1 else {a.name for a in node.names}
+        elif isinstance(node, ast.Import):
+            found |= {a.name.split(".")[1] for a in node.names if a.name.startswith("vidcolor.")}
+    return found
+
+
+@pytest.mark.parametrize(
+    "path", sorted(p for p in PACKAGE.rglob("*.py") if p.relative_to(PACKAGE).parts[0] != "cli"), ids=str
+)
+def test_every_module_imports_only_what_its_layer_may(path: Path) -> None:
+    unit = path.relative_to(PACKAGE).with_suffix("").parts[0]
+    used = _imports(path) - {unit, "__version__"}
+    assert used <= ALLOWED[unit], f"{path.relative_to(PACKAGE)} imports {sorted(used - ALLOWED[unit])}"
+
+
+def test_a_default_run_never_imports_torch(tmp_path: Path, clip: Path, reference: Path) -> None:
+    """The default stages need no torch: resolving the device or importing a solver must not load it."""
+    argv = [str(clip), "--style", str(reference), "-o", str(tmp_path / "o.mp4"), "-q", "--no-cache"]
+    probe = f"import sys; from vidcolor.cli import run; code = run({argv!r}); print(code, 'torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
+    assert out[-2:] == ["0", "False"]
+
+
+class _FlatTeal(KeyframeColorizer):
+    """A plug-in colorizer: one colour everywhere, built through the registry's one signature."""
+
+    name = "test-flat-teal"
+    built_with: Settings | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> _FlatTeal:
+        cls.built_with = settings
+        return cls()
+
+    def colorize(self, keyframe: Keyframe, reference: Reference, previous: Propagated | None) -> np.ndarray:
+        return np.full((*keyframe.luma.shape, 2), (0.05, -0.08), np.float32)
+
+
+def test_a_registered_stage_runs_through_colorize_video_untouched(clip: Path, reference: Path, tmp_path: Path) -> None:
+    COLORIZERS.register("test-flat-teal")(_FlatTeal)
+    try:
+        settings = Settings(colorizer="test-flat-teal", segmenter="whole", cache_dir=None, keyframe_interval=10)
+        result = colorize_video(clip, reference, tmp_path / "o.mkv", settings)
+    finally:
+        COLORIZERS.unregister("test-flat-teal")
+    assert result.frames == 30 and result.keyframes >= 3
+    assert _FlatTeal.built_with is not None and _FlatTeal.built_with.keyframe_interval == 10
+    import av
+
+    with av.open(str(tmp_path / "o.mkv")) as container:
+        frame = next(container.decode(video=0)).to_ndarray(format="yuv444p")
+    # Cb, Cr samples of the flat colour (limited range: 128 + 224 * unit chroma).
+    np.testing.assert_allclose(frame[1:].reshape(2, -1).mean(axis=1), (139.2, 110.1), atol=1.5)
+
+
+def test_options_are_checked_before_any_model_loads(capsys, clip: Path, reference: Path, tmp_path: Path, monkeypatch):
+    """A bad option is a usage error (exit 2) naming its flag, before MediaPipe (seconds to load) starts."""
+    from vidcolor.segment import SEGMENTERS
+
+    def no_loading(*args: object) -> None:
+        raise AssertionError("a stage was built before the options were checked")
+
+    monkeypatch.setattr(SEGMENTERS, "create", no_loading)
+    cases = [
+        (["--flow-preset", "nope"], "--flow-preset must be one of ultrafast, fast, medium; got 'nope'"),
+        (["--solve-size", "0"], "--solve-size must be at least 16 pixels; got 0"),
+        (["--clip-prompts"], "--clip-prompts needs --clip"),
+        (["--end", "2", "--duration", "1"], "--end and --duration both given"),
+        (["--segmenter", "magic"], "--segmenter 'magic': unknown segmenter"),
+    ]
+    for extra, words in cases:
+        code = run([str(clip), "--style", str(reference), "-o", str(tmp_path / "o.mp4"), "-q", *extra])
+        err = capsys.readouterr().err.strip()
+        assert code == 2, (extra, err)
+        assert err.count("\n") == 0 and words in err, (extra, err)
+        assert "Settings(" not in err and "SolverSettings(" not in err  # never the whole settings object
+
+
+def test_the_library_names_settings_not_flags() -> None:
+    from vidcolor.errors import SettingError
+    from vidcolor.settings import SolverSettings
+
+    with pytest.raises(SettingError, match=r"^solver\.solve_size must be at least 16 pixels; got 0$"):
+        SolverSettings(solve_size=0)
+    with pytest.raises(SettingError, match=r"^keyframe_interval must be at least 1; got 0$"):
+        Settings(keyframe_interval=0)
+
+
+def test_existing_output_names_the_api_argument_or_the_flag(capsys, clip: Path, reference: Path, tmp_path: Path):
+    from vidcolor.errors import OutputExistsError
+
+    target = tmp_path / "o.mp4"
+    target.write_bytes(b"keep me")
+    with pytest.raises(OutputExistsError, match="pass overwrite=True"):
+        colorize_video(clip, reference, target, Settings(cache_dir=None))
+    assert run([str(clip), "--style", str(reference), "-o", str(target), "-q"]) == 3
+    assert "already exists; pass -y to replace it" in capsys.readouterr().err
+    assert target.read_bytes() == b"keep me"
