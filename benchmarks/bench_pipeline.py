@@ -4,8 +4,8 @@
 
 Quality follows ``shared/bench/README.md``: the clip's luma (its own Y plane) is the greyscale input,
 a reference PNG the style; metrics compare every output frame with the ground truth. Speed is the
-wall time of the real ``vidcolor`` command in a child process (start-up included), its peak RSS from
-``wait4``, and its ratio to a plain PyAV decode + encode of the same input at the same encoder
+wall time of the real ``vidcolor`` command in a child process (start-up included), its own peak RSS
+(``wait4`` through a small launcher, see ``measure.py``), and its ratio to a plain PyAV decode + encode of the same input at the same encoder
 settings, measured in the same run. ``--long`` adds the 640x360 clip ten times longer, to show that
 memory stays flat.
 """
@@ -14,38 +14,18 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
-import time
-from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
 import av
 import cv2
 import numpy as np
+from measure import run_measured  # benchmarks/measure.py: the script's own folder is on sys.path
 
 ROOT = Path(__file__).resolve().parent.parent
 VIDCOLOR = [sys.executable, "-m", "vidcolor"]
-
-
-@dataclass
-class Run:
-    seconds: float
-    peak_mb: float
-
-
-def run_child(cmd: list[str]) -> Run:
-    """Run ``cmd``, return its wall time and peak resident memory (from the kernel, via wait4)."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - start
-    err = proc.stderr.read().decode() if proc.stderr else ""
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"command failed: {' '.join(cmd)}\n{err}")
-    return Run(seconds, usage.ru_maxrss / 1024.0)
 
 
 def make_grey_input(source: Path, target: Path) -> None:
@@ -166,8 +146,8 @@ def quality(output: Path, truth: Path) -> dict[str, float]:
 
 def speed(grey: Path, ref: Path, work: Path, frames: int, label: str, extra: list[str]) -> str:
     out = work / f"{grey.stem}.colorized.mp4"
-    colour = run_child([*VIDCOLOR, str(grey), "--style", str(ref), "-o", str(out), "-y", "-q", "--no-cache", *extra])
-    plain = run_child(plain_transcode_cmd(grey, work / f"{grey.stem}.plain.mp4"))
+    colour = run_measured([*VIDCOLOR, str(grey), "--style", str(ref), "-o", str(out), "-y", "-q", "--no-cache", *extra])
+    plain = run_measured(plain_transcode_cmd(grey, work / f"{grey.stem}.plain.mp4"))
     return (
         f"{label:<28} {frames:>5} fr  vidcolor {colour.seconds:6.1f} s = {frames / colour.seconds:5.1f} fps, "
         f"peak {colour.peak_mb:6.0f} MB | plain decode+encode {plain.seconds:5.1f} s = {frames / plain.seconds:5.1f} fps, "
@@ -221,7 +201,7 @@ def main() -> int:
                 make_grey_input(truth, grey)
                 for ref in ("ref000", "ref060"):
                     out = work / f"{clip}_{ref}.mp4"
-                    run_child(
+                    run_measured(
                         [
                             *VIDCOLOR,
                             str(grey),

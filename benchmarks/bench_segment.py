@@ -49,7 +49,7 @@ def main() -> int:
         carried = step(carried, flow.flow((cur * 255).astype(np.uint8), (prev * 255).astype(np.uint8)), cur, prev)
         flow_ms += time.perf_counter() - t
         t = time.perf_counter()
-        tracked = track(masks, carried.packed[..., :2])
+        tracked = track(masks, carried.flow)
         confidence = tracking_confidence(tracked, carried.confidence)
         track_ms += time.perf_counter() - t
     n = len(frames) - 1

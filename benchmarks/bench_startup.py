@@ -9,28 +9,18 @@ and whether torch was imported by the same run in-process (it should not be for 
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from measure import run_measured  # noqa: E402  (benchmarks/measure.py)
+
 from tests.media import make_reference, make_video  # noqa: E402
-
-
-def timed_run(command: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak resident MB of one child process."""
-    started = time.perf_counter()
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{' '.join(command)} failed")
-    return time.perf_counter() - started, usage.ru_maxrss / 1024.0
 
 
 def main() -> None:
@@ -43,7 +33,8 @@ def main() -> None:
         ref = make_reference(folder / "ref.png")
         argv = [str(clip), "--style", str(ref), "-o", str(folder / "out.mp4"), "-y", "-q", "--no-cache"]
         command = [str(Path(sys.executable).with_name("vidcolor")), *argv]
-        times, peaks = zip(*(timed_run(command) for _ in range(args.runs)), strict=True)
+        runs = [run_measured(command) for _ in range(args.runs)]
+        times, peaks = [r.seconds for r in runs], [r.peak_mb for r in runs]
         probe = f"import sys; from vidcolor.cli import run; code = run({argv!r}); print(code, 'torch' in sys.modules)"
         out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
     print(

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.media import make_reference
 from vidcolor import Settings, colorize_video
 from vidcolor.cli import run
 from vidcolor.solver import COLORIZERS, Keyframe, KeyframeColorizer, Reference
@@ -32,13 +33,14 @@ ALLOWED = {
     "temporal": {"errors", "registry", "settings"},
     "segment": {"errors", "registry", "settings", "temporal", "weights"},
     "solver": {"errors", "registry", "settings", "segment", "temporal", "colour", "geometry", "weights", "device"},
+    "match": {"frames", "solver", "temporal"},
     "settings": {"errors", "options", "frames", "stages"},
     "stages": {"device", "registry", "settings", "segment", "solver", "temporal"},
-    "references": {"cache", "colour", "errors", "geometry", "segment", "solver"},
-    "keyframes": {"cache", "colour", "frames", "references", "segment", "solver", "temporal"},
+    "references": {"cache", "colour", "errors", "frames", "geometry", "match", "segment", "solver"},
+    "keyframes": {"cache", "colour", "frames", "match", "references", "segment", "solver", "temporal"},
     "pipeline": {
-        "cache", "colour", "errors", "frames", "geometry", "keyframes", "references", "segment", "settings",
-        "solver", "stages", "temporal",
+        "cache", "colour", "errors", "frames", "geometry", "keyframes", "match", "references", "segment",
+        "settings", "solver", "stages", "temporal",
     },
     "__init__": {"errors", "frames", "pipeline", "settings"},
     "__main__": {"cli"},
@@ -89,7 +91,9 @@ class _FlatTeal(KeyframeColorizer):
         return np.full((*keyframe.luma.shape, 2), (0.05, -0.08), np.float32)
 
 
-def test_a_registered_stage_runs_through_colorize_video_untouched(clip: Path, reference: Path, tmp_path: Path) -> None:
+def test_a_registered_stage_runs_through_colorize_video_untouched(clip: Path, tmp_path: Path) -> None:
+    # A portrait reference shows another framing: no dense match, so the colorizer colours everything.
+    reference = make_reference(tmp_path / "portrait.png", width=40, height=80)
     COLORIZERS.register("test-flat-teal")(_FlatTeal)
     try:
         settings = Settings(colorizer="test-flat-teal", segmenter="whole", cache_dir=None, keyframe_interval=10)

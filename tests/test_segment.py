@@ -79,7 +79,7 @@ def test_tracking_keeps_the_skin_mask_on_the_face_over_a_pan(segmenter, astronau
     for prev, cur in itertools.pairwise(frames):
         u8 = lambda f: (f * 255).astype(np.uint8)  # noqa: E731
         carried = step(carried, flow.flow(u8(cur), u8(prev)), cur, prev)
-    tracked = track(masks0, carried.packed[..., :2])
+    tracked = track(masks0, carried.flow)
     detected = segmenter.segment(frames[-1])
     skin_t = tracked.weights[tracked.names.index("skin")] > 0.5
     skin_d = detected.weights[detected.names.index("skin")] > 0.5

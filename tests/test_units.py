@@ -129,7 +129,7 @@ def test_propagation_follows_motion() -> None:
 def test_blend_trusts_the_confident_chain() -> None:
     one = Propagated.anchor(np.full((4, 4, 2), 0.2, np.float32))
     lost = Propagated.anchor(np.full((4, 4, 2), -0.2, np.float32))
-    lost.packed[..., 2] = 0.0
+    lost.confidence[...] = 0.0
     np.testing.assert_allclose(blend(one, lost, 0.5), 0.2, atol=1e-2)
     np.testing.assert_allclose(blend(one, one, 0.5), 0.2, atol=1e-6)
 

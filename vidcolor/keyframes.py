@@ -1,16 +1,24 @@
-"""The temporal method: keyframes solved from the reference, colour carried to the frames between.
+"""The temporal method: keyframes coloured from the references, colour carried to the frames between.
 
 A stream of windows (a keyframe and the frames up to the next, see ``temporal.windows``) becomes a
 stream of (frame, work-size chroma) pairs in order. In every window the left keyframe's colour is
 carried forward along optical flow and the right keyframe's backward, and the two are blended by
-confidence. Within a shot each keyframe is solved with the colour carried from the previous one
-(its warm start), and its regions ride the same flow until the flow loses them. Solved keyframes
-go to the cache, so a re-run only redoes the cheap propagation.
+confidence. Flow is computed both ways between neighbouring frames once, and a pixel's trust falls
+where the round trip does not come back (occlusion) or the luma it lands on differs.
+
+A keyframe takes its colour in this order of trust: the reference's own pixels through a dense
+correspondence, where the reference shows the same scene and the match is sure (one flow away from
+the truth, where the carry has drifted over every frame since the last keyframe); the colour carried
+from the previous keyframe of the shot, where the carry held; and, for what neither vouches for,
+trusted colour spread along luma edges from nearby or, where there is none, the keyframe colorizer
+(region matching against the reference). Solved keyframes go to the cache, so a re-run only redoes
+the cheap propagation.
 """
 
 from __future__ import annotations
 
 import itertools
+import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
@@ -20,20 +28,45 @@ import numpy as np
 from vidcolor.cache import KeyframeCache
 from vidcolor.colour import YCbCrSpec
 from vidcolor.frames.frame import LumaFrame
+from vidcolor.match.correspond import ReferenceMatcher
 from vidcolor.references import References
 from vidcolor.segment.base import RegionMasks, Segmenter
 from vidcolor.segment.tracking import keep_identities, track, tracking_confidence
 from vidcolor.solver.base import Keyframe, KeyframeColorizer
 from vidcolor.temporal.flow import FlowEstimator
 from vidcolor.temporal.propagate import Propagated, blend, step
-from vidcolor.temporal.shots import thumbnail
+from vidcolor.temporal.refine import spread_trusted
+from vidcolor.temporal.shots import THUMB_WIDTH
 from vidcolor.temporal.windows import Window
+
+log = logging.getLogger("vidcolor")
 
 # Below this mean flow confidence over the tracked regions, a keyframe's regions are detected again.
 REDETECT_BELOW = 0.6
 
 # A shot at least this long also gets its last frame solved as a right anchor.
 MIN_FRAMES_FOR_END_ANCHOR = 8
+
+# The keyframe colorizer runs only when more than this fraction of a keyframe has neither trusted
+# colour nor trusted colour nearby (its cost is then worth paying).
+SOLVE_ABOVE = 0.005
+# How sure a keyframe's colour is where it was spread from trusted neighbours, and where the
+# colorizer guessed it: the chains carried from the keyframe start with these confidences, so a
+# guess does not outweigh a good carry from the other side of a window.
+SPREAD_CERTAINTY = 0.5
+SOLVED_CERTAINTY = 0.2
+
+
+@dataclass(frozen=True)
+class KeyframeColour:
+    """A keyframe's chroma ``(h, w, 2)`` and how sure each pixel of it is ``(h, w)``."""
+
+    chroma: np.ndarray
+    certainty: np.ndarray
+
+    def anchor(self) -> Propagated:
+        return Propagated.anchor(self.chroma, self.certainty)
+
 
 MaskInspector = Callable[[LumaFrame, np.ndarray, RegionMasks], None]
 """Called with (frame, unit luma at work size, regions) for every keyframe that is segmented."""
@@ -46,6 +79,8 @@ class WorkFrame:
     frame: LumaFrame
     unit: np.ndarray  # (h, w) float32 unit luma at work size
     u8: np.ndarray  # (h, w) uint8, for flow and cut detection
+    smooth: np.ndarray  # (h, w) float32 unit luma, 5x5 box-blurred: photometric checks on texture
+    thumb: np.ndarray  # the cut detector's and the reference placement's view (see frame_thumbnail)
 
     @classmethod
     def of(cls, frame: LumaFrame, spec: YCbCrSpec, size: tuple[int, int]) -> WorkFrame:
@@ -53,11 +88,23 @@ class WorkFrame:
         unit = np.clip(spec.luma_to_unit(frame.luma), 0.0, 1.0)
         if (unit.shape[1], unit.shape[0]) != size:
             unit = cv2.resize(unit, size, interpolation=cv2.INTER_AREA)
-        return cls(frame=frame, unit=unit, u8=np.rint(unit * 255.0).astype(np.uint8))
+        u8 = np.rint(unit * 255.0).astype(np.uint8)
+        return cls(frame, unit, u8, cv2.blur(unit, (5, 5)), frame_thumbnail(frame, spec))
 
     def thumbnail(self) -> np.ndarray:
-        """The cut detector's view of this frame."""
-        return thumbnail(self.u8)
+        return self.thumb
+
+
+def frame_thumbnail(frame: LumaFrame, spec: YCbCrSpec) -> np.ndarray:
+    """Unit luma ``(h, 64)`` float32 of a frame, from its full-size plane.
+
+    Both passes (reference placement, then colouring) see frames through this one function, so
+    their cut detectors find the same shots.
+    """
+    h, w = frame.luma.shape
+    size = (THUMB_WIDTH, max(1, round(h * THUMB_WIDTH / w)))
+    small = cv2.resize(frame.luma.astype(np.float32), size, interpolation=cv2.INTER_AREA)
+    return np.clip(spec.luma_to_unit(small), 0.0, 1.0)
 
 
 @dataclass
@@ -68,6 +115,11 @@ class KeyframeStats:
     cached: int = 0
     shots: int = 0
     masks_tracked: int = 0
+    solved: int = 0  # keyframes where the colorizer ran
+    kept: float = 0.0  # summed over keyframes: fraction of pixels kept from the carried colour,
+    matched: float = 0.0  # taken from the reference through correspondence,
+    spread: float = 0.0  # spread from trusted neighbours, and
+    filled: float = 0.0  # left to the colorizer
 
 
 class WindowColorizer:
@@ -95,81 +147,138 @@ class WindowColorizer:
         self._references = references
         self._cache = cache
         self._inspect = inspect
-        self._masks: RegionMasks | None = None  # the last solved keyframe's, for tracking within a shot
+        self._matcher = ReferenceMatcher()
+        self._masks: RegionMasks | None = None  # the last segmented keyframe's, for tracking within a shot
         self.stats = KeyframeStats()
 
     def run(self, stream: Iterable[Window[WorkFrame]]) -> Iterator[tuple[WorkFrame, np.ndarray]]:
-        anchor: np.ndarray | None = None  # the solved chroma of the window's first frame
+        anchor: KeyframeColour | None = None  # the colour of the window's first frame
         for window in stream:
             frames = window.frames
             if window.starts_shot or anchor is None:
                 self.stats.shots += 1
+                self._masks = None
                 anchor = self._solve(frames[0], previous=None)
-            forward = [Propagated.anchor(anchor)]
+            # Flow both ways between each pair of neighbours (and into the next keyframe), computed
+            # once: the forward chain runs on one direction, the backward chain on the other, and
+            # each checks its round trip with the opposite one.
+            flows: list[tuple[np.ndarray, np.ndarray]] = []
+            forward = [anchor.anchor()]
             for prev, cur in itertools.pairwise(frames):
-                forward.append(self._carry(forward[-1], cur, prev))
+                flows.append(self._flows_between(prev, cur))
+                forward.append(self._carry_forward(forward[-1], flows[-1], prev, cur))
             if window.next_keyframe is not None:
                 # The shot goes on: the next keyframe is the right anchor, and the next window's left.
-                carried = self._carry(forward[-1], window.next_keyframe, frames[-1])
+                flows.append(self._flows_between(frames[-1], window.next_keyframe))
+                carried = self._carry_forward(forward[-1], flows[-1], frames[-1], window.next_keyframe)
                 anchor = self._solve(window.next_keyframe, previous=carried)
-                chromas = self._blend_backward(frames, forward, window.next_keyframe, anchor, span=len(frames))
+                chromas = self._blend_backward(frames, forward, flows, window.next_keyframe, anchor, len(frames))
             elif len(frames) >= MIN_FRAMES_FOR_END_ANCHOR:
                 # The shot ends here: its last frame is solved too, so new content that entered
                 # during the shot gets colour from the reference rather than from nothing.
                 end = self._solve(frames[-1], previous=forward[-1])
-                chromas = self._blend_backward(frames[:-1], forward, frames[-1], end, span=len(frames) - 1)
-                chromas.append(end)
+                chromas = self._blend_backward(frames[:-1], forward, flows, frames[-1], end, len(frames) - 1)
+                chromas.append(end.chroma)
                 anchor = None
             else:
                 chromas = [p.chroma for p in forward]
                 anchor = None
             yield from zip(frames, chromas, strict=True)
 
+    def _flows_between(self, earlier: WorkFrame, later: WorkFrame) -> tuple[np.ndarray, np.ndarray]:
+        """(flow later → earlier, flow earlier → later): where each pixel comes from in the other frame."""
+        return self._flow.flow(later.u8, earlier.u8), self._flow.flow(earlier.u8, later.u8)
+
+    @staticmethod
+    def _carry_forward(
+        carried: Propagated, flows: tuple[np.ndarray, np.ndarray], earlier: WorkFrame, later: WorkFrame
+    ) -> Propagated:
+        back, ahead = flows
+        return step(carried, back, later.smooth, earlier.smooth, reverse=ahead)
+
     def _blend_backward(
         self,
         frames: list[WorkFrame],
         forward: list[Propagated],
+        flows: list[tuple[np.ndarray, np.ndarray]],
         right: WorkFrame,
-        right_chroma: np.ndarray,
+        right_colour: KeyframeColour,
         span: int,
     ) -> list[np.ndarray]:
-        """Carry ``right_chroma`` from ``right`` back over ``frames[1:]`` and blend with the forward chain.
+        """Carry ``right_colour`` from ``right`` back over ``frames[1:]`` and blend with the forward chain.
 
-        ``span`` is the distance in frames from ``frames[0]`` to ``right``.
+        ``flows[i]`` are the flows between ``frames[i]`` and the frame after it (``right`` for the
+        last); ``span`` is the distance in frames from ``frames[0]`` to ``right``.
         """
         chromas: list[np.ndarray] = [forward[0].chroma] * len(frames)
-        backward = Propagated.anchor(right_chroma)
+        backward = right_colour.anchor()
         later = right
         for i in range(len(frames) - 1, 0, -1):
-            backward = self._carry(backward, frames[i], later)
+            back, ahead = flows[i]
+            backward = step(backward, ahead, frames[i].smooth, later.smooth, reverse=back)
             chromas[i] = blend(forward[i], backward, position=i / span)
             later = frames[i]
         return chromas
 
-    def _carry(self, previous: Propagated, target: WorkFrame, source: WorkFrame) -> Propagated:
-        return step(previous, self._flow.flow(target.u8, source.u8), target.unit, source.unit)
-
-    def _solve(self, work: WorkFrame, previous: Propagated | None) -> np.ndarray:
+    def _solve(self, work: WorkFrame, previous: Propagated | None) -> KeyframeColour:
         self.stats.keyframes += 1
         name = f"kf_{work.frame.pts if work.frame.pts is not None else work.frame.index}"
         cached = self._cache.get(name)
-        if cached is not None and cached.shape[:2] == work.unit.shape:
+        if cached is not None and cached.shape == (*work.unit.shape, 3):
             self.stats.cached += 1
             self._masks = None  # not segmented: the next keyframe detects afresh
-            return cached
-        masks = self._masks_for(work, previous)
-        if self._inspect is not None:
-            self._inspect(work.frame, work.unit, masks)
-        reference = self._references.for_keyframe(work.unit)
-        chroma = self._colorizer.colorize(Keyframe(work.unit, masks), reference, previous)
-        self._cache.put(name, chroma)
-        return chroma
+            return KeyframeColour(np.ascontiguousarray(cached[..., :2]), np.ascontiguousarray(cached[..., 2]))
+        colour = self._compose(work, previous)
+        self._cache.put(name, np.dstack([colour.chroma, colour.certainty]))
+        return colour
+
+    def _compose(self, work: WorkFrame, previous: Propagated | None) -> KeyframeColour:
+        """A keyframe's colour from its sources in order of trust, joined along luma edges."""
+        reference, placed_here = self._references.for_frame(work.frame.index)
+        match = self._matcher.match(work.unit, reference)
+        if placed_here:
+            log.debug("keyframe %d shows the reference itself", work.frame.index)
+        w_match = match.confidence
+        w_carry = (1.0 - w_match) * (previous.confidence if previous is not None else 0.0)
+        trust = w_match + w_carry
+        data = w_match[..., None] * match.chroma
+        if previous is not None:
+            data += w_carry[..., None] * previous.chroma
+        data /= np.maximum(trust, 1e-6)[..., None]
+        spread, support = spread_trusted(data, trust, work.unit)
+        unvouched = (1.0 - trust) * (1.0 - support)  # neither trusted nor near trusted colour
+        if float(unvouched.mean()) > SOLVE_ABOVE:
+            masks = self._masks_for(work, previous)
+            if self._inspect is not None:
+                self._inspect(work.frame, work.unit, masks)
+            fill = self._colorizer.colorize(Keyframe(work.unit, masks), reference, previous)
+            self.stats.solved += 1
+        else:
+            fill = spread
+            self._masks = None  # not segmented: the next keyframe detects afresh
+        spread_share = (1.0 - trust) * support
+        chroma = trust[..., None] * data + spread_share[..., None] * spread + unvouched[..., None] * fill
+        certainty = trust + SPREAD_CERTAINTY * spread_share + SOLVED_CERTAINTY * unvouched
+        self.stats.kept += float(w_carry.mean())
+        self.stats.matched += float(w_match.mean())
+        self.stats.spread += float(((1.0 - trust) * support).mean())
+        self.stats.filled += float(unvouched.mean())
+        log.debug(
+            "keyframe %d: %.0f%% kept from the carried colour, %.0f%% from the reference, %.0f%% spread, %.0f%% %s",
+            work.frame.index,
+            100 * w_carry.mean(),
+            100 * w_match.mean(),
+            100 * ((1.0 - trust) * support).mean(),
+            100 * unvouched.mean(),
+            f"solved by {self._colorizer.name}" if fill is not spread else "left to spreading",
+        )
+        return KeyframeColour(chroma.astype(np.float32), certainty.astype(np.float32))
 
     def _masks_for(self, work: WorkFrame, previous: Propagated | None) -> RegionMasks:
         """Regions of a keyframe: carried from the last keyframe of the shot while the flow holds them."""
         tracked = None
         if previous is not None and self._masks is not None:
-            tracked = track(self._masks, previous.packed[..., :2])
+            tracked = track(self._masks, previous.flow)
             if tracking_confidence(tracked, previous.confidence) >= REDETECT_BELOW:
                 self.stats.masks_tracked += 1
                 self._masks = tracked

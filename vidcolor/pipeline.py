@@ -1,7 +1,8 @@
 """``colorize_video``: the one public entry of the library, wiring the stages in one stream.
 
-probe → check the output → build the stages → load the references → decode at work size →
-windows between keyframes (shot cuts, interval) → keyframes solved (cached) and colour carried
+probe → check the output → build the stages → load the references → place them (a quick pass over
+thumbnails: shots, and the frame each reference shows) → decode at work size → windows between
+keyframes (shot cuts, placed references, interval) → keyframes coloured (cached) and colour carried
 between them → chroma back to full size inside the RGB gamut → encoded beside the input's own
 luma, audio packets copied → renamed into place. At most one window of frames is in memory.
 """
@@ -12,7 +13,7 @@ import itertools
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,8 +29,9 @@ from vidcolor.frames.frame import LumaFrame
 from vidcolor.frames.output import OutputTarget, check_output, default_output_path
 from vidcolor.frames.probe import VideoInfo, probe
 from vidcolor.geometry import size_within
-from vidcolor.keyframes import MaskInspector, WindowColorizer, WorkFrame
-from vidcolor.references import References
+from vidcolor.keyframes import MaskInspector, WindowColorizer, WorkFrame, frame_thumbnail
+from vidcolor.match.placement import Placement, place
+from vidcolor.references import References, StyleSource
 from vidcolor.segment.base import RegionMasks, Segmenter
 from vidcolor.segment.regions import overlay
 from vidcolor.settings import Settings
@@ -57,9 +59,13 @@ class ColorizeResult:
     device: str
 
 
+StylePaths = str | os.PathLike[str] | Sequence[str | os.PathLike[str]]
+"""One reference or several: image files (``ref.png``, pinned as ``ref.png@12.5`` or ``ref.png@300f``) or folders."""
+
+
 def colorize_video(
     input_path: str | os.PathLike[str],
-    style_path: str | os.PathLike[str],
+    style_path: StylePaths,
     output_path: str | os.PathLike[str] | None = None,
     settings: Settings | None = None,
     *,
@@ -70,7 +76,10 @@ def colorize_video(
     flow: FlowEstimator | None = None,
     debug_masks: str | os.PathLike[str] | None = None,
 ) -> ColorizeResult:
-    """Colorize ``input_path`` after the colour reference ``style_path``; write ``output_path``.
+    """Colorize ``input_path`` after the colour reference(s) ``style_path``; write ``output_path``.
+
+    Each reference is placed on the frame it shows best (or where it is pinned); each shot takes
+    the reference that resembles it most.
 
     The output keeps the input's luma, frame count, timestamps and audio packets. It is written
     to a temporary name beside the target and renamed only when complete, so a failure or an
@@ -93,7 +102,10 @@ def colorize_video(
     debug_dir = _debug_folder(debug_masks)
     spec = YCbCrSpec(matrix=matrix_for_height(info.height), bit_depth=info.bit_depth, full_range=info.full_range)
     stages = build_stages(settings, segmenter=segmenter, colorizer=colorizer, flow=flow)
-    references = References.load((Path(style_path),), stages.segmenter, spec.matrix)
+    sources = [s for text in _as_list(style_path) for s in StyleSource.parse(text)]
+    references = References.load(sources, stages.segmenter, spec.matrix)
+    if references.needs_placing:
+        references = references.placed(_place(references, info, spec, settings))
     inspect = None
     if debug_dir is not None:
         for i, reference in enumerate(references.items):
@@ -107,7 +119,15 @@ def colorize_video(
     decode_stats = DecodeStats()
     decoded = iter_luma_frames(info, settings.frame_range, decode_stats)
     frames = (WorkFrame.of(frame, spec, (work_w, work_h)) for frame in decoded)
-    coloured = keyframes.run(windows(frames, WorkFrame.thumbnail, interval=settings.keyframe_interval))
+    placed = {f for f in references.placement.frames if f is not None}
+    coloured = keyframes.run(
+        windows(
+            frames,
+            WorkFrame.thumbnail,
+            interval=settings.keyframe_interval,
+            is_keyframe=lambda work: work.frame.index in placed,
+        )
+    )
     first = next(coloured, None)
     if first is None:
         raise InputError(f"{input_path}: no frame inside the range {settings.frame_range}")
@@ -154,6 +174,23 @@ def colorize_video(
         result.seconds,
     )
     return result
+
+
+def _as_list(style_path: StylePaths) -> list[str | os.PathLike[str]]:
+    if isinstance(style_path, str | os.PathLike):
+        return [style_path]
+    return list(style_path)
+
+
+def _place(references: References, info: VideoInfo, spec: YCbCrSpec, settings: Settings) -> Placement:
+    """A quick pass over the run's frames: the shots, and where each reference belongs."""
+    period = float(1 / info.rate) if info.rate else 1 / 25
+    origin = float((info.start_pts or 0) * info.time_base)
+    frames = (
+        (frame.time - origin if frame.time is not None else frame.index * period, frame_thumbnail(frame, spec))
+        for frame in iter_luma_frames(info, settings.frame_range)
+    )
+    return place(frames, [r.luma for r in references.items], [s.at for s in references.sources], period)
 
 
 def _open_writer(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,7 +14,9 @@ import numpy as np
 from vidcolor.cache import fingerprint
 from vidcolor.colour import rgb_to_ycbcr
 from vidcolor.errors import ReferenceImageError, check_readable_file
+from vidcolor.frames.timecode import TimePoint, parse_time
 from vidcolor.geometry import size_within
+from vidcolor.match.placement import Placement
 from vidcolor.segment.base import Segmenter
 from vidcolor.solver.base import Reference
 
@@ -45,26 +50,75 @@ def load_reference(path: Path, segmenter: Segmenter, matrix: str) -> Reference:
     return Reference(luma=luma, chroma=chroma, masks=segmenter.segment(luma, rgb), matrix=matrix)
 
 
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp")
+
+
 @dataclass(frozen=True)
-class References:
-    """Every colour reference of a run, in the order given, with a content key for the cache.
+class StyleSource:
+    """A reference image and, when the user pinned it, the place in the video it shows."""
 
-    A run has one reference today; this is the unit that places references in time and picks
-    one per shot when a run has several.
-    """
-
-    paths: tuple[Path, ...]
-    items: tuple[Reference, ...]
+    path: Path
+    at: TimePoint | None = None
 
     @classmethod
-    def load(cls, paths: tuple[Path, ...], segmenter: Segmenter, matrix: str) -> References:
-        return cls(paths, tuple(load_reference(p, segmenter, matrix) for p in paths))
+    def parse(cls, text: str | os.PathLike[str]) -> list[StyleSource]:
+        """``ref.png``, ``ref.png@12.5`` / ``ref.png@300f`` (pinned), or a folder of images (sorted by name).
+
+        An ``@`` is a pin only where what follows it reads as a time and the whole text is not a file.
+        """
+        raw = str(text)
+        path, at = Path(raw), None
+        head, sep, tail = raw.rpartition("@")
+        if sep and head and not path.exists():
+            at = parse_time(tail, setting="style")
+            path = Path(head)
+        if path.is_dir():
+            images = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+            if not images:
+                raise ReferenceImageError(f"{path}: a folder with no reference image ({', '.join(IMAGE_SUFFIXES)})")
+            if at is not None:
+                raise ReferenceImageError(f"{raw}: a folder of references cannot be pinned to one time")
+            return [cls(p) for p in images]
+        return [cls(path, at)]
+
+
+@dataclass(frozen=True)
+class References:
+    """Every colour reference of a run, in the order given, where each belongs, and a cache key.
+
+    Attributes:
+        sources: the files (and pins) as given.
+        items: the decomposed references, one per source.
+        placement: where each reference is placed and which one each shot takes (see ``match.placement``).
+    """
+
+    sources: tuple[StyleSource, ...]
+    items: tuple[Reference, ...]
+    placement: Placement
+
+    @classmethod
+    def load(cls, sources: Sequence[StyleSource], segmenter: Segmenter, matrix: str) -> References:
+        if not sources:
+            raise ReferenceImageError("no colour reference given")
+        items = tuple(load_reference(s.path, segmenter, matrix) for s in sources)
+        pinned_frame = sources[0].at.frames if len(sources) == 1 and sources[0].at is not None else None
+        return cls(tuple(sources), items, Placement.single(pinned_frame))
 
     @property
     def key(self) -> str:
-        """Changes whenever any reference file's content changes."""
-        return "+".join(fingerprint(p) for p in self.paths)
+        """Changes whenever a reference file's content or pin changes."""
+        return "+".join(f"{fingerprint(s.path)}@{s.at}" for s in self.sources)
 
-    def for_keyframe(self, luma: np.ndarray) -> Reference:
-        """The reference a keyframe ``(h, w)`` unit luma takes its colours from."""
-        return self.items[0]
+    @property
+    def needs_placing(self) -> bool:
+        """Whether a pass over the video must find where the references belong."""
+        return len(self.items) > 1 or self.sources[0].at is None or self.sources[0].at.frames is None
+
+    def placed(self, placement: Placement) -> References:
+        return dataclasses.replace(self, placement=placement)
+
+    def for_frame(self, index: int) -> tuple[Reference, bool]:
+        """The reference frame ``index`` of the run takes its colours from, and whether the
+        reference is placed on this very frame (it then shows the frame's true colours)."""
+        chosen, here = self.placement.reference_for(index)
+        return self.items[chosen], here

@@ -19,7 +19,7 @@ from vidcolor.frames.timecode import FrameRange
 from vidcolor.options import check_fields, declared, option
 
 # Bump when a change alters colours for the same settings, so old cache entries are not reused.
-ALGORITHM_VERSION = 1
+ALGORITHM_VERSION = 2
 
 CODECS = ("libx264", "libx265")
 PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")

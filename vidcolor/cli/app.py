@@ -78,7 +78,15 @@ def _flag_of(name: str) -> str:
 @app.command()
 def colorize(
     input: Annotated[Path, typer.Argument(help="Black-and-white (or colour, taken as luma) video.")],
-    style: Annotated[Path, typer.Option("--style", "-s", help="Colour reference image.")],
+    style: Annotated[
+        list[str],
+        typer.Option(
+            "--style",
+            "-s",
+            help="Colour reference image, or a folder of them; repeat for several. PATH@TIME pins one "
+            "to the frame it shows (TIME as --start: 12.5, 01:02, 300f).",
+        ),
+    ],
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Output file (.mp4, .mkv, .mov); default NAME.colorized.mp4")
     ] = None,

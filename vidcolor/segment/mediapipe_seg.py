@@ -4,9 +4,12 @@ FaceMesh gives 478 landmarks per face (iris included); SelfieSegmentation gives 
 them: face skin, lips, eyes, eyebrows (landmark hulls), hair (person above and around the face,
 outside its oval, brightness-refined), neck, clothes (person below the chin) and background.
 
-Degrades like the method it follows: no face at the default confidence → retry lower; still no
-face but a person → the person split at an estimated chin line (upper fifth ``head``, the rest
-``clothes``); nothing → one ``whole`` region.
+Degrades like the method it follows, but only on evidence: no face at the default confidence →
+retry lower, keeping a face found so only where it sits on the person mask; still no face but a
+person mask that is confident and person-shaped → the person split at an estimated chin line
+(upper fifth ``head``, the rest ``clothes``); otherwise one ``whole`` region. Animals, cartoons and
+landscapes fool the selfie model (it calls a field of grass with a rabbit 80 % "person", wide and
+sure of itself); they get one region, and whole-frame correspondence decides their colours.
 """
 
 from __future__ import annotations
@@ -27,6 +30,13 @@ log = logging.getLogger("vidcolor.segment")
 # FaceMesh landmark indices used for geometry: top of the forehead and the chin.
 _FOREHEAD, _CHIN = 10, 152
 _PERSON_THRESHOLD = 0.5
+# A person mask without a face is trusted only when it looks like one: not most of the frame, not
+# much wider than tall, and mostly sure of itself (pixels between 0.2 and 0.8 are "unsure").
+_PERSON_MAX_AREA = 0.8
+_PERSON_MIN_ASPECT = 0.8  # bounding box height / width
+_PERSON_MAX_UNSURE = 0.3  # unsure pixels per person pixel
+# A face found only at a retry's lower confidence must have this share of its landmarks on the person.
+_FACE_ON_PERSON = 0.5
 
 
 @dataclass(frozen=True)
@@ -91,31 +101,39 @@ class MediaPipeSegmenter(Segmenter):
         """The regions and the faces they were built from (other segmenters refine the faces)."""
         h, w = luma.shape
         image = _as_rgb_u8(luma, rgb)
-        person = self._selfie.process(image).segmentation_mask
-        person = (person if person is not None else np.zeros((h, w), np.float32)) > _PERSON_THRESHOLD
-        faces = self.detect_faces(image)
+        soft = self._selfie.process(image).segmentation_mask
+        soft = soft if soft is not None else np.zeros((h, w), np.float32)
+        person = soft > _PERSON_THRESHOLD
+        faces = self.detect_faces(image, person)
         radius = self.feather * max(h, w)
         if faces:
             self.last_fallback = "faces"
             return feathered(self._face_regions(faces, person, luma), (h, w), radius), faces
-        if person.mean() > 0.01:
+        if _looks_like_a_person(soft, person):
             self.last_fallback = "person"
             log.debug("no face found; splitting the person mask geometrically")
             return feathered(_split_person(person), (h, w), radius), faces
         self.last_fallback = "whole"
         return RegionMasks.whole(h, w), faces
 
-    def detect_faces(self, image: np.ndarray) -> list[Face]:
-        """Faces left to right, at the first confidence that finds any."""
+    def detect_faces(self, image: np.ndarray, person: np.ndarray | None = None) -> list[Face]:
+        """Faces left to right, at the first confidence that finds any.
+
+        Below the first confidence, a face counts only where most of it lies on ``person`` (when
+        given): low thresholds find faces in tree bark and cartoon animals too.
+        """
         h, w = image.shape[:2]
-        for confidence in self.confidences:
+        for k, confidence in enumerate(self.confidences):
             result = self._mesh(confidence).process(image)
             if result.multi_face_landmarks:
                 faces = [
                     Face(np.array([(p.x * w, p.y * h) for p in landmarks.landmark], np.float32))
                     for landmarks in result.multi_face_landmarks
                 ]
-                return sorted(faces, key=lambda f: f.centre_x)
+                if k and person is not None:
+                    faces = [f for f in faces if _share_on(f.points, person) >= _FACE_ON_PERSON]
+                if faces:
+                    return sorted(faces, key=lambda f: f.centre_x)
         return []
 
     def _mesh(self, confidence: float) -> Any:
@@ -194,6 +212,25 @@ def _skin_like(luma: np.ndarray, skin: np.ndarray) -> np.ndarray:
     lo, hi = np.percentile(luma[skin], [15, 85])
     inside = ((luma >= lo) & (luma <= hi)).astype(np.float32)
     return cv2.blur(inside, (5, 5)) > 0.7
+
+
+def _looks_like_a_person(soft: np.ndarray, person: np.ndarray) -> bool:
+    """Whether a selfie mask without a face is sound enough to split into regions."""
+    area = float(person.mean())
+    if not 0.01 < area <= _PERSON_MAX_AREA:
+        return False
+    ys, xs = np.nonzero(person)
+    aspect = (np.ptp(ys) + 1) / (np.ptp(xs) + 1)
+    unsure = float(((soft > 0.2) & (soft < 0.8)).mean()) / area
+    return bool(aspect >= _PERSON_MIN_ASPECT and unsure <= _PERSON_MAX_UNSURE)
+
+
+def _share_on(points: np.ndarray, mask: np.ndarray) -> float:
+    """The share of ``points`` ``(n, 2)`` (x, y pixels) that fall on ``mask``."""
+    h, w = mask.shape
+    xs = np.clip(np.round(points[:, 0]).astype(int), 0, w - 1)
+    ys = np.clip(np.round(points[:, 1]).astype(int), 0, h - 1)
+    return float(mask[ys, xs].mean())
 
 
 def _split_person(person: np.ndarray) -> dict[str, np.ndarray]:

@@ -12,10 +12,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vidcolor.temporal.flow import warp
+from vidcolor.temporal.flow import identity_positions, positions_of, sample
 
-# Luma error (unit) at which a warped pixel's confidence drops to 1/e.
+# Luma error (unit) beyond a dead zone at which a warped pixel's confidence drops to 1/e.
+PHOTOMETRIC_DEAD_ZONE = 0.02
 PHOTOMETRIC_SIGMA = 0.06
+# Round-trip error (pixels) of forward and backward flow beyond a dead zone at which it drops to
+# 1/e; the tolerance grows with the motion.
+CONSISTENCY_DEAD_ZONE_PX = 0.5
+CONSISTENCY_PX = 0.7
+CONSISTENCY_PER_PX = 0.05
 
 
 @dataclass(frozen=True)
@@ -23,53 +29,80 @@ class Propagated:
     """A keyframe's chroma carried to a later (or earlier) frame, with how much to trust it.
 
     Chroma is not warped step by step: each bilinear resampling blurs it, and after dozens of
-    frames the colour washes out. The accumulated flow back to the keyframe is carried instead
-    (flow fields are smooth, so resampling them costs little) and chroma is sampled once.
+    frames the colour washes out. Where each pixel is on the keyframe is carried instead (these
+    positions are smooth, so resampling them costs little) and chroma is sampled once.
 
     Attributes:
         source: the keyframe's unit chroma ``(h, w, 2)`` float32.
-        packed: ``(h, w, 3)`` float32: accumulated flow (dx, dy) from this frame to the keyframe,
-            then confidence in [0, 1] (1 on the keyframe itself).
+        positions: ``(h, w, 2)`` float32: where each pixel of this frame is on the keyframe (x, y).
+        confidence: ``(h, w)`` float32 in [0, 1] (1 on the keyframe itself).
     """
 
     source: np.ndarray
-    packed: np.ndarray
+    positions: np.ndarray
+    confidence: np.ndarray
 
     @property
     def chroma(self) -> np.ndarray:
         """Unit chroma ``(h, w, 2)`` on this frame."""
-        return warp(self.source, self.packed[..., :2])
+        return sample(self.source, self.positions)
 
     @property
-    def confidence(self) -> np.ndarray:
-        """``(h, w)`` in [0, 1] (a view)."""
-        return self.packed[..., 2]
+    def flow(self) -> np.ndarray:
+        """The accumulated flow ``(h, w, 2)`` from this frame back to the keyframe."""
+        return self.positions - identity_positions(*self.positions.shape[:2])
 
     @classmethod
-    def anchor(cls, chroma: np.ndarray) -> Propagated:
-        packed = np.zeros((*chroma.shape[:2], 3), np.float32)
-        packed[..., 2] = 1.0
-        return cls(np.ascontiguousarray(chroma, np.float32), packed)
+    def anchor(cls, chroma: np.ndarray, certainty: np.ndarray | None = None) -> Propagated:
+        """A keyframe's chroma on the keyframe itself; ``certainty`` ``(h, w)`` says how sure its colour is (1)."""
+        h, w = chroma.shape[:2]
+        confidence = np.ones((h, w), np.float32) if certainty is None else certainty.astype(np.float32, copy=True)
+        return cls(np.ascontiguousarray(chroma, np.float32), identity_positions(h, w).copy(), confidence)
 
 
-def step(previous: Propagated, flow: np.ndarray, target_luma: np.ndarray, source_luma: np.ndarray) -> Propagated:
+def step(
+    previous: Propagated,
+    flow: np.ndarray,
+    target_luma: np.ndarray,
+    source_luma: np.ndarray,
+    reverse: np.ndarray | None = None,
+) -> Propagated:
     """Move ``previous`` (on the source frame) onto the target frame.
 
     Args:
         previous: carried chroma and confidence on the source frame.
         flow: backward flow ``(h, w, 2)`` from target to source (see ``FlowEstimator.flow``).
-        target_luma, source_luma: unit luma ``(h, w)`` float32 of both frames.
+        target_luma, source_luma: unit luma ``(h, w)`` float32 of both frames (a slightly blurred
+            luma makes the photometric check robust to fine texture).
+        reverse: the flow from source to target, when known: a target pixel whose round trip does
+            not come back (occlusion, a flow that lost track) loses trust, also on texture where
+            luma alone cannot tell.
     """
-    # One 4-channel remap: accumulated flow (2), confidence, and the source luma for the
-    # photometric check. Composition: acc_t(x) = flow(x) + acc_s(x + flow(x)).
-    stacked = np.empty((*flow.shape[:2], 4), np.float32)
-    stacked[..., :3] = previous.packed
-    stacked[..., 3] = source_luma
-    moved = warp(stacked, flow)
-    moved[..., :2] += flow
-    error = (target_luma - moved[..., 3]) * np.float32(1.0 / PHOTOMETRIC_SIGMA)
-    moved[..., 2] *= np.exp(-(error * error))
-    return Propagated(previous.source, np.ascontiguousarray(moved[..., :3]))
+    # Composition is one resampling: the target pixel x sits at x + flow(x) on the source frame,
+    # whose positions on the keyframe are known. The checks sample at the same places.
+    at = positions_of(flow)
+    positions = sample(previous.positions, at)
+    confidence = sample(previous.confidence, at)
+    # Errors inside the dead zones cost no trust: trust is multiplied at every step, and small
+    # imperfections of a good flow would otherwise compound into distrust over a long window.
+    photometric = np.abs(target_luma - sample(source_luma, at))
+    photometric -= PHOTOMETRIC_DEAD_ZONE
+    np.maximum(photometric, 0.0, out=photometric)
+    photometric *= 1.0 / PHOTOMETRIC_SIGMA
+    distrust = np.square(photometric, out=photometric)
+    if reverse is not None:
+        back = sample(reverse, at)
+        back += flow
+        round_trip = np.hypot(back[..., 0], back[..., 1])
+        round_trip -= CONSISTENCY_DEAD_ZONE_PX
+        np.maximum(round_trip, 0.0, out=round_trip)
+        tolerance = np.hypot(flow[..., 0], flow[..., 1])
+        tolerance *= CONSISTENCY_PER_PX
+        tolerance += CONSISTENCY_PX
+        round_trip /= tolerance
+        distrust += np.square(round_trip, out=round_trip)
+    confidence *= np.exp(-distrust, out=distrust)
+    return Propagated(previous.source, positions, confidence)
 
 
 def blend(forward: Propagated, backward: Propagated, position: float) -> np.ndarray:

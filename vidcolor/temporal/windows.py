@@ -1,8 +1,9 @@
 """Split a frame stream into windows between keyframes, on the fly.
 
 A window runs from one keyframe up to (not including) the next. Keyframes are the first
-frame, every shot start, and every ``interval`` frames inside a shot. A window holds at most
-``interval`` frames, so memory is bounded whatever the video's length.
+frame, every shot start, every frame the caller marks (where a reference was placed), and every
+``interval`` frames inside a shot. A window holds at most ``interval`` frames, so memory is
+bounded whatever the video's length.
 """
 
 from __future__ import annotations
@@ -28,9 +29,15 @@ class Window(Generic[F]):
 
 
 def windows(
-    frames: Iterable[F], thumb_of: Callable[[F], np.ndarray], *, interval: int, detector: CutDetector | None = None
+    frames: Iterable[F],
+    thumb_of: Callable[[F], np.ndarray],
+    *,
+    interval: int,
+    detector: CutDetector | None = None,
+    is_keyframe: Callable[[F], bool] | None = None,
 ) -> Iterator[Window[F]]:
-    """Group ``frames`` into :class:`Window` s; ``thumb_of`` gives a frame's cut-detection thumbnail."""
+    """Group ``frames`` into :class:`Window` s; ``thumb_of`` gives a frame's cut-detection thumbnail,
+    ``is_keyframe`` marks frames that must be keyframes."""
     if interval < 1:
         raise ValueError(f"keyframe interval must be >= 1, got {interval}")
     detector = detector or CutDetector()
@@ -41,7 +48,7 @@ def windows(
         if buffer and cut:
             yield Window(buffer, None, starts_shot)
             buffer, starts_shot = [], True
-        elif len(buffer) >= interval:
+        elif len(buffer) >= interval or (buffer and is_keyframe is not None and is_keyframe(frame)):
             yield Window(buffer, frame, starts_shot)
             buffer, starts_shot = [], False
         buffer.append(frame)

@@ -1,0 +1,92 @@
+"""Dense correspondence from a keyframe to a colour reference of the same scene, with a confidence.
+
+The everyday restoration workflow colours one frame by hand and asks for the rest: then the
+reference shows the very scene of nearby keyframes, and its colour should arrive pixel for pixel,
+not through statistics. Optical flow between the keyframe's luma and the reference's (after
+matching their exposure) finds where each keyframe pixel is in the reference; the flow is
+computed both ways, and a pixel is trusted where the two agree (forward–backward consistency:
+occlusions and mismatches break it) and where the luma it lands on looks alike (on slightly
+blurred luma, so that fine texture such as grass does not fail the test on sub-pixel shifts).
+A reference of another framing or another scene simply gets low confidence everywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from vidcolor.solver.base import Reference
+from vidcolor.temporal.flow import warp
+
+# Forward–backward disagreement (pixels) at which trust falls to 1/e; it grows with the motion.
+CONSISTENCY_PX = 0.8
+CONSISTENCY_PER_PX = 0.05
+# Luma difference (unit, after a 5x5 blur) at which trust falls to 1/e.
+PHOTOMETRIC_SIGMA = 0.08
+# References whose aspect ratio differs more than this from the video's show another framing.
+ASPECT_TOLERANCE = 0.04
+
+
+@dataclass(frozen=True)
+class Match:
+    """A reference's colour brought onto a keyframe.
+
+    Attributes:
+        chroma: unit chroma ``(h, w, 2)`` float32 taken from the reference.
+        confidence: ``(h, w)`` float32 in [0, 1]; 0 where the reference does not show the pixel.
+    """
+
+    chroma: np.ndarray
+    confidence: np.ndarray
+
+    @classmethod
+    def nothing(cls, height: int, width: int) -> Match:
+        return cls(np.zeros((height, width, 2), np.float32), np.zeros((height, width), np.float32))
+
+
+class ReferenceMatcher:
+    """Matches keyframes to references with DIS optical flow (MEDIUM preset: larger motion than frame to frame)."""
+
+    def __init__(self) -> None:
+        self._dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)  # type: ignore[attr-defined]
+
+    def match(self, luma: np.ndarray, reference: Reference) -> Match:
+        """Where each pixel of unit luma ``(h, w)`` is in ``reference``, and the colour found there."""
+        h, w = luma.shape
+        rh, rw = reference.luma.shape
+        if abs(rw / rh - w / h) > ASPECT_TOLERANCE * (w / h):
+            return Match.nothing(h, w)
+        ref_luma, ref_chroma = reference.luma, reference.chroma
+        if (rh, rw) != (h, w):
+            shrink = cv2.INTER_AREA if rh > h else cv2.INTER_LINEAR
+            ref_luma = cv2.resize(ref_luma, (w, h), interpolation=shrink)
+            ref_chroma = cv2.resize(ref_chroma, (w, h), interpolation=shrink)
+        # Exposure: a photograph of the scene may be brighter or flatter than the film.
+        ref_luma = (ref_luma - ref_luma.mean()) * (luma.std() + 1e-4) / (ref_luma.std() + 1e-4) + luma.mean()
+        a, b = _u8(luma), _u8(ref_luma)
+        back = self._dis.calc(a, b, None)  # keyframe pixel x is at x + back(x) in the reference
+        ahead = self._dis.calc(b, a, None)  # and back again
+        error = np.linalg.norm(back + warp(ahead, back), axis=2)
+        tolerance = CONSISTENCY_PX + CONSISTENCY_PER_PX * np.linalg.norm(back, axis=2)
+        confidence = np.exp(-np.square(error / tolerance))
+        blurred = cv2.blur(ref_luma.astype(np.float32), (5, 5))
+        difference = (cv2.blur(luma, (5, 5)) - warp(blurred, back)) / PHOTOMETRIC_SIGMA
+        confidence *= np.exp(-np.square(difference))
+        confidence *= _inside(back)
+        # A pixel is only as sure as its least sure neighbour: edges of trusted areas are where flow errs.
+        confidence = cv2.erode(confidence.astype(np.float32), np.ones((3, 3), np.uint8))
+        return Match(warp(ref_chroma, back), confidence)
+
+
+def _u8(luma: np.ndarray) -> np.ndarray:
+    return np.clip(np.rint(luma * 255.0), 0, 255).astype(np.uint8)
+
+
+def _inside(flow: np.ndarray) -> np.ndarray:
+    """1 where ``grid + flow`` lands inside the image, 0 outside (the reference does not show it)."""
+    h, w = flow.shape[:2]
+    xs = np.arange(w, dtype=np.float32)[None, :] + flow[..., 0]
+    ys = np.arange(h, dtype=np.float32)[:, None] + flow[..., 1]
+    return ((xs >= 0) & (xs <= w - 1) & (ys >= 0) & (ys <= h - 1)).astype(np.float32)

@@ -1,0 +1,40 @@
+"""Edge-aware spreading of trusted chroma into the pixels nobody vouches for, guided by luma.
+
+Normalized smoothing with the fast global smoother (Min et al. 2014, a weighted-least-squares
+solve, the energy of Levin et al.'s scribble propagation): smoothing ``trust × chroma`` and
+``trust`` with the same luma-guided filter and dividing gives each untrusted pixel the colour of
+the trusted pixels it is connected to without crossing a luma edge. The smoothed trust itself says
+how much trusted support a pixel has nearby.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+# Strength and edge sensitivity of the smoother: large enough to cross a disocclusion, small
+# enough (edge sigma, in 8-bit luma steps) to stop at object borders.
+SPREAD_LAMBDA = 400.0
+SPREAD_SIGMA = 5.0
+# Smoothed trust above this counts as full support.
+FULL_SUPPORT = 0.25
+
+
+def spread_trusted(chroma: np.ndarray, trust: np.ndarray, luma: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Trusted chroma carried along luma into untrusted pixels.
+
+    Args:
+        chroma: unit chroma ``(h, w, 2)``; only its trusted pixels matter.
+        trust: ``(h, w)`` in [0, 1].
+        luma: unit luma ``(h, w)``, the guide.
+
+    Returns:
+        ``(spread (h, w, 2), support (h, w) in [0, 1])``: support is 0 where no trusted pixel is reachable.
+    """
+    guide = np.clip(np.rint(luma * 255.0), 0, 255).astype(np.uint8)
+    stacked = np.concatenate([chroma * trust[..., None], trust[..., None]], axis=2).astype(np.float32)
+    smoothed = cv2.ximgproc.fastGlobalSmootherFilter(guide, stacked, SPREAD_LAMBDA, SPREAD_SIGMA)
+    weight = smoothed[..., 2]
+    spread = smoothed[..., :2] / np.maximum(weight, 1e-4)[..., None]
+    support = np.clip(weight / FULL_SUPPORT, 0.0, 1.0)
+    return spread.astype(np.float32), support.astype(np.float32)
