@@ -154,31 +154,39 @@ class WindowColorizer:
     def run(self, stream: Iterable[Window[WorkFrame]]) -> Iterator[tuple[WorkFrame, np.ndarray]]:
         anchor: KeyframeColour | None = None  # the colour of the window's first frame
         for window in stream:
-            frames = window.frames
-            if window.starts_shot or anchor is None:
-                self.stats.shots += 1
-                self._masks = None
-                anchor = self._solve(frames[0], previous=None)
+            frames, right = window.frames, window.next_keyframe
             # Flow both ways between each pair of neighbours (and into the next keyframe), computed
             # once: the forward chain runs on one direction, the backward chain on the other, and
             # each checks its round trip with the opposite one.
-            flows: list[tuple[np.ndarray, np.ndarray]] = []
+            chain = [*frames, right] if right is not None else frames
+            flows = [self._flows_between(a, b) for a, b in itertools.pairwise(chain)]
+            right_colour: KeyframeColour | None = None
+            if window.starts_shot or anchor is None:
+                self.stats.shots += 1
+                self._masks = None
+                carried_back = None
+                if right is not None and self._references.for_frame(right.frame.index)[1]:
+                    # The shot's reference is placed on this window's right end: colour that frame
+                    # first and carry its colour back, so the shot's first frame starts from it.
+                    right_colour = self._solve(right, previous=None)
+                    *_, (_, carried_back) = self._backward_chain(frames, flows, right, right_colour, down_to=0)
+                anchor = self._solve(frames[0], previous=carried_back)
             forward = [anchor.anchor()]
-            for prev, cur in itertools.pairwise(frames):
-                flows.append(self._flows_between(prev, cur))
-                forward.append(self._carry_forward(forward[-1], flows[-1], prev, cur))
-            if window.next_keyframe is not None:
+            for i in range(len(frames) - 1):
+                forward.append(self._carry_forward(forward[-1], flows[i], frames[i], frames[i + 1]))
+            if right is not None:
                 # The shot goes on: the next keyframe is the right anchor, and the next window's left.
-                flows.append(self._flows_between(frames[-1], window.next_keyframe))
-                carried = self._carry_forward(forward[-1], flows[-1], frames[-1], window.next_keyframe)
-                anchor = self._solve(window.next_keyframe, previous=carried)
-                chromas = self._blend_backward(frames, forward, flows, window.next_keyframe, anchor, len(frames))
+                if right_colour is None:
+                    carried = self._carry_forward(forward[-1], flows[-1], frames[-1], right)
+                    right_colour = self._solve(right, previous=carried)
+                anchor = right_colour
+                chromas = self._blend(forward, self._backward_chain(frames, flows, right, anchor), len(frames))
             elif len(frames) >= MIN_FRAMES_FOR_END_ANCHOR:
                 # The shot ends here: its last frame is solved too, so new content that entered
                 # during the shot gets colour from the reference rather than from nothing.
                 end = self._solve(frames[-1], previous=forward[-1])
-                chromas = self._blend_backward(frames[:-1], forward, flows, frames[-1], end, len(frames) - 1)
-                chromas.append(end.chroma)
+                backward = self._backward_chain(frames[:-1], flows, frames[-1], end)
+                chromas = [*self._blend(forward[:-1], backward, len(frames) - 1), end.chroma]
                 anchor = None
             else:
                 chromas = [p.chroma for p in forward]
@@ -196,28 +204,33 @@ class WindowColorizer:
         back, ahead = flows
         return step(carried, back, later.smooth, earlier.smooth, reverse=ahead)
 
-    def _blend_backward(
-        self,
+    @staticmethod
+    def _backward_chain(
         frames: list[WorkFrame],
-        forward: list[Propagated],
         flows: list[tuple[np.ndarray, np.ndarray]],
         right: WorkFrame,
         right_colour: KeyframeColour,
-        span: int,
-    ) -> list[np.ndarray]:
-        """Carry ``right_colour`` from ``right`` back over ``frames[1:]`` and blend with the forward chain.
+        down_to: int = 1,
+    ) -> Iterator[tuple[int, Propagated]]:
+        """``right_colour`` carried back from ``right`` (the frame after ``frames``) to ``frames[i]``, for
+        ``i`` from the last down to ``down_to``; one step at a time, so only one is held.
 
-        ``flows[i]`` are the flows between ``frames[i]`` and the frame after it (``right`` for the
-        last); ``span`` is the distance in frames from ``frames[0]`` to ``right``.
+        ``flows[i]`` are the flows between ``frames[i]`` and the frame after it.
         """
-        chromas: list[np.ndarray] = [forward[0].chroma] * len(frames)
         backward = right_colour.anchor()
         later = right
-        for i in range(len(frames) - 1, 0, -1):
+        for i in range(len(frames) - 1, down_to - 1, -1):
             back, ahead = flows[i]
             backward = step(backward, ahead, frames[i].smooth, later.smooth, reverse=back)
-            chromas[i] = blend(forward[i], backward, position=i / span)
+            yield i, backward
             later = frames[i]
+
+    @staticmethod
+    def _blend(forward: list[Propagated], backward: Iterator[tuple[int, Propagated]], span: int) -> list[np.ndarray]:
+        """The forward chain blended with the backward one; ``span``: frames from the left anchor to the right."""
+        chromas = [forward[0].chroma] * len(forward)
+        for i, carried in backward:
+            chromas[i] = blend(forward[i], carried, position=i / span)
         return chromas
 
     def _solve(self, work: WorkFrame, previous: Propagated | None) -> KeyframeColour:

@@ -113,5 +113,9 @@ def blend(forward: Propagated, backward: Propagated, position: float) -> np.ndar
     """
     wf = (1.0 - position) * (forward.confidence + 1e-3)
     wb = position * (backward.confidence + 1e-3)
-    total = wf + wb
-    return ((forward.chroma * wf[..., None] + backward.chroma * wb[..., None]) / total[..., None]).astype(np.float32)
+    share = wb / (wf + wb)  # the backward chain's share
+    chroma, other = forward.chroma, backward.chroma
+    other -= chroma
+    other *= share[..., None]
+    chroma += other
+    return chroma
