@@ -4,9 +4,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -43,7 +45,6 @@ class TinyRandomFeatures(FeatureExtractor):
 
 def textured(h: int = 48, w: int = 96, seed: int = 3) -> np.ndarray:
     rng = np.random.default_rng(seed)
-    import cv2
 
     base = cv2.GaussianBlur(rng.uniform(0, 1, (h, w)).astype(np.float32), (0, 0), 2.0)
     return 0.3 + 0.4 * (base - base.min()) / (base.max() - base.min())
@@ -250,3 +251,101 @@ def test_clip_prompts_pick_the_closest_description_and_guide_the_solve() -> None
 def test_clip_prompts_need_clip() -> None:
     with pytest.raises(UsageError, match=r"solver\.clip_prompts needs solver\.clip"):
         SolverSettings(clip_prompts=True)
+
+
+def _digest_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _trust_file(monkeypatch: pytest.MonkeyPatch, name: str, path: Path) -> None:
+    """Point the product's digest check at a test file's own digest (the check itself stays on)."""
+    entry = weights.KNOWN[name]
+    monkeypatch.setitem(weights.KNOWN, name, dataclasses.replace(entry, filename=path.name, sha256=_digest_of(path)))
+
+
+def test_a_torchscript_clip_archive_loads_through_the_product_loader(tmp_path, monkeypatch) -> None:
+    """OpenAI's ViT-B-32.pt is TorchScript; torch 2.14 refuses it under weights_only=True."""
+    import open_clip
+    from open_clip.model import CLIP
+
+    torch.manual_seed(0)
+    tiny = CLIP(
+        32,
+        vision_cfg={"layers": 1, "width": 64, "patch_size": 16, "image_size": 32},
+        text_cfg={"context_length": 77, "vocab_size": 49408, "width": 64, "heads": 1, "layers": 1},
+        quick_gelu=True,
+    ).eval()
+    path = tmp_path / "ViT-B-32.pt"
+    # OpenAI's archives hold the model's tensors (no causal mask: their model builds it) in TorchScript.
+    state = {k: v for k, v in tiny.state_dict().items() if k != "attn_mask"}
+    torch.jit.save(torch.jit.script(_TensorHolder(state)), str(path))
+    with pytest.raises(Exception, match=r"Weights only load failed|weights_only"):
+        torch.load(path, weights_only=True)  # what open_clip.create_model(pretrained=...) would do
+    _trust_file(monkeypatch, "clip-vit-b32", path)
+    guide = ClipGuide.from_weights(tmp_path, torch.device("cpu"))
+    image = torch.rand(1, 3, 32, 32)
+    with torch.no_grad():
+        want = torch.nn.functional.normalize(tiny.encode_image(guide_input(image, guide)), dim=-1)
+        torch.testing.assert_close(guide.embed(image), want, atol=1e-4, rtol=0)
+    assert guide.embed_text(["a blue sky"]).shape == (1, 32)
+    assert open_clip.get_tokenizer("ViT-B-32-quickgelu")(["a blue sky"]).shape == (1, 77)
+
+
+class _TensorHolder(nn.Module):
+    """A TorchScript-able module whose state dict is ``state`` (nested names become submodules)."""
+
+    def __init__(self, state: dict[str, torch.Tensor]) -> None:
+        super().__init__()
+        for key, value in state.items():
+            *path, leaf = key.split(".")
+            module: nn.Module = self
+            for part in path:
+                if not hasattr(module, part):
+                    module.add_module(part, nn.Module())
+                module = getattr(module, part)
+            module.register_parameter(leaf, nn.Parameter(value.detach().clone(), requires_grad=False))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x
+
+
+def guide_input(image: torch.Tensor, guide: ClipGuide) -> torch.Tensor:
+    """What ClipGuide feeds its encoder: resized to its input size and normalized with CLIP's statistics."""
+    from vidcolor.solver.clip_guide import _CLIP_MEAN, _CLIP_STD
+
+    x = torch.nn.functional.interpolate(
+        image, size=(guide.input_size, guide.input_size), mode="bilinear", antialias=True, align_corners=False
+    )
+    return (x - torch.tensor(_CLIP_MEAN).view(1, 3, 1, 1)) / torch.tensor(_CLIP_STD).view(1, 3, 1, 1)
+
+
+def test_a_torchvision_vgg19_state_dict_loads_through_the_product_loader(tmp_path, monkeypatch) -> None:
+    from vidcolor.solver.features import build_features
+
+    net = VGGFeatures.untrained(seed=2)
+    path = tmp_path / "vgg19-dcbb9e9d.pth"
+    torch.save({f"features.{k}": v for k, v in net.body.state_dict().items()}, path)
+    _trust_file(monkeypatch, "vgg19", path)
+    loaded = build_features("vgg", tmp_path)
+    x = torch.rand(1, 3, 32, 32)
+    for a, b in zip(loaded(x), net(x), strict=True):
+        torch.testing.assert_close(a, b)
+    path.write_bytes(path.read_bytes()[:-1] + b"x")  # one byte changed: refused, never loaded
+    with pytest.raises(WeightsError, match="does not match"):
+        build_features("vgg", tmp_path)
+
+
+def test_the_cache_key_names_the_network_actually_found(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run without weights, then 'vidcolor weights fetch vgg19', then the same run: no stale keyframes."""
+    from vidcolor import Settings
+
+    settings = Settings(colorizer="optim", weights_dir=tmp_path, cache_dir=None)  # features: auto
+    before = OptimColorizer.from_settings(settings).identity()
+    net = VGGFeatures.untrained(seed=3)
+    path = tmp_path / "vgg19-dcbb9e9d.pth"
+    torch.save({f"features.{k}": v for k, v in net.body.state_dict().items()}, path)
+    _trust_file(monkeypatch, "vgg19", path)
+    after = OptimColorizer.from_settings(settings).identity()
+    assert before["features"] == "pyramid"
+    assert after["features"] == f"vgg19:{_digest_of(path)[:16]}"
+    assert settings.colour_key("ref", before)[0] != settings.colour_key("ref", after)[0]

@@ -20,7 +20,7 @@ from __future__ import annotations
 import itertools
 import logging
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -46,6 +46,9 @@ REDETECT_BELOW = 0.6
 
 # A shot at least this long also gets its last frame solved as a right anchor.
 MIN_FRAMES_FOR_END_ANCHOR = 8
+
+# Where a keyframe's colour comes from, in order of trust.
+SOURCES = ("reference", "carried", "spread", "colorizer")
 
 # The keyframe colorizer runs only when more than this fraction of a keyframe has neither trusted
 # colour nor trusted colour nearby (its cost is then worth paying).
@@ -116,10 +119,15 @@ class KeyframeStats:
     shots: int = 0
     masks_tracked: int = 0
     solved: int = 0  # keyframes where the colorizer ran
-    kept: float = 0.0  # summed over keyframes: fraction of pixels kept from the carried colour,
-    matched: float = 0.0  # taken from the reference through correspondence,
-    spread: float = 0.0  # spread from trusted neighbours, and
-    filled: float = 0.0  # left to the colorizer
+    # Summed over the keyframes coloured in this run: the fraction of pixels whose colour came from
+    # the reference through correspondence, from the carried colour, from trusted neighbours, or
+    # from the colorizer.
+    sources: dict[str, float] = field(default_factory=lambda: dict.fromkeys(SOURCES, 0.0))
+
+    def source_shares(self) -> dict[str, float]:
+        """Mean share of each colour source over the keyframes coloured in this run."""
+        coloured = self.keyframes - self.cached
+        return {k: v / coloured for k, v in self.sources.items()} if coloured else dict.fromkeys(SOURCES, 0.0)
 
 
 class WindowColorizer:
@@ -272,17 +280,15 @@ class WindowColorizer:
         spread_share = (1.0 - trust) * support
         chroma = trust[..., None] * data + spread_share[..., None] * spread + unvouched[..., None] * fill
         certainty = trust + SPREAD_CERTAINTY * spread_share + SOLVED_CERTAINTY * unvouched
-        self.stats.kept += float(w_carry.mean())
-        self.stats.matched += float(w_match.mean())
-        self.stats.spread += float(((1.0 - trust) * support).mean())
-        self.stats.filled += float(unvouched.mean())
+        shares = dict(
+            zip(SOURCES, (w_match.mean(), w_carry.mean(), spread_share.mean(), unvouched.mean()), strict=True)
+        )
+        for source, share in shares.items():
+            self.stats.sources[source] += float(share)
         log.debug(
-            "keyframe %d: %.0f%% kept from the carried colour, %.0f%% from the reference, %.0f%% spread, %.0f%% %s",
+            "keyframe %d: %.0f%% from the reference, %.0f%% kept from the carried colour, %.0f%% spread, %.0f%% %s",
             work.frame.index,
-            100 * w_carry.mean(),
-            100 * w_match.mean(),
-            100 * ((1.0 - trust) * support).mean(),
-            100 * unvouched.mean(),
+            *(100 * v for v in shares.values()),
             f"solved by {self._colorizer.name}" if fill is not spread else "left to spreading",
         )
         return KeyframeColour(chroma.astype(np.float32), certainty.astype(np.float32))

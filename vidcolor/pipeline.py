@@ -57,6 +57,7 @@ class ColorizeResult:
     audio_packets: int
     seconds: float
     device: str
+    keyframe_sources: dict[str, float]  # mean share of each colour source over the coloured keyframes
 
 
 StylePaths = str | os.PathLike[str] | Sequence[str | os.PathLike[str]]
@@ -111,7 +112,7 @@ def colorize_video(
         for i, reference in enumerate(references.items):
             _write_png(debug_dir / f"reference{i or ''}.png", overlay(reference.luma, reference.masks))
         inspect = _overlay_writer(debug_dir)
-    settings_key, describe = settings.colour_key(references.key)
+    settings_key, describe = settings.colour_key(references.key, stages.colorizer.identity())
     cache = KeyframeCache(settings.cache_dir, fingerprint(input_path), settings_key, describe)
     keyframes = WindowColorizer(stages.colorizer, stages.segmenter, stages.flow, references, cache, inspect)
 
@@ -162,6 +163,7 @@ def colorize_video(
         audio_packets=writer.audio_packets_copied,
         seconds=time.perf_counter() - started,
         device=stages.device,
+        keyframe_sources=stats.source_shares(),
     )
     log.info(
         "%s: %d frames, %d shots, %d keyframes (%d from cache), %d audio packets copied, %.1f s",
@@ -173,6 +175,7 @@ def colorize_video(
         result.audio_packets,
         result.seconds,
     )
+    log.info("keyframe colour: %s", ", ".join(f"{100 * v:.0f}% {k}" for k, v in result.keyframe_sources.items()))
     return result
 
 

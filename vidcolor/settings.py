@@ -135,11 +135,15 @@ class Settings:
             top[head] = factory(**fields)  # type: ignore[operator]
         return cls(**top)
 
-    def colour_key(self, reference_key: str) -> tuple[str, dict[str, Any]]:
-        """A short hash of everything that changes keyframe colours, and the dict it hashes."""
+    def colour_key(self, reference_key: str, stages: dict[str, str]) -> tuple[str, dict[str, Any]]:
+        """A short hash of everything that changes keyframe colours, and the dict it hashes.
+
+        ``stages`` says what the chosen stages actually are (the network found, its file's digest).
+        """
         describe = {
             "version": ALGORITHM_VERSION,
             "reference": reference_key,
+            "stages": stages,
             "colorizer": self.colorizer,
             "segmenter": self.segmenter,
             "flow": [self.flow, self.flow_preset],

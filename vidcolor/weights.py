@@ -110,14 +110,13 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def verify(name: str, path: Path) -> None:
-    """Raise :class:`WeightsError` unless ``path`` has the published digest of ``name`` (if there is one)."""
+def verify(name: str, path: Path) -> str:
+    """The file's sha256; raises :class:`WeightsError` unless it is the published digest of ``name`` (if any)."""
     w = entry(name)
-    if not w.sha256:
-        return  # nothing published to check against; loading the file is the only test
     actual = sha256_of(path)
-    if not actual.startswith(w.sha256):
+    if w.sha256 and not actual.startswith(w.sha256):
         raise WeightsError(f"{path}: sha256 {actual[:16]}… does not match {w.name}'s published {w.sha256[:16]}…")
+    return actual
 
 
 def import_file(name: str, source: Path, folder: str | os.PathLike | None = None) -> Path:

@@ -125,5 +125,10 @@ class KeyframeColorizer(ABC):
     def colorize(self, keyframe: Keyframe, reference: Reference, previous: Propagated | None) -> np.ndarray:
         """Unit chroma ``(h, w, 2)`` float32 for ``keyframe`` (luma is never changed)."""
 
+    def identity(self) -> dict[str, str]:
+        """What decides this colorizer's colours beyond the settings (networks, their weight files'
+        digests): part of the keyframe cache's key, so fetching a weight file never reuses old keyframes."""
+        return {"colorizer": self.name}
+
 
 COLORIZERS: Registry[KeyframeColorizer] = Registry("keyframe colorizer", "colorizer")

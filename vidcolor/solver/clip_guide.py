@@ -50,6 +50,7 @@ class ClipGuide:
         self.encoder = encoder
         self.input_size = input_size
         self.text_encoder = text_encoder
+        self.identity = "clip"  # what the encoder is, for the keyframe cache's key (a file's digest)
 
     @classmethod
     def from_file(cls, path: Path, device: torch.device) -> ClipGuide:
@@ -57,10 +58,14 @@ class ClipGuide:
         # (after torch), and only runs that ask for CLIP need it.
         import open_clip
 
+        # OpenAI's ViT-B-32.pt is a TorchScript archive. open_clip.create_model(pretrained=...) reads
+        # files with torch.load(weights_only=True), which torch 2.14 refuses for TorchScript; the
+        # OpenAI loader reads it with torch.jit.load (a plain state dict works too) and rebuilds the
+        # model from its tensors. The file's sha256 was checked before this point.
         try:
-            model = open_clip.create_model("ViT-B-32-quickgelu", pretrained=str(path), device=device)
+            model = open_clip.load_openai_model(str(path), precision="fp32", device=device)
         except Exception as exc:
-            raise WeightsError(f"{path}: not a loadable CLIP ViT-B/32 file ({exc})") from exc
+            raise WeightsError(f"{path}: not a loadable CLIP file ({exc})") from exc
         model.eval()
         for p in model.parameters():
             p.requires_grad_(False)
@@ -69,13 +74,18 @@ class ClipGuide:
         def encode_text(prompts: list[str]) -> torch.Tensor:
             return model.encode_text(tokenizer(prompts).to(device))
 
-        return cls(model.encode_image, text_encoder=encode_text)
+        size = model.visual.image_size  # 224 for ViT-B/32
+        return cls(
+            model.encode_image, input_size=size[0] if isinstance(size, tuple) else size, text_encoder=encode_text
+        )
 
     @classmethod
     def from_weights(cls, folder: str | os.PathLike[str] | None, device: torch.device) -> ClipGuide:
         path = weights.require("clip-vit-b32", folder)
-        weights.verify("clip-vit-b32", path)
-        return cls.from_file(path, device)
+        digest = weights.verify("clip-vit-b32", path)
+        guide = cls.from_file(path, device)
+        guide.identity = f"clip-vit-b32:{digest[:16]}"
+        return guide
 
     def embed(self, rgb: torch.Tensor) -> torch.Tensor:
         x = F.interpolate(

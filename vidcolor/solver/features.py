@@ -26,6 +26,8 @@ class FeatureExtractor(nn.Module):
     """RGB ``(B, 3, H, W)`` in [0, 1] → feature maps ``[(B, C_l, H_l, W_l), ...]``; parameters frozen."""
 
     name: ClassVar[str] = "features"
+    # What the network is, for the keyframe cache's key: its name, and its weight file's digest.
+    identity: str = "features"
 
     def freeze(self) -> FeatureExtractor:
         for p in self.parameters():
@@ -56,6 +58,7 @@ class PyramidFeatures(FeatureExtractor):
     """
 
     name = "pyramid"
+    identity = "pyramid"
     bank: torch.Tensor  # buffers, registered below
     blur: torch.Tensor
 
@@ -108,7 +111,7 @@ class VGGFeatures(FeatureExtractor):
         return nn.Sequential(*list(vgg19(weights=None).features.children())[: _VGG_TAPS[-1] + 1])
 
     @classmethod
-    def from_file(cls, path: Path) -> VGGFeatures:
+    def from_file(cls, path: Path, digest: str = "") -> VGGFeatures:
         """Load torchvision's ``vgg19-dcbb9e9d.pth`` (the ``features.*`` tensors are all that is used)."""
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)
@@ -122,7 +125,9 @@ class VGGFeatures(FeatureExtractor):
         missing, _ = body.load_state_dict(wanted, strict=False)
         if missing:
             raise WeightsError(f"{path}: not a torchvision VGG19 file (missing {', '.join(missing[:3])})")
-        return cls(body)
+        network = cls(body)
+        network.identity = f"vgg19:{digest[:16] or path.name}"
+        return network
 
     @classmethod
     def untrained(cls, seed: int = 0) -> VGGFeatures:
@@ -146,8 +151,7 @@ def build_features(kind: str, weights_folder: str | os.PathLike[str] | None = No
         return PyramidFeatures()
     if kind == "vgg":
         path = weights.require("vgg19", weights_folder)
-        weights.verify("vgg19", path)
-        return VGGFeatures.from_file(path)
+        return VGGFeatures.from_file(path, digest=weights.verify("vgg19", path))
     if kind == "auto":
         if weights.locate("vgg19", weights_folder) is not None:
             return build_features("vgg", weights_folder)

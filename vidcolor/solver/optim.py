@@ -136,6 +136,13 @@ class OptimColorizer(KeyframeColorizer):
         # The reference whose targets were last prepared, held so its identity cannot be reused.
         self._prepared: tuple[Reference, tuple[Any, ...]] | None = None
 
+    def identity(self) -> dict[str, str]:
+        return {
+            "colorizer": self.name,
+            "features": self.features.identity,
+            "clip": self.clip.identity if self.clip is not None else "none",
+        }
+
     @classmethod
     def from_settings(cls, settings: Settings) -> OptimColorizer:
         return cls(settings.solver, device=settings.device, weights_dir=settings.weights_dir)
