@@ -119,7 +119,7 @@ def test_options_are_checked_before_any_model_loads(capsys, clip: Path, referenc
 
     monkeypatch.setattr(SEGMENTERS, "create", no_loading)
     cases = [
-        (["--flow-preset", "nope"], "--flow-preset must be one of ultrafast, fast, medium; got 'nope'"),
+        (["--flow-preset", "nope"], "--flow-preset must be one of auto, ultrafast, fast, medium; got 'nope'"),
         (["--solve-size", "0"], "--solve-size must be at least 16 pixels; got 0"),
         (["--clip-prompts"], "--clip-prompts needs --clip"),
         (["--end", "2", "--duration", "1"], "--end and --duration both given"),

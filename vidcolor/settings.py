@@ -24,7 +24,7 @@ ALGORITHM_VERSION = 2
 CODECS = ("libx264", "libx265")
 PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
 DEVICES = ("auto", "cpu", "cuda")
-FLOW_PRESETS = ("ultrafast", "fast", "medium")
+FLOW_PRESETS = ("auto", "ultrafast", "fast", "medium")
 FEATURES = ("auto", "pyramid", "vgg")
 
 
@@ -95,7 +95,12 @@ class Settings:
         flag="--segmenter",
     )
     flow: str = option("dis", "Optical flow estimator.")
-    flow_preset: str = option("fast", "DIS optical flow preset.", flag="--flow-preset", choices=FLOW_PRESETS)
+    flow_preset: str = option(
+        "auto",
+        "DIS optical flow preset; auto: medium for small frames (up to 0.1 Mpx at work size), fast above.",
+        flag="--flow-preset",
+        choices=FLOW_PRESETS,
+    )
     keyframe_interval: int = option(
         48, "Most frames between keyframes inside a shot.", flag="--keyframe-interval", minimum=1
     )

@@ -35,7 +35,7 @@ from vidcolor.segment.regions import base_name, counterpart
 from vidcolor.settings import SolverSettings
 from vidcolor.solver.base import Keyframe, KeyframeColorizer, Reference, keep_carried
 from vidcolor.solver.clip_guide import ClipGuide, region_box
-from vidcolor.solver.features import FeatureExtractor, build_features
+from vidcolor.solver.features import FeatureExtractor, PyramidFeatures, build_features
 from vidcolor.solver.upsample import chroma_to_size
 from vidcolor.temporal.propagate import Propagated
 
@@ -130,6 +130,10 @@ class OptimColorizer(KeyframeColorizer):
         self.options = options or SolverSettings()
         self.device = torch.device(resolve_device(device))
         self.features = (features or build_features(self.options.features, weights_dir)).to(self.device)
+        if self.device.type == "cuda":
+            # Solve sizes repeat from keyframe to keyframe: let cuDNN pick its fastest kernels once.
+            torch.backends.cudnn.benchmark = True
+            self.features = self.features.to(memory_format=torch.channels_last)
         self.clip = clip or (ClipGuide.from_weights(weights_dir, self.device) if self.options.clip else None)
         self.last_iterations = 0
         self.last_loss = float("nan")
@@ -162,6 +166,13 @@ class OptimColorizer(KeyframeColorizer):
             if opts.warm_start:  # start from the previous keyframe's colour where it is trusted
                 init = keep_carried(init, previous, opts.continuity)
         chroma = self._optimize(luma, masks, reference, init, prev_chroma, prev_conf)
+        kept = float((opts.continuity * prev_conf).mean()) if prev_conf is not None and opts.warm_start else 0.0
+        log.debug(
+            "optim: %d steps, final loss %.4g, started from %.0f%% of the carried colour",
+            self.last_iterations,
+            self.last_loss,
+            100 * kept,
+        )
         return chroma_to_size(chroma, keyframe.luma)
 
     # -- the optimization -------------------------------------------------------------------
@@ -250,11 +261,13 @@ class OptimColorizer(KeyframeColorizer):
                 region_masks, self._features_of(compose_rgb(luma, chroma, reference.matrix).clamp(0, 1))
             )
         optimizer = torch.optim.Adam([chroma], lr=opts.learning_rate)
-        best = float("inf")
+        # The loss history and the best chroma stay on the device: reading the loss back every step
+        # would make the GPU wait for the host. The plateau test reads them every few steps.
+        losses = torch.zeros(max(opts.iterations, 1), device=self.device)
+        best_loss = torch.full((), float("inf"), device=self.device)
         best_chroma = chroma.detach().clone()
-        history: list[float] = []
         self.last_iterations = 0
-        for _ in range(opts.iterations):
+        for iteration in range(opts.iterations):
             optimizer.zero_grad(set_to_none=True)
             rgb = compose_rgb(luma, chroma, reference.matrix)
             shown = rgb.clamp(0, 1)  # what a player displays; the gamut term below sees the unclipped rgb
@@ -277,23 +290,32 @@ class OptimColorizer(KeyframeColorizer):
                 loss = loss + opts.temporal_weight * 100.0 * (conf * (chroma - prev).pow(2)).mean()
             loss = loss + opts.gamut_weight * (F.relu(rgb - 1.0).pow(2).mean() + F.relu(-rgb).pow(2).mean())
             loss.backward()
+            with torch.no_grad():  # the loss belongs to the chroma before this step moves it
+                value = loss.detach()
+                losses[iteration] = value
+                better = value < best_loss
+                best_loss = torch.where(better, value, best_loss)
+                best_chroma = torch.where(better, chroma.detach(), best_chroma)
             optimizer.step()
             self.last_iterations += 1
-            value = float(loss.detach())
-            if value < best:
-                best, best_chroma = value, chroma.detach().clone()
-            history.append(value)
-            if _plateaued(history, opts.patience, opts.plateau):
+            if self.last_iterations % opts.patience == 0 and _plateaued(
+                losses[: self.last_iterations].tolist(), opts.patience, opts.plateau
+            ):
                 break
-        self.last_loss = best
+        self.last_loss = float(best_loss)
         return best_chroma[0].permute(1, 2, 0).cpu().numpy().astype(np.float32)
 
     def _features_of(self, rgb: torch.Tensor) -> list[torch.Tensor]:
-        """Feature maps; on CUDA the network runs in bfloat16 (autocast), statistics stay float32."""
-        if self.device.type == "cuda":
-            with torch.autocast(device_type="cuda", dtype=torch.bfloat16):
-                return [f.float() for f in self.features(rgb)]
-        return self.features(rgb)
+        """Feature maps. On CUDA, channels-last memory; learned networks (VGG) run in bfloat16 under
+        autocast, while the weight-free pyramid, whose Lab conversion needs the precision, stays
+        float32; statistics are always float32."""
+        if self.device.type != "cuda":
+            return self.features(rgb)
+        rgb = rgb.contiguous(memory_format=torch.channels_last)
+        if isinstance(self.features, PyramidFeatures):
+            return self.features(rgb)
+        with torch.autocast(device_type="cuda", dtype=torch.bfloat16):
+            return [f.float() for f in self.features(rgb)]
 
     def _tensor(self, array: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(np.ascontiguousarray(array, np.float32)).to(self.device)
