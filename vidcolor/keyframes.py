@@ -249,9 +249,13 @@ class WindowColorizer:
             self.stats.cached += 1
             self._masks = None  # not segmented: the next keyframe detects afresh
             return KeyframeColour(np.ascontiguousarray(cached[..., :2]), np.ascontiguousarray(cached[..., 2]))
-        colour = self._compose(work, previous)
-        self._cache.put(name, np.dstack([colour.chroma, colour.certainty]))
-        return colour
+        composed = self._compose(work, previous)
+        # The cache keeps float16; a run uses the same rounded values whether it solved a keyframe
+        # or read it back, so a resumed run gives exactly the output of an uninterrupted one.
+        stored = np.dstack([composed.chroma, composed.certainty]).astype(np.float16)
+        self._cache.put(name, stored)
+        colour = stored.astype(np.float32)
+        return KeyframeColour(np.ascontiguousarray(colour[..., :2]), np.ascontiguousarray(colour[..., 2]))
 
     def _compose(self, work: WorkFrame, previous: Propagated | None) -> KeyframeColour:
         """A keyframe's colour from its sources in order of trust, joined along luma edges."""

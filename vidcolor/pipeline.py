@@ -100,6 +100,8 @@ def colorize_video(
         input_path,
         overwrite=overwrite,
     )
+    for stale in target.remove_stale_partials():
+        log.info("%s: removed, left by a run that was killed", stale)
     debug_dir = _debug_folder(debug_masks)
     spec = YCbCrSpec(matrix=matrix_for_height(info.height), bit_depth=info.bit_depth, full_range=info.full_range)
     stages = build_stages(settings, segmenter=segmenter, colorizer=colorizer, flow=flow)

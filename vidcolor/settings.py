@@ -97,7 +97,7 @@ class Settings:
     flow: str = option("dis", "Optical flow estimator.")
     flow_preset: str = option(
         "auto",
-        "DIS optical flow preset; auto: medium for small frames (up to 0.1 Mpx at work size), fast above.",
+        "DIS optical flow preset; auto: medium for small frames (up to 0.05 Mpx at work size), fast above.",
         flag="--flow-preset",
         choices=FLOW_PRESETS,
     )

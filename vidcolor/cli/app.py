@@ -7,6 +7,7 @@ import ctypes
 import functools
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -29,7 +30,6 @@ app = typer.Typer(
     "Usage: vidcolor INPUT --style REF [-o OUTPUT] (the 'colorize' command is the default).",
 )
 SUBCOMMANDS = {"colorize", "weights"}
-EXIT_INTERRUPTED = 130
 EXIT_INTERNAL = 70
 
 DEFAULTS = Settings()
@@ -152,9 +152,14 @@ def colorize(
                 result = colorize_video(
                     input, style, target, settings, overwrite=overwrite, progress=bar, debug_masks=debug_masks
                 )
-    except KeyboardInterrupt:
-        err_console.print(f"vidcolor: interrupted; nothing was written to {target}", highlight=False)
-        raise typer.Exit(EXIT_INTERRUPTED) from None
+    except KeyboardInterrupt as exc:
+        # Ctrl-C, or SIGTERM/SIGHUP turned into the same interruption by main(): the library has
+        # removed its temporary file on the way out.
+        signum = exc.signum if isinstance(exc, Terminated) else signal.SIGINT
+        err_console.print(
+            f"vidcolor: interrupted ({signal.Signals(signum).name}); nothing was written to {target}", highlight=False
+        )
+        raise typer.Exit(128 + signum) from None
     if not quiet:
         err_console.print(
             f"[green]wrote[/green] {result.output}  ({result.frames} frames, {result.shots} shots, "
@@ -273,6 +278,22 @@ def _limit_malloc_arenas() -> None:
         ctypes.CDLL("libc.so.6").mallopt(-8, 2)  # M_ARENA_MAX
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP (``timeout``, ``docker stop``, systemd, a closed terminal), handled as Ctrl-C is."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated(signum)
+
+
 def main() -> None:
     _limit_malloc_arenas()
+    # The CLI owns the process, so it decides what these signals do: unwind like Ctrl-C, so that
+    # every ``finally`` runs and no temporary file is left behind (exit 128 + the signal's number).
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _terminate)
     sys.exit(run())

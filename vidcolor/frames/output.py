@@ -6,6 +6,7 @@ so no partial file is ever left at the output path.
 
 from __future__ import annotations
 
+import glob
 import os
 import tempfile
 from dataclasses import dataclass
@@ -41,6 +42,20 @@ class OutputTarget:
     def discard(self) -> None:
         self.partial.unlink(missing_ok=True)
 
+    def remove_stale_partials(self) -> list[Path]:
+        """Remove partial files of this output left by runs that were killed (SIGKILL, power loss).
+
+        Only files named as :attr:`partial` names them, and only when their process is gone, so a
+        run writing the same output at this moment keeps its file.
+        """
+        removed = []
+        for path in self.path.parent.glob(f".{glob.escape(self.path.stem)}.*.partial{glob.escape(self.path.suffix)}"):
+            pid = path.name[len(self.path.stem) + 2 :].split(".", 1)[0]
+            if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+                path.unlink(missing_ok=True)
+                removed.append(path)
+        return removed
+
 
 def check_output(output: Path, input_path: Path, *, overwrite: bool) -> OutputTarget:
     """Validate the output path up front, so nothing is decoded for a run that cannot finish.
@@ -69,3 +84,13 @@ def check_output(output: Path, input_path: Path, *, overwrite: bool) -> OutputTa
     except OSError as exc:
         raise OutputError(f"{output}: folder {folder} is not writable ({exc.strerror})") from exc
     return OutputTarget(output, container)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True

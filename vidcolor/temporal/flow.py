@@ -54,7 +54,7 @@ _DIS_PRESETS = {
 
 
 # With preset "auto", frames up to this many pixels (at work size) get the medium preset.
-AUTO_MEDIUM_UP_TO_PIXELS = 100_000
+AUTO_MEDIUM_UP_TO_PIXELS = 50_000
 
 
 @FLOWS.register("dis")

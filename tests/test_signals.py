@@ -1,0 +1,70 @@
+"""A real `vidcolor` process killed mid-run: nothing left behind, and a re-run finishes the job exactly."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.media import luma_planes, make_video
+
+pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="POSIX signals")
+
+
+@pytest.fixture(scope="module")
+def long_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Long enough (about 4 s of work here) to be caught mid-run."""
+    return make_video(tmp_path_factory.mktemp("long") / "long.mp4", width=320, height=176, frames=240)
+
+
+def _command(clip: Path, reference: Path, out: Path, cache: Path) -> list[str]:
+    return [sys.executable, "-m", "vidcolor", str(clip), "--style", str(reference), "-o", str(out), "-q",
+            "--cache-dir", str(cache), "--segmenter", "whole", "--keyframe-interval", "12"]  # fmt: skip
+
+
+def _start_and_signal(command: list[str], out: Path, signum: int) -> subprocess.CompletedProcess[str]:
+    """Start ``command``, wait until it is writing its output, send ``signum``, wait for it to end."""
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not list(out.parent.glob(f".{out.stem}.*.partial*")):
+        assert proc.poll() is None, f"ended before it could be signalled: {proc.communicate()}"
+        assert time.monotonic() < deadline, "no partial output appeared"
+        time.sleep(0.05)
+    time.sleep(0.3)  # some frames into the output
+    os.kill(proc.pid, signum)
+    stdout, stderr = proc.communicate(timeout=60)
+    return subprocess.CompletedProcess(command, proc.returncode, stdout, stderr)
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129), (signal.SIGINT, 130)])
+def test_terminate_and_hangup_leave_nothing_behind(
+    signum: int, code: int, long_clip: Path, reference: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out.mp4"
+    done = _start_and_signal(_command(long_clip, reference, out, tmp_path / "cache"), out, signum)
+    assert done.returncode == code, done.stderr
+    assert "interrupted" in done.stderr and str(out) in done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache"]
+
+
+def test_killed_run_is_finished_by_a_rerun_exactly(long_clip: Path, reference: Path, tmp_path: Path) -> None:
+    out, cache = tmp_path / "out.mp4", tmp_path / "cache"
+    killed = _start_and_signal(_command(long_clip, reference, out, cache), out, signal.SIGKILL)
+    assert killed.returncode == -signal.SIGKILL
+    assert list(tmp_path.glob(".out.*.partial.mp4")), "SIGKILL cannot clean up: the partial file stays"
+    subprocess.run(_command(long_clip, reference, out, cache), check=True, capture_output=True)
+    assert not list(tmp_path.glob(".out.*.partial.mp4")), "the re-run removes the dead run's partial file"
+    whole = tmp_path / "whole.mp4"
+    subprocess.run(_command(long_clip, reference, whole, tmp_path / "fresh-cache"), check=True, capture_output=True)
+    for a, b in zip(luma_planes(out), luma_planes(whole), strict=True):
+        assert (a == b).all()
+    import av
+
+    with av.open(str(out)) as x, av.open(str(whole)) as y:
+        for fa, fb in zip(x.decode(video=0), y.decode(video=0), strict=True):
+            assert (fa.to_ndarray() == fb.to_ndarray()).all(), "chroma differs from an uninterrupted run"
