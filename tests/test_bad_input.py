@@ -175,3 +175,68 @@ def test_library_raises_typed_errors(reference: Path, tmp_path: Path) -> None:
 
     with pytest.raises(InputError, match="no such file"):
         colorize_video(tmp_path / "missing.mp4", reference)
+
+
+def test_quiet_runs_print_nothing_and_errors_print_one_line(clip: Path, reference: Path, tmp_path: Path) -> None:
+    """In a real process: MediaPipe's and libpng's native log lines do not reach the terminal."""
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "vidcolor", str(clip), "-o", str(tmp_path / "o.mp4"), "-q", "--no-cache"]
+    good = subprocess.run([*command, "--style", str(reference)], capture_output=True, text=True, check=False)
+    assert good.returncode == 0 and good.stderr == "", good.stderr
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(reference.read_bytes()[:300])
+    bad = subprocess.run([*command, "-y", "--style", str(broken)], capture_output=True, text=True, check=False)
+    assert bad.returncode == 2
+    assert bad.stderr.strip().splitlines() == [
+        f"vidcolor: error: {broken}: not a readable image (PNG, JPEG, TIFF, WebP, BMP)"
+    ]
+
+
+def test_a_bad_reference_fails_before_any_model_loads(capsys, clip: Path, tmp_path: Path, monkeypatch) -> None:
+    from vidcolor.segment import SEGMENTERS
+
+    def no_loading(*args: object) -> None:
+        raise AssertionError("a model was loaded before the reference was checked")
+
+    monkeypatch.setattr(SEGMENTERS, "create", no_loading)
+    grey = tmp_path / "grey.png"
+    import cv2
+    import numpy as np
+
+    cv2.imwrite(str(grey), np.full((20, 30, 3), 128, np.uint8))
+    code, err = run_and_capture(capsys, str(clip), "--style", str(grey), "-o", str(tmp_path / "o.mp4"))
+    assert code == 2 and "has no colour" in err
+
+
+def test_output_to_a_folder_writes_the_default_name_inside(clip: Path, reference: Path, out_dir: Path) -> None:
+    assert run([str(clip), "--style", str(reference), "-o", str(out_dir), "-q", "--no-cache"]) == 0
+    assert [p.name for p in out_dir.iterdir()] == ["clip.colorized.mp4"]
+
+
+def test_cache_files_are_readable_by_others_as_usual(clip: Path, reference: Path, out_dir: Path, tmp_path) -> None:
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        assert (
+            run(
+                [
+                    str(clip),
+                    "--style",
+                    str(reference),
+                    "-o",
+                    str(out_dir / "o.mp4"),
+                    "-q",
+                    "--cache-dir",
+                    str(tmp_path / "c"),
+                ]
+            )
+            == 0
+        )
+    finally:
+        os.umask(old)
+    files = [p for p in (tmp_path / "c").rglob("*") if p.is_file()]
+    assert files and all(stat.S_IMODE(p.stat().st_mode) == 0o644 for p in files), [oct(p.stat().st_mode) for p in files]

@@ -206,3 +206,17 @@ def test_frames_hidden_by_an_edit_list_are_not_mistaken_for_truncation(media_dir
     assert colorize(cut, reference, out) == 0
     for a, b in zip(luma_planes(out), shown, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize(("width", "height"), [(1, 1), (2, 2), (8, 8), (4000, 16), (16, 400)])
+def test_tiny_and_very_wide_frames_are_coloured_with_their_luma_kept(
+    media_dir: Path, reference: Path, out_dir: Path, width: int, height: int
+) -> None:
+    """Flow needs a dozen pixels: such frames are computed at a minimum work size, never refused."""
+    clip = make_video(
+        media_dir / f"size{width}x{height}.mp4", width=width, height=height, frames=5, pix_fmt="yuv444p", tones=()
+    )
+    out = out_dir / "o.mp4"
+    assert run([str(clip), "--style", str(reference), "-o", str(out), "-q", "--no-cache", "--crf", "0"]) == 0
+    for a, b in zip(luma_planes(out), luma_planes(clip), strict=True):
+        np.testing.assert_array_equal(a, b)

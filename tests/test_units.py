@@ -36,7 +36,7 @@ def test_parse_time_accepts_ffmpeg_syntax_and_frames(text: str, expected: TimePo
     assert parse_time(text) == expected
 
 
-@pytest.mark.parametrize("text", ["", "abc", "1:2:3:4", "12x", "f12"])
+@pytest.mark.parametrize("text", ["", "abc", "1:2:3:4", "12x", "f12", "0:75", "1:00:60"])
 def test_parse_time_rejects_garbage(text: str) -> None:
     with pytest.raises(UsageError, match="not a time"):
         parse_time(text, setting="frame_range.start")

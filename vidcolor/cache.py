@@ -68,6 +68,7 @@ class KeyframeCache:
             with os.fdopen(fd, "wb") as f:
                 # float16 halves the disk cost; chroma needs no more precision than the encoder keeps.
                 np.save(f, value.astype(np.float16), allow_pickle=False)
+            os.chmod(tmp, _FILE_MODE)  # mkstemp makes 0600; a shared cache folder needs the usual mode
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -78,4 +79,14 @@ def _atomic_write_bytes(path: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     with os.fdopen(fd, "wb") as f:
         f.write(data)
+    os.chmod(tmp, _FILE_MODE)
     os.replace(tmp, path)
+
+
+def _umasked(mode: int) -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return mode & ~umask
+
+
+_FILE_MODE = _umasked(0o666)  # what open() would have given the file

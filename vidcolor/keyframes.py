@@ -105,7 +105,7 @@ def frame_thumbnail(frame: LumaFrame, spec: YCbCrSpec) -> np.ndarray:
     their cut detectors find the same shots.
     """
     h, w = frame.luma.shape
-    size = (THUMB_WIDTH, max(1, round(h * THUMB_WIDTH / w)))
+    size = (THUMB_WIDTH, min(max(1, round(h * THUMB_WIDTH / w)), 4 * THUMB_WIDTH))
     small = cv2.resize(frame.luma.astype(np.float32), size, interpolation=cv2.INTER_AREA)
     return np.clip(spec.luma_to_unit(small), 0.0, 1.0)
 

@@ -28,7 +28,7 @@ from vidcolor.frames.encode import ColorVideoWriter
 from vidcolor.frames.frame import LumaFrame
 from vidcolor.frames.output import OutputTarget, check_output, default_output_path
 from vidcolor.frames.probe import VideoInfo, probe
-from vidcolor.geometry import size_within
+from vidcolor.geometry import work_size
 from vidcolor.keyframes import MaskInspector, WindowColorizer, WorkFrame, frame_thumbnail
 from vidcolor.match.placement import Placement, place
 from vidcolor.references import References, StyleSource
@@ -95,18 +95,18 @@ def colorize_video(
     settings = settings or Settings()
     input_path = Path(input_path)
     info = probe(input_path)
-    target = check_output(
-        Path(output_path) if output_path is not None else default_output_path(input_path),
-        input_path,
-        overwrite=overwrite,
-    )
+    output = Path(output_path) if output_path is not None else default_output_path(input_path)
+    if output.is_dir():  # a folder: the default name inside it
+        output = output / default_output_path(input_path).name
+    target = check_output(output, input_path, overwrite=overwrite)
     for stale in target.remove_stale_partials():
         log.info("%s: removed, left by a run that was killed", stale)
     debug_dir = _debug_folder(debug_masks)
     spec = YCbCrSpec(matrix=matrix_for_height(info.height), bit_depth=info.bit_depth, full_range=info.full_range)
-    stages = build_stages(settings, segmenter=segmenter, colorizer=colorizer, flow=flow)
     sources = [s for text in _as_list(style_path) for s in StyleSource.parse(text)]
-    references = References.load(sources, stages.segmenter, spec.matrix)
+    references = References.read(sources, spec.matrix)  # bad references fail before any model loads
+    stages = build_stages(settings, segmenter=segmenter, colorizer=colorizer, flow=flow)
+    references = references.segmented(stages.segmenter)
     if references.needs_placing:
         references = references.placed(_place(references, info, spec, settings))
     inspect = None
@@ -118,7 +118,7 @@ def colorize_video(
     cache = KeyframeCache(settings.cache_dir, fingerprint(input_path), settings_key, describe)
     keyframes = WindowColorizer(stages.colorizer, stages.segmenter, stages.flow, references, cache, inspect)
 
-    work_h, work_w = size_within(info.height, info.width, settings.work_size)
+    work_h, work_w = work_size(info.height, info.width, settings.work_size)
     decode_stats = DecodeStats()
     decoded = iter_luma_frames(info, settings.frame_range, decode_stats)
     frames = (WorkFrame.of(frame, spec, (work_w, work_h)) for frame in decoded)

@@ -17,7 +17,8 @@ from vidcolor.errors import ReferenceImageError, check_readable_file
 from vidcolor.frames.timecode import TimePoint, parse_time
 from vidcolor.geometry import size_within
 from vidcolor.match.placement import Placement
-from vidcolor.segment.base import Segmenter
+from vidcolor.native import native_stderr_silenced
+from vidcolor.segment.base import RegionMasks, Segmenter
 from vidcolor.solver.base import Reference
 
 # Larger references only cost time: matching and statistics run far below this size.
@@ -25,29 +26,33 @@ MAX_REFERENCE_SIDE = 1024
 
 
 def load_rgb(path: Path) -> np.ndarray:
-    """Read an image as RGB ``(H, W, 3)`` float32 in [0, 1] (EXIF orientation applied, 16-bit kept)."""
+    """Read an image as RGB ``(H, W, 3)`` float32 in [0, 1] (EXIF orientation applied, 16-bit kept).
+
+    Images larger than :data:`MAX_REFERENCE_SIDE` are scaled down before they become float (an
+    8000x8000 photograph would otherwise take 770 MB as float32).
+    """
     path = Path(path)
     check_readable_file(path, ReferenceImageError, "an image")
     data = np.fromfile(path, dtype=np.uint8)
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR | cv2.IMREAD_ANYDEPTH) if data.size else None
+    with native_stderr_silenced():  # libpng and libjpeg print their own complaints about bad files
+        image = cv2.imdecode(data, cv2.IMREAD_COLOR | cv2.IMREAD_ANYDEPTH) if data.size else None
     if image is None:
         raise ReferenceImageError(f"{path}: not a readable image (PNG, JPEG, TIFF, WebP, BMP)")
-    scale = 65535.0 if image.dtype == np.uint16 else 255.0
-    rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB).astype(np.float32) / scale
-    h, w = rgb.shape[:2]
+    h, w = image.shape[:2]
     if max(h, w) > MAX_REFERENCE_SIDE:
         rh, rw = size_within(h, w, MAX_REFERENCE_SIDE)
-        return cv2.resize(rgb, (rw, rh), interpolation=cv2.INTER_AREA).astype(np.float32)
-    return rgb
+        image = cv2.resize(image, (rw, rh), interpolation=cv2.INTER_AREA)
+    scale = 65535.0 if image.dtype == np.uint16 else 255.0
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB).astype(np.float32) / np.float32(scale)
 
 
-def load_reference(path: Path, segmenter: Segmenter, matrix: str) -> Reference:
-    """The reference as luma, chroma (in the output's matrix) and the segmenter's regions."""
+def read_reference(path: Path, matrix: str) -> tuple[Reference, np.ndarray]:
+    """The reference as luma and chroma (in the output's matrix), not yet segmented, and its RGB."""
     rgb = load_rgb(path)
     luma, chroma = rgb_to_ycbcr(rgb, matrix)
     if float(np.abs(chroma).max()) < 1.0 / 255.0:
         raise ReferenceImageError(f"{path}: has no colour (it is greyscale); a colour reference is needed")
-    return Reference(luma=luma, chroma=chroma, masks=segmenter.segment(luma, rgb), matrix=matrix)
+    return Reference(luma, chroma, RegionMasks.whole(*luma.shape), matrix), rgb
 
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp")
@@ -95,14 +100,26 @@ class References:
     sources: tuple[StyleSource, ...]
     items: tuple[Reference, ...]
     placement: Placement
+    rgb: tuple[np.ndarray, ...]  # the images as read, for the segmenter
 
     @classmethod
-    def load(cls, sources: Sequence[StyleSource], segmenter: Segmenter, matrix: str) -> References:
+    def read(cls, sources: Sequence[StyleSource], matrix: str) -> References:
+        """Read and check every reference (cheap: done before any model loads); regions come later."""
         if not sources:
             raise ReferenceImageError("no colour reference given")
-        items = tuple(load_reference(s.path, segmenter, matrix) for s in sources)
+        read = [read_reference(s.path, matrix) for s in sources]
         pinned_frame = sources[0].at.frames if len(sources) == 1 and sources[0].at is not None else None
-        return cls(tuple(sources), items, Placement.single(pinned_frame))
+        return cls(
+            tuple(sources), tuple(r for r, _ in read), Placement.single(pinned_frame), tuple(rgb for _, rgb in read)
+        )
+
+    def segmented(self, segmenter: Segmenter) -> References:
+        """The references with the segmenter's regions (the keyframes are segmented the same way)."""
+        items = tuple(
+            dataclasses.replace(r, masks=segmenter.segment(r.luma, rgb))
+            for r, rgb in zip(self.items, self.rgb, strict=True)
+        )
+        return dataclasses.replace(self, items=items)
 
     @property
     def key(self) -> str:

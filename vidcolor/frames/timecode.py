@@ -40,7 +40,9 @@ def parse_time(text: str, *, setting: str = "time") -> TimePoint:
     if m := _CLOCK.match(s):
         sign, hours, minutes, secs = m.groups()
         if int(minutes) >= 60 and hours is not None:
-            raise SettingError(setting, f"{text!r}: minutes must be below 60 in HH:MM:SS")
+            raise SettingError(setting, f"{text!r}: not a time: minutes must be below 60 in HH:MM:SS")
+        if Fraction(secs) >= 60:
+            raise SettingError(setting, f"{text!r}: not a time: seconds must be below 60 in [HH:]MM:SS")
         value = int(hours or 0) * 3600 + int(minutes) * 60 + Fraction(secs)
         return TimePoint(seconds=-value if sign else value)
     if m := _SECONDS.match(s):

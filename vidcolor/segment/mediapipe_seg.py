@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 from mediapipe.python.solutions import face_mesh, selfie_segmentation
 
+from vidcolor.native import native_stderr_silenced
 from vidcolor.segment.base import RegionMasks, Segmenter
 from vidcolor.segment.regions import feathered
 
@@ -80,9 +81,9 @@ class MediaPipeSegmenter(Segmenter):
     def __init__(
         self, max_faces: int = 4, confidences: tuple[float, ...] = (0.5, 0.3, 0.15), feather: float = 0.006
     ) -> None:
-        # MediaPipe's C++ side prints a few log lines when its models start; nothing silences
-        # them (google-ai-edge/mediapipe#5737: environment variables and stderr redirection fail).
-        self._selfie = selfie_segmentation.SelfieSegmentation(model_selection=0)
+        # MediaPipe's C++ side logs start-up lines to the process's stderr (see vidcolor.native).
+        with native_stderr_silenced():
+            self._selfie = selfie_segmentation.SelfieSegmentation(model_selection=0)
         self._meshes: dict[float, Any] = {}
         self.max_faces = max_faces
         self.confidences = confidences
@@ -101,7 +102,8 @@ class MediaPipeSegmenter(Segmenter):
         """The regions and the faces they were built from (other segmenters refine the faces)."""
         h, w = luma.shape
         image = _as_rgb_u8(luma, rgb)
-        soft = self._selfie.process(image).segmentation_mask
+        with native_stderr_silenced():
+            soft = self._selfie.process(image).segmentation_mask
         soft = soft if soft is not None else np.zeros((h, w), np.float32)
         person = soft > _PERSON_THRESHOLD
         faces = self.detect_faces(image, person)
@@ -124,7 +126,8 @@ class MediaPipeSegmenter(Segmenter):
         """
         h, w = image.shape[:2]
         for k, confidence in enumerate(self.confidences):
-            result = self._mesh(confidence).process(image)
+            with native_stderr_silenced():
+                result = self._mesh(confidence).process(image)
             if result.multi_face_landmarks:
                 faces = [
                     Face(np.array([(p.x * w, p.y * h) for p in landmarks.landmark], np.float32))
@@ -138,13 +141,17 @@ class MediaPipeSegmenter(Segmenter):
 
     def _mesh(self, confidence: float) -> Any:
         if confidence not in self._meshes:
-            self._meshes[confidence] = face_mesh.FaceMesh(
-                static_image_mode=True,
-                max_num_faces=self.max_faces,
-                refine_landmarks=True,
-                min_detection_confidence=confidence,
-            )
+            with native_stderr_silenced():
+                self._meshes[confidence] = self._new_mesh(confidence)
         return self._meshes[confidence]
+
+    def _new_mesh(self, confidence: float) -> Any:
+        return face_mesh.FaceMesh(
+            static_image_mode=True,
+            max_num_faces=self.max_faces,
+            refine_landmarks=True,
+            min_detection_confidence=confidence,
+        )
 
     def _face_regions(self, faces: list[Face], person: np.ndarray, luma: np.ndarray) -> dict[str, np.ndarray]:
         h, w = person.shape
