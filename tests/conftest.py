@@ -33,3 +33,12 @@ def out_dir(tmp_path: Path) -> Path:
 
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_data_folders(tmp_path_factory: pytest.TempPathFactory):
+    """Tests never read or write the user's cache or weights (nor a checkout's)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("VIDCOLOR_CACHE", str(tmp_path_factory.mktemp("user-cache")))
+        patch.setenv("VIDCOLOR_WEIGHTS", str(tmp_path_factory.mktemp("user-weights")))
+        yield

@@ -27,7 +27,8 @@ ALLOWED = {
     "native": set(),
     "colour": set(),
     "device": {"errors"},
-    "weights": {"errors"},
+    "weights": {"errors", "places"},
+    "places": set(),
     "cache": set(),
     "registry": {"errors", "settings"},
     "frames": {"errors", "options", "colour", "settings"},
@@ -40,8 +41,8 @@ ALLOWED = {
     "references": {"cache", "colour", "errors", "frames", "geometry", "match", "native", "segment", "solver"},
     "keyframes": {"cache", "colour", "frames", "match", "references", "segment", "solver", "temporal"},
     "pipeline": {
-        "cache", "colour", "errors", "frames", "geometry", "keyframes", "match", "references", "segment",
-        "settings", "solver", "stages", "temporal",
+        "cache", "colour", "errors", "frames", "geometry", "keyframes", "match", "places", "references",
+        "segment", "settings", "solver", "stages", "temporal",
     },
     "__init__": {"errors", "frames", "pipeline", "settings"},
     "__main__": {"cli"},
@@ -97,7 +98,7 @@ def test_a_registered_stage_runs_through_colorize_video_untouched(clip: Path, tm
     reference = make_reference(tmp_path / "portrait.png", width=40, height=80)
     COLORIZERS.register("test-flat-teal")(_FlatTeal)
     try:
-        settings = Settings(colorizer="test-flat-teal", segmenter="whole", cache_dir=None, keyframe_interval=10)
+        settings = Settings(colorizer="test-flat-teal", segmenter="whole", use_cache=False, keyframe_interval=10)
         result = colorize_video(clip, reference, tmp_path / "o.mkv", settings)
     finally:
         COLORIZERS.unregister("test-flat-teal")
@@ -150,7 +151,7 @@ def test_existing_output_names_the_api_argument_or_the_flag(capsys, clip: Path, 
     target = tmp_path / "o.mp4"
     target.write_bytes(b"keep me")
     with pytest.raises(OutputExistsError, match="pass overwrite=True"):
-        colorize_video(clip, reference, target, Settings(cache_dir=None))
+        colorize_video(clip, reference, target, Settings(use_cache=False))
     assert run([str(clip), "--style", str(reference), "-o", str(target), "-q"]) == 3
     assert "already exists; pass -y to replace it" in capsys.readouterr().err
     assert target.read_bytes() == b"keep me"

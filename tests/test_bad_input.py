@@ -240,3 +240,75 @@ def test_cache_files_are_readable_by_others_as_usual(clip: Path, reference: Path
         os.umask(old)
     files = [p for p in (tmp_path / "c").rglob("*") if p.is_file()]
     assert files and all(stat.S_IMODE(p.stat().st_mode) == 0o644 for p in files), [oct(p.stat().st_mode) for p in files]
+
+
+@pytest.mark.parametrize("problem", ["a file", "read-only", "disk full"])
+def test_a_cache_that_cannot_be_used_is_reported_once_and_the_run_goes_on(
+    capsys, clip: Path, reference: Path, out_dir: Path, tmp_path: Path, monkeypatch, problem: str
+) -> None:
+    import errno
+    import os
+
+    import numpy as np
+
+    cache = tmp_path / "cache"
+    if problem == "a file":
+        cache.write_text("not a folder")
+    elif problem == "read-only":
+        real_mkdir = Path.mkdir
+
+        def refuse(self: Path, *args: object, **kwargs: object) -> None:
+            if str(self).startswith(str(cache)):
+                raise PermissionError(errno.EROFS, os.strerror(errno.EROFS), str(self))
+            real_mkdir(self, *args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(Path, "mkdir", refuse)
+    else:
+
+        def full(*args: object, **kwargs: object) -> None:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(cache))
+
+        monkeypatch.setattr(np, "save", full)
+    code = run([str(clip), "--style", str(reference), "-o", str(out_dir / "o.mp4"), "--cache-dir", str(cache)])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert (out_dir / "o.mp4").exists()
+    assert err.count("keyframe cache cannot be used") == 1, err
+
+
+def test_the_cache_keeps_to_its_size_limit_least_recently_used_first(tmp_path: Path) -> None:
+    import os
+
+    from vidcolor.cache import KeyframeCache, entries
+
+    root = tmp_path / "cache"
+    for i, name in enumerate(("old", "middle", "new")):
+        folder = root / name / "settings"
+        folder.mkdir(parents=True)
+        (folder / "kf_0.npy").write_bytes(b"x" * 600_000)
+        os.utime(folder, (1000 + i, 1000 + i))
+    KeyframeCache(root, "current", "settings", limit_bytes=1_300_000)  # room for two of them
+    assert sorted(e.folder.parent.name for e in entries(root)) == ["current", "middle", "new"]
+
+
+def test_cache_info_and_clean(capsys, tmp_path: Path) -> None:
+    root = tmp_path / "cache"
+    (root / "input" / "settings").mkdir(parents=True)
+    (root / "input" / "settings" / "kf_0.npy").write_bytes(b"x" * 1024)
+    assert run(["cache", "info", "--dir", str(root)]) == 0
+    assert "1 entries" in capsys.readouterr().out
+    assert run(["cache", "clean", "--dir", str(root)]) == 0
+    assert "removed 1 entries" in capsys.readouterr().out
+    assert list(root.iterdir()) == []
+
+
+def test_data_folders_follow_the_environment_then_the_user(monkeypatch, tmp_path: Path) -> None:
+    from vidcolor import places
+
+    monkeypatch.setenv("VIDCOLOR_CACHE", str(tmp_path / "env-cache"))
+    assert places.cache_place() == places.Place(tmp_path / "env-cache", "$VIDCOLOR_CACHE")
+    assert places.cache_place(tmp_path / "given").why == "given"
+    monkeypatch.delenv("VIDCOLOR_WEIGHTS")
+    monkeypatch.setattr(places, "checkout_root", lambda: None)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "share"))
+    assert places.weights_place().path == tmp_path / "share" / "vidcolor" / "weights"

@@ -165,7 +165,7 @@ def test_frame_range_preview(clip: Path, reference: Path, out_dir: Path) -> None
 def test_python_api_returns_a_summary(clip: Path, reference: Path, out_dir: Path) -> None:
     from vidcolor import Settings, colorize_video
 
-    result = colorize_video(clip, reference, out_dir / "api.mp4", Settings(cache_dir=None, keyframe_interval=10))
+    result = colorize_video(clip, reference, out_dir / "api.mp4", Settings(use_cache=False, keyframe_interval=10))
     assert result.frames == 30
     assert result.keyframes == 4  # 0, 10, 20 and the last frame (end of the shot)
     assert result.shots == 1

@@ -83,7 +83,7 @@ def test_a_pan_coloured_from_its_first_frame_keeps_its_colours(tmp_path: Path) -
     grey = write_grey(tmp_path / "pan.mp4", truth)
     ref = write_png(tmp_path / "frame0.png", truth[0])
     out = tmp_path / "out.mp4"
-    result = colorize_video(grey, ref, out, Settings(cache_dir=None, segmenter="whole"))
+    result = colorize_video(grey, ref, out, Settings(use_cache=False, segmenter="whole"))
     # Keyframe colour came from the reference (first keyframe) and the carry, hardly from guesses.
     assert result.keyframe_sources["reference"] + result.keyframe_sources["carried"] > 0.9, result.keyframe_sources
     scores = chroma_psnr(out, truth)

@@ -125,7 +125,7 @@ def test_luma_is_unchanged_through_the_whole_pipeline(clip: Path, reference: Pat
 
     out = out_dir / "optim.mp4"
     colorizer = OptimColorizer(SolverSettings(iterations=5, solve_size=48), features=TinyRandomFeatures())
-    settings = Settings(cache_dir=None, encoder=EncoderSettings(crf=0), segmenter="whole")
+    settings = Settings(use_cache=False, encoder=EncoderSettings(crf=0), segmenter="whole")
     colorize_video(clip, reference, out, settings, colorizer=colorizer)
     for a, b in zip(luma_planes(out), luma_planes(clip), strict=True):
         np.testing.assert_array_equal(a, b)
@@ -339,7 +339,7 @@ def test_the_cache_key_names_the_network_actually_found(tmp_path: Path, monkeypa
     """A run without weights, then 'vidcolor weights fetch vgg19', then the same run: no stale keyframes."""
     from vidcolor import Settings
 
-    settings = Settings(colorizer="optim", weights_dir=tmp_path, cache_dir=None)  # features: auto
+    settings = Settings(colorizer="optim", weights_dir=tmp_path, use_cache=False)  # features: auto
     before = OptimColorizer.from_settings(settings).identity()
     net = VGGFeatures.untrained(seed=3)
     path = tmp_path / "vgg19-dcbb9e9d.pth"

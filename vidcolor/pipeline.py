@@ -31,6 +31,7 @@ from vidcolor.frames.probe import VideoInfo, probe
 from vidcolor.geometry import work_size
 from vidcolor.keyframes import MaskInspector, WindowColorizer, WorkFrame, frame_thumbnail
 from vidcolor.match.placement import Placement, place
+from vidcolor.places import cache_place
 from vidcolor.references import References, StyleSource
 from vidcolor.segment.base import RegionMasks, Segmenter
 from vidcolor.segment.regions import overlay
@@ -115,7 +116,15 @@ def colorize_video(
             _write_png(debug_dir / f"reference{i or ''}.png", overlay(reference.luma, reference.masks))
         inspect = _overlay_writer(debug_dir)
     settings_key, describe = settings.colour_key(references.key, stages.colorizer.identity())
-    cache = KeyframeCache(settings.cache_dir, fingerprint(input_path), settings_key, describe)
+    place = cache_place(settings.cache_dir)
+    log.debug("keyframe cache: %s (%s)%s", place.path, place.why, "" if settings.use_cache else ", not used")
+    cache = KeyframeCache(
+        place.path if settings.use_cache else None,
+        fingerprint(input_path),
+        settings_key,
+        describe,
+        limit_bytes=settings.cache_limit_mb << 20,
+    )
     keyframes = WindowColorizer(stages.colorizer, stages.segmenter, stages.flow, references, cache, inspect)
 
     work_h, work_w = work_size(info.height, info.width, settings.work_size)

@@ -110,9 +110,25 @@ class Settings:
     device: str = option("auto", "Where the torch stages run.", flag="--device", choices=DEVICES)
     encoder: EncoderSettings = field(default_factory=EncoderSettings)
     frame_range: FrameRange = field(default_factory=FrameRange)
-    cache_dir: Path | None = option(Path("cache"), "Where solved keyframes are kept for re-runs.", flag="--cache-dir")
+    use_cache: bool = option(
+        True, "Read and write the keyframe cache (re-runs skip solved keyframes).", flag="--cache/--no-cache"
+    )
+    cache_dir: Path | None = option(
+        None,
+        "Where solved keyframes are kept (default $VIDCOLOR_CACHE, a checkout's cache/, else ~/.cache/vidcolor).",
+        flag="--cache-dir",
+    )
+    cache_limit_mb: int = option(
+        4096,
+        "Most disk the keyframe cache may take; entries used least recently go first.",
+        flag="--cache-limit",
+        minimum=0,
+        unit="MB",
+    )
     weights_dir: Path | None = option(
-        None, "Folder of weight files (default weights/ or $VIDCOLOR_WEIGHTS).", flag="--weights-dir"
+        None,
+        "Folder of weight files (default $VIDCOLOR_WEIGHTS, a checkout's weights/, else ~/.local/share/vidcolor/weights).",
+        flag="--weights-dir",
     )
     solver: SolverSettings = field(default_factory=SolverSettings)
 

@@ -2,7 +2,8 @@
 
 Nothing is ever downloaded implicitly: ``fetch`` runs only when a user asks for it
 (``vidcolor weights fetch NAME``), and a feature network asked for without its file is an error
-that names the file and that command. Files live in ``weights/`` (or ``$VIDCOLOR_WEIGHTS``).
+that names the file and that command. Where files live: ``vidcolor.places`` (the folder given,
+``$VIDCOLOR_WEIGHTS``, a source checkout's ``weights/``, else ``~/.local/share/vidcolor/weights``).
 """
 
 from __future__ import annotations
@@ -17,8 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vidcolor.errors import WeightsError
-
-DEFAULT_DIR = Path("weights")
+from vidcolor.places import weights_place
 
 
 @dataclass(frozen=True)
@@ -71,10 +71,8 @@ KNOWN: dict[str, WeightFile] = {
 
 
 def weights_dir(override: str | os.PathLike | None = None) -> Path:
-    """The folder searched for weight files: the argument, else ``$VIDCOLOR_WEIGHTS``, else ``weights/``."""
-    if override is not None:
-        return Path(override)
-    return Path(os.environ.get("VIDCOLOR_WEIGHTS", DEFAULT_DIR))
+    """The folder searched for weight files (see ``vidcolor.places``)."""
+    return weights_place(override).path
 
 
 def entry(name: str) -> WeightFile:

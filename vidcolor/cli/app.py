@@ -29,14 +29,15 @@ app = typer.Typer(
     help="Colorize black-and-white video from a colour reference image.\n\n"
     "Usage: vidcolor INPUT --style REF [-o OUTPUT] (the 'colorize' command is the default).",
 )
-SUBCOMMANDS = {"colorize", "weights"}
+SUBCOMMANDS = {"colorize", "weights", "cache"}
 EXIT_INTERNAL = 70
 
 DEFAULTS = Settings()
 # Library messages name API arguments that are not settings; the CLI's names for them.
 _API_FLAGS = {"overwrite": "-y"}
 
-err_console = Console(stderr=True)
+# Lines are never wrapped: logs of long batch runs are read and searched line by line.
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 def _print_version(value: bool) -> None:
@@ -112,8 +113,9 @@ def colorize(
     debug_masks: Annotated[
         Path | None, typer.Option(help="Write region overlays (PNG) of the reference and each keyframe here.")
     ] = None,
-    cache_dir: Annotated[Path, _option("cache_dir")] = _default("cache_dir"),
-    no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not read or write the keyframe cache.")] = False,
+    cache_dir: Annotated[Path | None, _option("cache_dir")] = _default("cache_dir"),
+    use_cache: Annotated[bool, _option("use_cache")] = _default("use_cache"),
+    cache_limit: Annotated[int, _option("cache_limit_mb")] = _default("cache_limit_mb"),
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Say what each stage does.")] = False,
 ) -> None:
@@ -138,7 +140,9 @@ def colorize(
             "solver.solve_size": solve_size,
             "weights_dir": weights_dir,
             "segmenter": segmenter,
-            "cache_dir": None if no_cache else cache_dir,
+            "cache_dir": cache_dir,
+            "use_cache": use_cache,
+            "cache_limit_mb": cache_limit,
         }
     )
     target = output or default_output_path(input)
@@ -225,10 +229,53 @@ def weights_import(
     typer.echo(f"wrote {weights.import_file(name, source, folder)}")
 
 
+cache_app = typer.Typer(help="Show or empty the keyframe cache.", no_args_is_help=True)
+app.add_typer(cache_app, name="cache")
+CacheDir = Annotated[
+    Path | None,
+    typer.Option("--dir", help="Cache folder (default $VIDCOLOR_CACHE, a checkout's cache/, else ~/.cache/vidcolor)."),
+]
+
+
+@cache_app.command("info")
+def cache_info(folder: CacheDir = None) -> None:
+    """Where the keyframe cache is, how many entries it holds and how much disk they take."""
+    from vidcolor.cache import entries
+    from vidcolor.places import cache_place
+
+    place = cache_place(folder)
+    found = entries(place.path) if place.path.is_dir() else []
+    size = sum(e.size for e in found)
+    typer.echo(f"{place.path} ({place.why}): {len(found)} entries, {size / 2**20:.1f} MB")
+
+
+@cache_app.command("clean")
+def cache_clean(folder: CacheDir = None) -> None:
+    """Remove every entry of the keyframe cache (it only saves time; runs rebuild it)."""
+    from vidcolor.cache import evict
+    from vidcolor.places import cache_place
+
+    place = cache_place(folder)
+    removed = evict(place.path, 0) if place.path.is_dir() else []
+    typer.echo(f"{place.path}: removed {len(removed)} entries, {sum(e.size for e in removed) / 2**20:.1f} MB")
+
+
+class _PlainFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        record.levelname = record.levelname.lower()
+        return super().format(record)
+
+
 def _configure_logging(*, quiet: bool, verbose: bool) -> None:
     level = logging.DEBUG if verbose and not quiet else logging.WARNING
     logger = logging.getLogger("vidcolor")
-    logger.handlers[:] = [RichHandler(console=err_console, show_path=False, show_time=False)]
+    handler: logging.Handler
+    if err_console.is_terminal:
+        handler = RichHandler(console=err_console, show_path=False, show_time=False)
+    else:  # a log file or a pipe: one plain line per message, never wrapped
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(_PlainFormatter("vidcolor: %(levelname)s: %(message)s"))
+    logger.handlers[:] = [handler]
     logger.setLevel(level)
     logger.propagate = False
 
