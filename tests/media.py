@@ -45,6 +45,7 @@ def make_video(
     tones: tuple[Tone, ...] = (Tone(),),
     faststart: bool = False,
     luma_of=moving_pattern,
+    start_s: float = 0.0,
 ) -> Path:
     """Write a losslessly coded (x264 qp 0) test clip and return its path.
 
@@ -70,18 +71,18 @@ def make_video(
             for plane, values in zip(frame.planes, planes, strict=False):
                 rows = np.frombuffer(plane, dtype=values.dtype).reshape(-1, plane.line_size // values.itemsize)
                 rows[: values.shape[0], : values.shape[1]] = values
-            frame.pts = pts[i] if pts is not None else round(i / rate / time_base)
+            frame.pts = (pts[i] if pts is not None else round(i / rate / time_base)) + round(start_s / time_base)
             frame.time_base = time_base
             for packet in vs.encode(frame):
                 out.mux(packet)
         for packet in vs.encode(None):
             out.mux(packet)
         for stream, tone in zip(audio, tones, strict=False):
-            _write_tone(out, stream, tone)
+            _write_tone(out, stream, tone, start_s)
     return path
 
 
-def _write_tone(out: av.container.OutputContainer, stream: av.AudioStream, tone: Tone) -> None:
+def _write_tone(out: av.container.OutputContainer, stream: av.AudioStream, tone: Tone, start_s: float = 0.0) -> None:
     n = int(tone.sample_rate * tone.seconds)
     t = np.arange(n) / tone.sample_rate
     samples = (0.3 * np.sin(2 * np.pi * tone.frequency * t)).astype(np.float32)
@@ -89,7 +90,7 @@ def _write_tone(out: av.container.OutputContainer, stream: av.AudioStream, tone:
         chunk = samples[start : start + 1024][None, :]
         frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(chunk), format="fltp", layout="mono")
         frame.sample_rate = tone.sample_rate
-        frame.pts = start
+        frame.pts = start + round(start_s * tone.sample_rate)
         for packet in stream.encode(frame):
             out.mux(packet)
     for packet in stream.encode(None):

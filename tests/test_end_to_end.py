@@ -220,3 +220,20 @@ def test_tiny_and_very_wide_frames_are_coloured_with_their_luma_kept(
     assert run([str(clip), "--style", str(reference), "-o", str(out), "-q", "--no-cache", "--crf", "0"]) == 0
     for a, b in zip(luma_planes(out), luma_planes(clip), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_an_input_whose_timestamps_start_late_comes_out_starting_at_zero(
+    media_dir: Path, reference: Path, out_dir: Path
+) -> None:
+    """An MPEG-TS capture starting at 100 s: ffmpeg shifts it to zero by default, and so does vidcolor."""
+    clip = make_video(media_dir / "late.ts", frames=25, start_s=100.0, tones=(Tone(seconds=1.0),))
+    out = out_dir / "late.mp4"
+    assert run([str(clip), "--style", str(reference), "-o", str(out), "-q", "--no-cache"]) == 0
+    starts = {}
+    with av.open(str(out)) as c:
+        assert c.duration is not None and c.duration / av.time_base < 1.5  # not 101 s
+        for packet in c.demux():
+            if packet.pts is not None and packet.stream.type not in starts:
+                starts[packet.stream.type] = float(packet.pts * packet.stream.time_base)
+    assert abs(starts["video"]) < 0.05 and abs(starts["audio"]) < 0.1, starts
+    assert len(video_pts(out)[1]) == 25

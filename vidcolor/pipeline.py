@@ -144,8 +144,12 @@ def colorize_video(
     if first is None:
         raise InputError(f"{input_path}: no frame inside the range {settings.frame_range}")
     range_start_s = None if settings.frame_range.is_everything else (first[0].frame.time or 0.0)
+    # The output starts at zero, as ffmpeg's does by default: a preview from its first frame, a
+    # whole input from where its timestamps start (a capture at 100 s would otherwise get a 100 s
+    # empty edit). Inputs that start at or before zero are kept as they are.
+    shift_s = range_start_s if range_start_s is not None else max(info.start_s, 0.0)
     expected = info.frame_count if settings.frame_range.is_everything else None
-    writer = _open_writer(target, info, spec, settings, range_start_s)
+    writer = _open_writer(target, info, spec, settings, range_start_s, shift_s)
     try:
         for work, chroma in itertools.chain([first], coloured):
             writer.write(work.frame, _full_chroma(chroma, work.frame, spec))
@@ -208,7 +212,12 @@ def _place(references: References, info: VideoInfo, spec: YCbCrSpec, settings: S
 
 
 def _open_writer(
-    target: OutputTarget, info: VideoInfo, spec: YCbCrSpec, settings: Settings, range_start_s: float | None
+    target: OutputTarget,
+    info: VideoInfo,
+    spec: YCbCrSpec,
+    settings: Settings,
+    range_start_s: float | None,
+    shift_s: float,
 ) -> ColorVideoWriter:
     return ColorVideoWriter(
         target.partial,
@@ -221,6 +230,7 @@ def _open_writer(
         settings=settings.encoder,
         audio_from=info.path if info.audio_stream_indexes else None,
         range_start_s=range_start_s,
+        shift_s=shift_s,
     )
 
 

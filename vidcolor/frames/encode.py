@@ -44,7 +44,9 @@ class ColorVideoWriter:
         time_base, rate: the input's, reused for the output stream.
         audio_from: the input file whose audio packets are copied, or None for no audio.
         range_start_s: for a preview, the input time of the first kept frame: audio before it is
-            dropped and every timestamp is shifted so the output starts at zero.
+            dropped, and audio after the last frame too.
+        shift_s: seconds subtracted from every timestamp, video and audio alike, so the output
+            starts at zero (a preview's start, or the time an input's timestamps start at).
     """
 
     def __init__(
@@ -60,6 +62,7 @@ class ColorVideoWriter:
         settings: EncoderSettings,
         audio_from: Path | None,
         range_start_s: float | None,
+        shift_s: float = 0.0,
     ) -> None:
         self.path = path
         self._spec = spec
@@ -68,7 +71,8 @@ class ColorVideoWriter:
         self._width, self._height = width, height
         self.pix_fmt = choose_pix_fmt(width, height, spec.bit_depth)
         self._subsampled = self.pix_fmt.startswith("yuv420")
-        self._shift_pts = None if range_start_s is None else round(range_start_s / time_base)
+        self._shift_pts = round(shift_s / time_base)
+        self._preview = range_start_s is not None
         self._last_end_s = 0.0
         self.frames_written = 0
         try:
@@ -78,7 +82,7 @@ class ColorVideoWriter:
         try:
             self._stream = self._add_video_stream(settings)
             self._audio = (
-                AudioPacketCopier(audio_from, self._output, keep_from_s=range_start_s, shift_s=range_start_s or 0.0)
+                AudioPacketCopier(audio_from, self._output, keep_from_s=range_start_s, shift_s=shift_s)
                 if audio_from is not None
                 else None
             )
@@ -120,8 +124,7 @@ class ColorVideoWriter:
         _fill_plane(out.planes[1], samples[..., 0])
         _fill_plane(out.planes[2], samples[..., 1])
         pts = frame.pts if frame.pts is not None else round(frame.index / (self._rate or 25) / self._time_base)
-        if self._shift_pts is not None:
-            pts -= self._shift_pts
+        pts -= self._shift_pts
         out.pts = pts
         out.time_base = self._time_base
         time_s = float(pts * self._time_base)
@@ -147,7 +150,7 @@ class ColorVideoWriter:
         try:
             self._encode(None)
             if self._audio is not None:
-                self._audio.copy_until(self._last_end_s if self._shift_pts is not None else None)
+                self._audio.copy_until(self._last_end_s if self._preview else None)
         finally:
             if self._audio is not None:
                 self._audio.close()

@@ -23,6 +23,7 @@ class VideoInfo:
     rate: Fraction | None  # nominal frame rate (30000/1001 stays exact), None if unknown
     frame_count: int | None  # from the container's index; None if it does not say
     start_pts: int | None
+    start_s: float  # when the file's first stream starts (MPEG-TS captures often start far from zero)
     bit_depth: int
     full_range: bool
     audio_stream_indexes: tuple[int, ...]
@@ -70,6 +71,7 @@ def probe(path: Path) -> VideoInfo:
             rate=Fraction(rate) if rate else None,
             frame_count=stream.frames or None,
             start_pts=stream.start_time,
+            start_s=container.start_time / av.time_base if container.start_time is not None else 0.0,
             bit_depth=max(8, fmt.components[0].bits),
             full_range=fmt.name.startswith("yuvj") or first.color_range == 2,
             audio_stream_indexes=tuple(s.index for s in container.streams.audio),
