@@ -312,3 +312,21 @@ def test_data_folders_follow_the_environment_then_the_user(monkeypatch, tmp_path
     monkeypatch.setattr(places, "checkout_root", lambda: None)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "share"))
     assert places.weights_place().path == tmp_path / "share" / "vidcolor" / "weights"
+
+
+@pytest.mark.parametrize(
+    ("range_args", "code"),
+    [(["--end", "35f"], 2), (["--start", "0.2"], 2), (["--start", "4f", "--duration", "1s"], 2), (["--end", "10f"], 0)],
+)
+def test_a_range_that_needs_frames_past_the_readable_end_is_an_error(
+    capsys, reference: Path, out_dir: Path, tmp_path: Path, range_args: list[str], code: int
+) -> None:
+    """A truncated file (index kept, about 20 of 40 frames readable): a range inside the readable part is fine."""
+    full = make_video(tmp_path / "whole.mp4", frames=40, faststart=True, tones=())
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(full.read_bytes()[: full.stat().st_size * 6 // 10])
+    got, err = run_and_capture(capsys, str(cut), "--style", str(reference), "-o", str(out_dir / "o.mp4"), *range_args)
+    assert got == code, err
+    if code:
+        assert_one_line_naming(err, cut, "truncated")
+        assert_nothing_written(out_dir)

@@ -155,11 +155,12 @@ def colorize_video(
             writer.write(work.frame, _full_chroma(chroma, work.frame, spec))
             if progress is not None:
                 progress(writer.frames_written, expected)
-        # The container's sample count against what could be read: a cut-off file comes up short.
-        # (Frames, not packets, may legitimately be fewer: an edit list can hide some.)
-        if expected is not None and decode_stats.packets < expected:
+        # The container's index against what could be read: a cut-off file comes up short, for a
+        # whole run and for a range that needed frames beyond the readable end alike.
+        if missing := decode_stats.missing(info):
             raise InputError(
-                f"{input_path}: truncated or damaged: read {decode_stats.packets} of its {expected} video packets"
+                f"{input_path}: truncated or damaged: {missing} of its {info.frame_count} video packets "
+                "could not be read"
             )
         writer.close()
         target.commit()

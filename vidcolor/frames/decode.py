@@ -46,6 +46,18 @@ class DecodeStats:
     """What a decode pass saw, for the completeness check after it."""
 
     packets: int = 0  # video packets with data that the demuxer returned
+    exhausted: bool = False  # the demuxer ran out (rather than the range ending first)
+    skipped: int = 0  # packets a seek jumped over (estimated from the first packet's time)
+
+    def missing(self, info: VideoInfo) -> int:
+        """How many of the video packets the container's index lists could not be read (0 if unknown).
+
+        Only a pass that ran to the end of the stream can tell; frames, not packets, may
+        legitimately be fewer (an edit list can hide some), so packets are what is counted.
+        """
+        if not self.exhausted or not info.frame_count:
+            return 0
+        return max(0, info.frame_count - (self.packets + self.skipped))
 
 
 def iter_luma_frames(
@@ -74,6 +86,9 @@ def iter_luma_frames(
         try:
             for packet in container.demux(stream):
                 if packet.size:
+                    if seek_s is not None and stats.packets == 0 and info.rate and packet.pts is not None:
+                        # A seek lands on a keyframe: the packets before it were not read, nor lost.
+                        stats.skipped = max(0, round((float(packet.pts * info.time_base) - origin) * float(info.rate)))
                     stats.packets += 1
                 for frame in packet.decode():
                     verdict = selector.classify(decoded, frame.time)
@@ -85,5 +100,6 @@ def iter_luma_frames(
                     luma = upright(luma_plane(frame, info.bit_depth), info.rotation)
                     yield LumaFrame(index=kept, pts=frame.pts, time_base=info.time_base, luma=luma)
                     kept += 1
+            stats.exhausted = True
         except av.FFmpegError as exc:
             raise InputError(f"{info.path}: damaged after {decoded} frames ({_reason(exc)})") from exc
