@@ -237,3 +237,14 @@ def test_an_input_whose_timestamps_start_late_comes_out_starting_at_zero(
                 starts[packet.stream.type] = float(packet.pts * packet.stream.time_base)
     assert abs(starts["video"]) < 0.05 and abs(starts["audio"]) < 0.1, starts
     assert len(video_pts(out)[1]) == 25
+
+
+def test_without_a_terminal_progress_is_plain_lines_with_honest_totals(capsys, clip: Path, reference: Path, out_dir):
+    """In a log: a line every few percent, the total known for a preview too, no line wrapped."""
+    assert run([str(clip), "--style", str(reference), "-o", str(out_dir / "a.mp4"), "--no-cache"]) == 0
+    lines = capsys.readouterr().err.strip().splitlines()
+    progress = [line for line in lines if line.startswith("vidcolor: clip.mp4: ")]
+    assert len(progress) >= 5 and progress[-1].startswith("vidcolor: clip.mp4: 100% (30/30 frames)"), lines
+    assert lines[-1].startswith("wrote ") and "(30 frames" in lines[-1]
+    assert run([str(clip), "--style", str(reference), "-o", str(out_dir / "b.mp4"), "--no-cache", "--end", "20f"]) == 0
+    assert "100% (20/20 frames)" in capsys.readouterr().err

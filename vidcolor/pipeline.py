@@ -148,7 +148,7 @@ def colorize_video(
     # whole input from where its timestamps start (a capture at 100 s would otherwise get a 100 s
     # empty edit). Inputs that start at or before zero are kept as they are.
     shift_s = range_start_s if range_start_s is not None else max(info.start_s, 0.0)
-    expected = info.frame_count if settings.frame_range.is_everything else None
+    expected = settings.frame_range.expected_frames(info.frame_count, info.rate)
     writer = _open_writer(target, info, spec, settings, range_start_s, shift_s)
     try:
         for work, chroma in itertools.chain([first], coloured):

@@ -1,58 +1,122 @@
-"""A rich progress bar fed by the pipeline's progress callback: frames, fps, ETA."""
+"""Progress fed by the pipeline's progress callback: frames, fps, ETA; a bar on a terminal, lines in a log.
+
+Frames come out in bursts (a whole window once its keyframes are solved), so a rate measured over
+the last few updates swings far above and below the truth; the rate shown is frames written over
+the time since the run started, and the ETA follows from it.
+"""
 
 from __future__ import annotations
 
+import time
+
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    ProgressColumn,
-    Task,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
+# Without a terminal, a line at every this much of the run (or this often when the total is unknown).
+LOG_EVERY_PERCENT = 5
+LOG_EVERY_SECONDS = 30.0
 
-class FpsColumn(ProgressColumn):
-    """Frames per second since the start."""
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}"
+
+
+class _Rate:
+    """Frames per second and time left, from the frames written since ``started``."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+
+    def fps(self, done: int) -> float | None:
+        elapsed = time.monotonic() - self.started
+        return done / elapsed if done and elapsed > 0 else None
+
+    def eta(self, done: int, total: int | None) -> str:
+        fps = self.fps(done)
+        return "-:--:--" if fps is None or not total else _clock(max(total - done, 0) / fps)
+
+
+class _FpsColumn(ProgressColumn):
+    def __init__(self, rate: _Rate) -> None:
+        super().__init__()
+        self._rate = rate
 
     def render(self, task: Task) -> Text:
-        speed = task.finished_speed or task.speed
-        return Text("  --  fps" if speed is None else f"{speed:5.1f} fps", style="progress.data.speed")
+        fps = self._rate.fps(int(task.completed))
+        return Text("  --  fps" if fps is None else f"{fps:5.1f} fps", style="progress.data.speed")
+
+
+class _EtaColumn(ProgressColumn):
+    def __init__(self, rate: _Rate) -> None:
+        super().__init__()
+        self._rate = rate
+
+    def render(self, task: Task) -> Text:
+        total = int(task.total) if task.total is not None else None
+        return Text(f"ETA {self._rate.eta(int(task.completed), total)}", style="progress.remaining")
 
 
 class FrameProgress:
     """Context manager; call the instance as the pipeline's ``progress(done, total)`` callback."""
 
     def __init__(self, console: Console, label: str) -> None:
+        self._console = console
+        self._label = label
+        self._rate = _Rate()
+        self._terminal = console.is_terminal
         self._progress = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn("frames"),
-            FpsColumn(),
-            TextColumn("ETA"),
-            TimeRemainingColumn(),
+            _FpsColumn(self._rate),
+            _EtaColumn(self._rate),
             TimeElapsedColumn(),
             console=console,
             transient=False,
         )
         self._task = self._progress.add_task(label, total=None)
         self._started = False
+        self._logged_percent = -LOG_EVERY_PERCENT
+        self._logged_at = self._rate.started
 
     def __enter__(self) -> FrameProgress:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._started:
+        if self._started and self._terminal:
             self._progress.stop()
 
     def __call__(self, done: int, total: int | None) -> None:
+        if not self._terminal:
+            self._log_line(done, total)
+            return
         # Drawn from the first frame on, so a run that fails its checks shows no empty bar.
         if not self._started:
             self._progress.start()
             self._started = True
         self._progress.update(self._task, completed=done, total=total)
+
+    def _log_line(self, done: int, total: int | None) -> None:
+        """A plain line every few percent (or every half minute without a total): logs of long runs."""
+        now = time.monotonic()
+        if total:
+            percent = 100 * done // total
+            if percent < self._logged_percent + LOG_EVERY_PERCENT and done != total:
+                return
+            self._logged_percent = percent
+            where = f"{percent}% ({done}/{total} frames)"
+        else:
+            if now - self._logged_at < LOG_EVERY_SECONDS:
+                return
+            where = f"{done} frames"
+        self._logged_at = now
+        fps = self._rate.fps(done)
+        self._console.print(
+            f"vidcolor: {self._label}: {where}, {fps or 0:.1f} fps, ETA {self._rate.eta(done, total)}",
+            highlight=False,
+            soft_wrap=True,
+        )

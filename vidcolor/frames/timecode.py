@@ -89,6 +89,28 @@ class FrameRange:
     def is_everything(self) -> bool:
         return self.start is None and self.end is None and self.duration is None
 
+    def expected_frames(self, total: int | None, rate: Fraction | None) -> int | None:
+        """About how many frames the range holds, for progress (None when it cannot be told)."""
+
+        def frames_at(point: TimePoint) -> int | None:
+            if point.frames is not None:
+                return point.frames
+            return round(float(point.seconds or 0) * float(rate)) if rate else None
+
+        first = frames_at(self.start) if self.start is not None else 0
+        if first is None:
+            return None
+        if self.duration is not None:
+            count = frames_at(self.duration)
+        elif self.end is not None:
+            end = frames_at(self.end)
+            count = None if end is None else end - first
+        else:
+            count = None if total is None else total - first
+        if count is not None and total is not None:
+            count = min(count, total - first)
+        return None if count is None else max(count, 0)
+
     @property
     def seek_seconds(self) -> Fraction | None:
         """Where a demuxer may seek before decoding.
