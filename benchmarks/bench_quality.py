@@ -154,7 +154,7 @@ def write_like_vidcolor(path: Path, grey: Path, chromas: list[np.ndarray]) -> Pa
         time_base, rate = s.time_base, s.average_rate
     writer = ColorVideoWriter(
         path, container_format="mp4", width=w, height=h, spec=spec, time_base=time_base, rate=rate,
-        settings=EncoderSettings(), audio_from=None, range_start_s=None,
+        settings=EncoderSettings(), copy_from=None, range_start_s=None,
     )  # fmt: skip
     for frame, chroma in zip(frames, chromas, strict=True):
         from vidcolor.colour import fit_chroma_to_gamut

@@ -148,3 +148,41 @@ def video_pts(path: Path) -> tuple[Fraction, list[int]]:
     with av.open(str(path)) as c:
         s = c.streams.video[0]
         return s.time_base, [f.pts for f in c.decode(s)]
+
+
+def make_labelled_mkv(path: Path) -> Path:
+    """An archive-style MKV: 25 frames, English commentary audio, French SRT subtitles, a font
+    attachment, two chapters and a title."""
+    srt = path.with_suffix(".srt")
+    srt.write_text("1\n00:00:00,100 --> 00:00:00,500\nBonjour\n\n2\n00:00:00,600 --> 00:00:00,900\nAu revoir\n")
+    with av.open(str(srt)) as subtitles, av.open(str(path), "w") as out:
+        out.metadata["title"] = "Reel 3"
+        video = out.add_stream("libx264", rate=Fraction(25), options={"qp": "0", "preset": "ultrafast"})
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        video.metadata["language"] = "und"
+        audio = out.add_stream("aac", rate=48000, layout="mono")
+        audio.metadata.update({"language": "eng", "title": "Commentary"})
+        text = out.add_stream_from_template(subtitles.streams.subtitles[0])
+        text.metadata["language"] = "fra"
+        out.add_attachment("font.ttf", "application/x-truetype-font", b"\x00\x01\x00\x00 not really a font")
+        out.set_chapters(
+            [
+                {"id": 1, "start": 0, "end": 500, "time_base": Fraction(1, 1000), "metadata": {"title": "Opening"}},
+                {"id": 2, "start": 500, "end": 1000, "time_base": Fraction(1, 1000), "metadata": {"title": "Street"}},
+            ]
+        )
+        for i in range(25):
+            frame = av.VideoFrame.from_ndarray(
+                np.ascontiguousarray(np.repeat(moving_pattern(i, 64, 48)[..., None], 3, 2)), format="rgb24"
+            )
+            frame.pts, frame.time_base = i, Fraction(1, 25)
+            for packet in video.encode(frame):
+                out.mux(packet)
+        for packet in video.encode(None):
+            out.mux(packet)
+        _write_tone(out, audio, Tone(seconds=1.0))
+        for packet in subtitles.demux(subtitles.streams.subtitles[0]):
+            if packet.size:
+                packet.stream = text
+                out.mux(packet)
+    return path

@@ -9,7 +9,16 @@ import av
 import numpy as np
 import pytest
 
-from tests.media import Tone, audio_packets, decoded_frames, luma_planes, make_video, moving_pattern, video_pts
+from tests.media import (
+    Tone,
+    audio_packets,
+    decoded_frames,
+    luma_planes,
+    make_labelled_mkv,
+    make_video,
+    moving_pattern,
+    video_pts,
+)
 from vidcolor.cli import run
 
 
@@ -248,3 +257,45 @@ def test_without_a_terminal_progress_is_plain_lines_with_honest_totals(capsys, c
     assert lines[-1].startswith("wrote ") and "(30 frames" in lines[-1]
     assert run([str(clip), "--style", str(reference), "-o", str(out_dir / "b.mp4"), "--no-cache", "--end", "20f"]) == 0
     assert "100% (20/20 frames)" in capsys.readouterr().err
+
+
+def _streams(path: Path) -> dict[str, list[tuple[str, dict[str, str]]]]:
+    with av.open(str(path)) as c:
+        found: dict[str, list[tuple[str, dict[str, str]]]] = {
+            "chapters": [(ch["metadata"].get("title", ""), {}) for ch in c.chapters()]
+        }
+        for s in c.streams:
+            codec = s.codec_context.name if s.codec_context else getattr(s, "name", "") or ""
+            labels = {k: v for k, v in s.metadata.items() if k in ("language", "title")}
+            found.setdefault(s.type, []).append((codec, labels))
+        found["title"] = [(c.metadata.get("title", ""), {})]
+    return found
+
+
+def test_subtitles_attachments_chapters_and_labels_survive_into_mkv(capsys, media_dir: Path, reference: Path, out_dir):
+    source = make_labelled_mkv(media_dir / "labelled.mkv")
+    out = out_dir / "o.mkv"
+    assert run([str(source), "--style", str(reference), "-o", str(out), "--no-cache"]) == 0
+    assert "not copied" not in capsys.readouterr().err
+    got = _streams(out)
+    assert got["audio"] == [("aac", {"language": "eng", "title": "Commentary"})]
+    assert [(codec in ("srt", "subrip"), labels.get("language")) for codec, labels in got["subtitle"]] == [
+        (True, "fra")
+    ]
+    assert len(got["attachment"]) == 1
+    assert [t for t, _ in got["chapters"]] == ["Opening", "Street"]
+    assert got["title"] == [("Reel 3", {})]
+
+
+def test_what_mp4_cannot_hold_is_named_in_one_line(capsys, media_dir: Path, reference: Path, out_dir: Path) -> None:
+    source = make_labelled_mkv(media_dir / "labelled.mkv")
+    out = out_dir / "o.mp4"
+    assert run([str(source), "--style", str(reference), "-o", str(out), "--no-cache"]) == 0
+    notes = [line for line in capsys.readouterr().err.splitlines() if "not copied" in line]
+    assert len(notes) == 1 and "subtitle stream" in notes[0] and "choose .mkv" in notes[0] and "attachment" in notes[0]
+    got = _streams(out)
+    assert got["audio"] == [("aac", {"language": "eng"})]  # MP4 tracks have no title tag: the handler name says it
+    with av.open(str(out)) as c:
+        assert c.streams.audio[0].metadata.get("handler_name") == "Commentary"
+    assert "subtitle" not in got
+    assert [t for t, _ in got["chapters"]] == ["Opening", "Street"]

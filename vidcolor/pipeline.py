@@ -229,7 +229,7 @@ def _open_writer(
         time_base=info.time_base,
         rate=info.rate,
         settings=settings.encoder,
-        audio_from=info.path if info.audio_stream_indexes else None,
+        copy_from=info.path,
         range_start_s=range_start_s,
         shift_s=shift_s,
     )

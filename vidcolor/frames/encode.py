@@ -18,7 +18,7 @@ import numpy as np
 from vidcolor.colour import YCbCrSpec
 from vidcolor.errors import EncodeError
 from vidcolor.frames.frame import LumaFrame
-from vidcolor.frames.remux import AudioPacketCopier
+from vidcolor.frames.remux import StreamCopier
 
 if TYPE_CHECKING:
     from vidcolor.settings import EncoderSettings
@@ -42,7 +42,8 @@ class ColorVideoWriter:
         width, height: upright frame size.
         spec: how samples map to unit values; its bit depth picks 8- or 10-bit output.
         time_base, rate: the input's, reused for the output stream.
-        audio_from: the input file whose audio packets are copied, or None for no audio.
+        copy_from: the input file whose audio and subtitle packets, labels and chapters are copied,
+            or None to copy nothing.
         range_start_s: for a preview, the input time of the first kept frame: audio before it is
             dropped, and audio after the last frame too.
         shift_s: seconds subtracted from every timestamp, video and audio alike, so the output
@@ -60,7 +61,7 @@ class ColorVideoWriter:
         time_base: Fraction,
         rate: Fraction | None,
         settings: EncoderSettings,
-        audio_from: Path | None,
+        copy_from: Path | None,
         range_start_s: float | None,
         shift_s: float = 0.0,
     ) -> None:
@@ -82,10 +83,12 @@ class ColorVideoWriter:
         try:
             self._stream = self._add_video_stream(settings)
             self._audio = (
-                AudioPacketCopier(audio_from, self._output, keep_from_s=range_start_s, shift_s=shift_s)
-                if audio_from is not None
+                StreamCopier(copy_from, self._output, keep_from_s=range_start_s, shift_s=shift_s)
+                if copy_from is not None
                 else None
             )
+            if self._audio is not None:
+                self._audio.label_video(self._stream)
         except BaseException:
             self._output.close()
             raise

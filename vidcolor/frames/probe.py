@@ -26,7 +26,6 @@ class VideoInfo:
     start_s: float  # when the file's first stream starts (MPEG-TS captures often start far from zero)
     bit_depth: int
     full_range: bool
-    audio_stream_indexes: tuple[int, ...]
 
     @property
     def width(self) -> int:
@@ -74,7 +73,6 @@ def probe(path: Path) -> VideoInfo:
             start_s=container.start_time / av.time_base if container.start_time is not None else 0.0,
             bit_depth=max(8, fmt.components[0].bits),
             full_range=fmt.name.startswith("yuvj") or first.color_range == 2,
-            audio_stream_indexes=tuple(s.index for s in container.streams.audio),
         )
 
 
