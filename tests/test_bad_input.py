@@ -330,3 +330,25 @@ def test_a_range_that_needs_frames_past_the_readable_end_is_an_error(
     if code:
         assert_one_line_naming(err, cut, "truncated")
         assert_nothing_written(out_dir)
+
+
+def test_a_full_disk_names_the_output_with_exit_3(capsys, clip: Path, reference: Path, out_dir: Path, monkeypatch):
+    import errno
+    import os
+
+    from vidcolor.errors import EncodeError
+    from vidcolor.frames.encode import ColorVideoWriter
+
+    def full(self: ColorVideoWriter, *args: object) -> None:
+        try:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        except OSError as exc:
+            raise EncodeError(f"{self.path}: encoding or muxing failed ({exc})") from exc
+
+    monkeypatch.setattr(ColorVideoWriter, "write", full)
+    target = out_dir / "o.mp4"
+    code, err = run_and_capture(capsys, str(clip), "--style", str(reference), "-o", str(target))
+    assert code == 3
+    assert_one_line_naming(err, target, "no space left")
+    assert ".partial" not in err
+    assert_nothing_written(out_dir)

@@ -9,6 +9,7 @@ luma, audio packets copied → renamed into place. At most one window of frames 
 
 from __future__ import annotations
 
+import errno
 import itertools
 import logging
 import os
@@ -164,9 +165,11 @@ def colorize_video(
             )
         writer.close()
         target.commit()
-    except BaseException:
+    except BaseException as exc:
         writer.abort()
         target.discard()
+        if _out_of_space(exc):  # the output's fault, not the encoder's: name the file the user asked for
+            raise OutputError(f"{target.path}: no space left on the device of {target.path.parent}") from exc
         raise
     stats = keyframes.stats
     result = ColorizeResult(
@@ -193,6 +196,15 @@ def colorize_video(
     )
     log.info("keyframe colour: %s", ", ".join(f"{100 * v:.0f}% {k}" for k, v in result.keyframe_sources.items()))
     return result
+
+
+def _out_of_space(exc: BaseException | None) -> bool:
+    """Whether ``exc`` or an error it was raised from is a full disk (ENOSPC, or EDQUOT: a quota)."""
+    while exc is not None:
+        if getattr(exc, "errno", None) in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def _as_list(style_path: StylePaths) -> list[str | os.PathLike[str]]:
