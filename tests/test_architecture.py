@@ -7,10 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
-from tests.media import make_reference
 from vidcolor import Settings, colorize_video
 from vidcolor.cli import run
 from vidcolor.solver import COLORIZERS, Keyframe, KeyframeColorizer, Reference
@@ -83,6 +83,7 @@ class _FlatTeal(KeyframeColorizer):
 
     name = "test-flat-teal"
     built_with: Settings | None = None
+    calls = 0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> _FlatTeal:
@@ -90,26 +91,30 @@ class _FlatTeal(KeyframeColorizer):
         return cls()
 
     def colorize(self, keyframe: Keyframe, reference: Reference, previous: Propagated | None) -> np.ndarray:
+        _FlatTeal.calls += 1
         return np.full((*keyframe.luma.shape, 2), (0.05, -0.08), np.float32)
 
 
 def test_a_registered_stage_runs_through_colorize_video_untouched(clip: Path, tmp_path: Path) -> None:
-    # A portrait reference shows another framing: no dense match, so the colorizer colours everything.
-    reference = make_reference(tmp_path / "portrait.png", width=40, height=80)
+    # A reference of another scene (colour noise): no dense match, so the colorizer colours the keyframes.
+    noise = np.random.default_rng(0).integers(0, 256, (48, 64, 3), dtype=np.uint8)
+    reference = tmp_path / "noise.png"
+    cv2.imwrite(str(reference), noise)
     COLORIZERS.register("test-flat-teal")(_FlatTeal)
     try:
         settings = Settings(colorizer="test-flat-teal", segmenter="whole", use_cache=False, keyframe_interval=10)
         result = colorize_video(clip, reference, tmp_path / "o.mkv", settings)
     finally:
         COLORIZERS.unregister("test-flat-teal")
-    assert result.frames == 30 and result.keyframes >= 3
+    assert result.frames == 30 and result.keyframes >= 3 and _FlatTeal.calls >= 1
     assert _FlatTeal.built_with is not None and _FlatTeal.built_with.keyframe_interval == 10
     import av
 
     with av.open(str(tmp_path / "o.mkv")) as container:
         frame = next(container.decode(video=0)).to_ndarray(format="yuv444p")
-    # Cb, Cr samples of the flat colour (limited range: 128 + 224 * unit chroma).
-    np.testing.assert_allclose(frame[1:].reshape(2, -1).mean(axis=1), (139.2, 110.1), atol=1.5)
+    # The flat colour's Cb, Cr samples (limited range: 128 + 224 * unit chroma) cover most of the frame.
+    teal = (np.abs(frame[1].astype(float) - 139.2) < 4) & (np.abs(frame[2].astype(float) - 110.1) < 4)
+    assert teal.mean() > 0.5, teal.mean()
 
 
 def test_options_are_checked_before_any_model_loads(capsys, clip: Path, reference: Path, tmp_path: Path, monkeypatch):

@@ -3,11 +3,12 @@
 The everyday restoration workflow colours one frame by hand and asks for the rest: then the
 reference shows the very scene of nearby keyframes, and its colour should arrive pixel for pixel,
 not through statistics. Optical flow between the keyframe's luma and the reference's (after
-matching their exposure) finds where each keyframe pixel is in the reference; the flow is
+matching their exposure; a reference of another shape is first cut to the video's around its
+centre) finds where each keyframe pixel is in the reference; the flow is
 computed both ways, and a pixel is trusted where the two agree (forward–backward consistency:
 occlusions and mismatches break it) and where the luma it lands on looks alike (on slightly
 blurred luma, so that fine texture such as grass does not fail the test on sub-pixel shifts).
-A reference of another framing or another scene simply gets low confidence everywhere.
+A reference of another scene simply gets low confidence everywhere.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ CONSISTENCY_PX = 0.8
 CONSISTENCY_PER_PX = 0.05
 # Luma difference (unit, after a 5x5 blur) at which trust falls to 1/e.
 PHOTOMETRIC_SIGMA = 0.08
-# References whose aspect ratio differs more than this from the video's show another framing.
+# References whose aspect ratio differs more than this from the video's show another framing: they
+# are cut to the video's shape around their centre before matching.
 ASPECT_TOLERANCE = 0.04
 
 
@@ -55,14 +57,7 @@ class ReferenceMatcher:
     def match(self, luma: np.ndarray, reference: Reference) -> Match:
         """Where each pixel of unit luma ``(h, w)`` is in ``reference``, and the colour found there."""
         h, w = luma.shape
-        rh, rw = reference.luma.shape
-        if abs(rw / rh - w / h) > ASPECT_TOLERANCE * (w / h):
-            return Match.nothing(h, w)
-        ref_luma, ref_chroma = reference.luma, reference.chroma
-        if (rh, rw) != (h, w):
-            shrink = cv2.INTER_AREA if rh > h else cv2.INTER_LINEAR
-            ref_luma = cv2.resize(ref_luma, (w, h), interpolation=shrink)
-            ref_chroma = cv2.resize(ref_chroma, (w, h), interpolation=shrink)
+        ref_luma, ref_chroma = _framed_like(reference, h, w)
         # Exposure: a photograph of the scene may be brighter or flatter than the film.
         ref_luma = (ref_luma - ref_luma.mean()) * (luma.std() + 1e-4) / (ref_luma.std() + 1e-4) + luma.mean()
         a, b = _u8(luma), _u8(ref_luma)
@@ -78,6 +73,29 @@ class ReferenceMatcher:
         # A pixel is only as sure as its least sure neighbour: edges of trusted areas are where flow errs.
         confidence = cv2.erode(confidence.astype(np.float32), np.ones((3, 3), np.uint8))
         return Match(warp(ref_chroma, back), confidence)
+
+
+def _framed_like(reference: Reference, h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+    """The reference's luma and chroma at ``(h, w)``.
+
+    A reference of another shape (a still photograph of the scene, a video frame in 4:3) is scaled
+    to cover the keyframe and cut to it around its centre, so the flow has only an offset to find.
+    """
+    rh, rw = reference.luma.shape
+    ref_luma, ref_chroma = reference.luma, reference.chroma
+    if abs(rw / rh - w / h) > ASPECT_TOLERANCE * (w / h):
+        scale = max(w / rw, h / rh)
+        sw, sh = max(w, round(rw * scale)), max(h, round(rh * scale))
+        x0, y0 = (sw - w) // 2, (sh - h) // 2
+        interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+        ref_luma = cv2.resize(ref_luma, (sw, sh), interpolation=interpolation)[y0 : y0 + h, x0 : x0 + w]
+        ref_chroma = cv2.resize(ref_chroma, (sw, sh), interpolation=interpolation)[y0 : y0 + h, x0 : x0 + w]
+        return np.ascontiguousarray(ref_luma), np.ascontiguousarray(ref_chroma)
+    if (rh, rw) != (h, w):
+        interpolation = cv2.INTER_AREA if rh > h else cv2.INTER_LINEAR
+        ref_luma = cv2.resize(ref_luma, (w, h), interpolation=interpolation)
+        ref_chroma = cv2.resize(ref_chroma, (w, h), interpolation=interpolation)
+    return ref_luma, ref_chroma
 
 
 def _u8(luma: np.ndarray) -> np.ndarray:
