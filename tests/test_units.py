@@ -83,7 +83,7 @@ def test_cut_detector_finds_a_hard_cut_not_motion() -> None:
     shot_b = rng.uniform(120, 230, (36, 64)).astype(np.uint8)
     frames = [np.roll(shot_a, i, axis=1) for i in range(10)] + [np.roll(shot_b, i, axis=1) for i in range(10)]
     detector = CutDetector()
-    assert [i for i, f in enumerate(frames) if detector.is_cut(thumbnail(f))] == [10]
+    assert [i for i, f in enumerate(frames) if detector.is_cut(thumbnail(f) / 255.0)] == [10]
 
 
 def test_windows_split_at_cuts_and_every_interval() -> None:

@@ -36,7 +36,7 @@ from vidcolor.solver.base import Keyframe, KeyframeColorizer
 from vidcolor.temporal.flow import FlowEstimator
 from vidcolor.temporal.propagate import Propagated, blend, step
 from vidcolor.temporal.refine import spread_trusted
-from vidcolor.temporal.shots import THUMB_WIDTH
+from vidcolor.temporal.shots import thumbnail
 from vidcolor.temporal.windows import Window
 
 log = logging.getLogger("vidcolor")
@@ -104,10 +104,7 @@ def frame_thumbnail(frame: LumaFrame, spec: YCbCrSpec) -> np.ndarray:
     Both passes (reference placement, then colouring) see frames through this one function, so
     their cut detectors find the same shots.
     """
-    h, w = frame.luma.shape
-    size = (THUMB_WIDTH, min(max(1, round(h * THUMB_WIDTH / w)), 4 * THUMB_WIDTH))
-    small = cv2.resize(frame.luma.astype(np.float32), size, interpolation=cv2.INTER_AREA)
-    return np.clip(spec.luma_to_unit(small), 0.0, 1.0)
+    return np.clip(spec.luma_to_unit(thumbnail(frame.luma)), 0.0, 1.0)
 
 
 @dataclass

@@ -13,11 +13,14 @@ import numpy as np
 THUMB_WIDTH = 64
 
 
-def thumbnail(luma_u8: np.ndarray) -> np.ndarray:
-    """A small float32 thumbnail ``(h, 64)`` of a uint8 luma image, for cut scoring."""
-    h, w = luma_u8.shape
-    th = max(1, round(h * THUMB_WIDTH / w))
-    return cv2.resize(luma_u8, (THUMB_WIDTH, th), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
+def thumbnail(plane: np.ndarray) -> np.ndarray:
+    """A small float32 thumbnail ``(h, 64)`` of a luma plane (any sample type), in the plane's own units.
+
+    Its height follows the aspect ratio, at most four times the width (a 16x4000 frame stays small).
+    """
+    h, w = plane.shape
+    size = (THUMB_WIDTH, min(max(1, round(h * THUMB_WIDTH / w)), 4 * THUMB_WIDTH))
+    return cv2.resize(plane.astype(np.float32), size, interpolation=cv2.INTER_AREA)
 
 
 def cut_score(a: np.ndarray, b: np.ndarray) -> float:
