@@ -79,7 +79,9 @@ class PyramidFeatures(FeatureExtractor):
         for level in range(self.levels):
             if level:
                 x = F.conv2d(F.pad(x, (2, 2, 2, 2), mode="replicate"), self.blur, groups=3)[:, :, ::2, ::2]
-            grads = F.conv2d(F.pad(x.repeat_interleave(4, dim=1), (1, 1, 1, 1), mode="replicate"), self.bank, groups=12)
+            # Four oriented filters per channel: a grouped convolution with four outputs per group
+            # gives the same maps as repeating each channel four times, without the copies.
+            grads = F.conv2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), self.bank, groups=3)
             out.append(torch.cat([x, grads.abs() * 4.0], dim=1))
         return out
 
