@@ -160,3 +160,20 @@ def test_exemplar_colorizer_keeps_trusted_previous_colour() -> None:
     colorizer = ExemplarColorizer(continuity=1.0)
     chroma = colorizer.colorize(Keyframe(luma, RegionMasks.whole(32, 32)), reference, previous)
     np.testing.assert_allclose(chroma, -0.2, atol=1e-5)
+
+
+def test_a_large_jpeg_reference_is_decoded_reduced_with_its_colours(tmp_path) -> None:
+    import cv2
+
+    from vidcolor.references import _jpeg_size, load_rgb
+
+    ys, xs = np.mgrid[0:1800, 0:2400].astype(np.float32)
+    bgr = np.stack([xs / 2400 * 255, np.full_like(xs, 90), ys / 1800 * 255], axis=-1).astype(np.uint8)
+    path = tmp_path / "big.jpg"
+    cv2.imwrite(str(path), bgr)
+    assert _jpeg_size(np.fromfile(path, np.uint8)) == (2400, 1800)
+    rgb = load_rgb(path)
+    assert rgb.shape == (768, 1024, 3)
+    np.testing.assert_allclose(
+        rgb.reshape(-1, 3).mean(axis=0), bgr[..., ::-1].reshape(-1, 3).mean(axis=0) / 255, atol=0.01
+    )

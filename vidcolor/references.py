@@ -34,8 +34,14 @@ def load_rgb(path: Path) -> np.ndarray:
     path = Path(path)
     check_readable_file(path, ReferenceImageError, "an image")
     data = np.fromfile(path, dtype=np.uint8)
+    flags = cv2.IMREAD_COLOR | cv2.IMREAD_ANYDEPTH
+    size = _jpeg_size(data)
+    if size is not None and max(size) >= 2 * MAX_REFERENCE_SIDE:
+        # JPEG decodes at 1/2, 1/4 or 1/8 scale directly: an 8000x8000 photograph never exists in full.
+        reduction = min(8, 2 ** int(np.log2(max(size) / MAX_REFERENCE_SIDE)))
+        flags = {2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4, 8: cv2.IMREAD_REDUCED_COLOR_8}[reduction]
     with native_stderr_silenced():  # libpng and libjpeg print their own complaints about bad files
-        image = cv2.imdecode(data, cv2.IMREAD_COLOR | cv2.IMREAD_ANYDEPTH) if data.size else None
+        image = cv2.imdecode(data, flags) if data.size else None
     if image is None:
         raise ReferenceImageError(f"{path}: not a readable image (PNG, JPEG, TIFF, WebP, BMP)")
     h, w = image.shape[:2]
@@ -44,6 +50,23 @@ def load_rgb(path: Path) -> np.ndarray:
         image = cv2.resize(image, (rw, rh), interpolation=cv2.INTER_AREA)
     scale = 65535.0 if image.dtype == np.uint16 else 255.0
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB).astype(np.float32) / np.float32(scale)
+
+
+def _jpeg_size(data: np.ndarray) -> tuple[int, int] | None:
+    """``(width, height)`` from a JPEG's frame header, or None when ``data`` is not a readable JPEG."""
+    raw = data.tobytes()
+    if not raw.startswith(b"\xff\xd8"):
+        return None
+    at = 2
+    while at + 9 < len(raw):
+        if raw[at] != 0xFF:
+            return None
+        marker = raw[at + 1]
+        length = int.from_bytes(raw[at + 2 : at + 4], "big")
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):  # start of frame
+            return int.from_bytes(raw[at + 7 : at + 9], "big"), int.from_bytes(raw[at + 5 : at + 7], "big")
+        at += 2 + length
+    return None
 
 
 def read_reference(path: Path, matrix: str) -> tuple[Reference, np.ndarray]:
