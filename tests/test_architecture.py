@@ -44,7 +44,11 @@ ALLOWED = {
         "cache", "colour", "errors", "frames", "geometry", "keyframes", "match", "places", "references",
         "segment", "settings", "solver", "stages", "temporal",
     },
-    "__init__": {"errors", "frames", "pipeline", "settings"},
+    "photos": {
+        "cache", "colour", "errors", "frames", "geometry", "keyframes", "match", "native", "references", "segment",
+        "settings", "solver", "stages", "temporal",
+    },
+    "__init__": {"errors", "frames", "photos", "pipeline", "settings"},
     "__main__": {"cli"},
 }  # fmt: skip
 

@@ -21,6 +21,7 @@ from vidcolor.errors import (
 )
 from vidcolor.frames.output import default_output_path
 from vidcolor.frames.timecode import FrameRange
+from vidcolor.photos import PhotoResult, colorize_photo
 from vidcolor.pipeline import ColorizeResult, colorize_video
 from vidcolor.settings import EncoderSettings, Settings, SolverSettings
 
@@ -36,6 +37,7 @@ __all__ = [
     "FrameRange",
     "InputError",
     "OutputError",
+    "PhotoResult",
     "ReferenceImageError",
     "SettingError",
     "Settings",
@@ -45,6 +47,7 @@ __all__ = [
     "VidcolorError",
     "WeightsError",
     "__version__",
+    "colorize_photo",
     "colorize_video",
     "default_output_path",
 ]

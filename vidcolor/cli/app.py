@@ -20,6 +20,7 @@ from vidcolor import __version__
 from vidcolor.errors import VidcolorError
 from vidcolor.frames.output import default_output_path
 from vidcolor.frames.timecode import FrameRange
+from vidcolor.photos import colorize_photo, default_photo_output, is_photo
 from vidcolor.pipeline import colorize_video
 from vidcolor.settings import OPTIONS, Settings
 
@@ -78,7 +79,10 @@ def _flag_of(name: str) -> str:
 
 @app.command()
 def colorize(
-    input: Annotated[Path, typer.Argument(help="Black-and-white (or colour, taken as luma) video.")],
+    input: Annotated[
+        Path,
+        typer.Argument(help="Black-and-white (or colour, taken as luma) video, or a photograph (PNG, JPEG, TIFF...)."),
+    ],
     style: Annotated[
         list[str],
         typer.Option(
@@ -119,7 +123,8 @@ def colorize(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Say what each stage does.")] = False,
 ) -> None:
-    """Colorize INPUT after the colours of --style and write OUTPUT with the input's audio."""
+    """Colorize INPUT after the colours of --style and write OUTPUT with the input's audio (a photograph
+    gives a photograph: NAME.colorized.png by default)."""
     _configure_logging(quiet=quiet, verbose=verbose)
     # Settings check every value here, before any model loads or any file is opened.
     settings = Settings.from_paths(
@@ -145,8 +150,17 @@ def colorize(
             "cache_limit_mb": cache_limit,
         }
     )
-    target = output or default_output_path(input)
     try:
+        if is_photo(input):
+            photo = colorize_photo(
+                input, list(style), output or default_photo_output(input), settings, overwrite=overwrite
+            )
+            if not quiet:
+                err_console.print(
+                    f"[green]wrote[/green] {photo.output}  ({photo.width}x{photo.height}, {photo.bit_depth}-bit)"
+                )
+            return
+        target = output or default_output_path(input)
         if quiet:
             result = colorize_video(input, style, target, settings, overwrite=overwrite, debug_masks=debug_masks)
         else:
@@ -161,7 +175,8 @@ def colorize(
         # removed its temporary file on the way out.
         signum = exc.signum if isinstance(exc, Terminated) else signal.SIGINT
         err_console.print(
-            f"vidcolor: interrupted ({signal.Signals(signum).name}); nothing was written to {target}", highlight=False
+            f"vidcolor: interrupted ({signal.Signals(signum).name}); nothing was written to {output or input}",
+            highlight=False,
         )
         raise typer.Exit(128 + signum) from None
     if not quiet:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import glob
 import os
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,18 +58,22 @@ class OutputTarget:
         return removed
 
 
-def check_output(output: Path, input_path: Path, *, overwrite: bool) -> OutputTarget:
+def check_output(
+    output: Path, input_path: Path, *, overwrite: bool, formats: Mapping[str, str] = CONTAINERS
+) -> OutputTarget:
     """Validate the output path up front, so nothing is decoded for a run that cannot finish.
+
+    ``formats`` maps the accepted suffixes to what they are written as (video containers by default).
 
     Raises:
         OutputError: unknown container, the input itself, a folder, an existing file without
             ``overwrite``, a missing or unwritable folder.
     """
-    container = CONTAINERS.get(output.suffix.lower())
-    if container is None:
+    if output.suffix.lower() not in formats:
         raise OutputError(
-            f"{output}: unknown output type {output.suffix or '(none)'!r}; use one of {', '.join(CONTAINERS)}"
+            f"{output}: unknown output type {output.suffix or '(none)'!r}; use one of {', '.join(formats)}"
         )
+    container = formats[output.suffix.lower()]
     if output.resolve() == input_path.resolve():
         raise OutputError(f"{output}: is the input itself; choose another output name")
     if output.is_dir():
