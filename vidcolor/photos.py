@@ -10,6 +10,7 @@ orientation applied. Written to a hidden temporary name and renamed when complet
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -21,7 +22,7 @@ from vidcolor.cache import KeyframeCache
 from vidcolor.colour import fit_chroma_to_gamut, rgb_to_ycbcr, ycbcr_to_rgb
 from vidcolor.errors import InputError, OutputError, check_readable_file
 from vidcolor.frames.frame import LumaFrame
-from vidcolor.frames.output import check_output
+from vidcolor.frames.output import check_output, requested_output
 from vidcolor.geometry import work_size
 from vidcolor.keyframes import WindowColorizer, WorkFrame
 from vidcolor.match.placement import Placement
@@ -65,7 +66,7 @@ def default_photo_output(input_path: Path) -> Path:
 
 def colorize_photo(
     input_path: str | os.PathLike[str],
-    style_path: str | os.PathLike[str] | list[str | os.PathLike[str]],
+    style_path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     output_path: str | os.PathLike[str] | None = None,
     settings: Settings | None = None,
     *,
@@ -82,12 +83,9 @@ def colorize_photo(
     settings = settings or Settings()
     input_path = Path(input_path)
     luma, depth = _read_luma(input_path)
-    output = Path(output_path) if output_path is not None else default_photo_output(input_path)
-    if output.is_dir():
-        output = output / default_photo_output(input_path).name
+    output = requested_output(output_path, default_photo_output(input_path))
     target = check_output(output, input_path, overwrite=overwrite, formats=PHOTO_FORMATS)
-    styles = style_path if isinstance(style_path, list) else [style_path]
-    references = References.read([s for text in styles for s in StyleSource.parse(text)], MATRIX)
+    references = References.read(StyleSource.parse_all(style_path), MATRIX)
     stages = build_stages(settings, segmenter=segmenter, colorizer=colorizer, flow=flow)
     references = references.segmented(stages.segmenter).placed(_best_reference(references, luma))
 

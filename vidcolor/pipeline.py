@@ -27,7 +27,7 @@ from vidcolor.errors import InputError, OutputError
 from vidcolor.frames.decode import DecodeStats, iter_luma_frames
 from vidcolor.frames.encode import ColorVideoWriter
 from vidcolor.frames.frame import LumaFrame
-from vidcolor.frames.output import OutputTarget, check_output, default_output_path
+from vidcolor.frames.output import OutputTarget, check_output, default_output_path, requested_output
 from vidcolor.frames.probe import VideoInfo, probe
 from vidcolor.geometry import work_size
 from vidcolor.keyframes import MaskInspector, WindowColorizer, WorkFrame, frame_thumbnail
@@ -97,16 +97,15 @@ def colorize_video(
     settings = settings or Settings()
     input_path = Path(input_path)
     info = probe(input_path)
-    output = Path(output_path) if output_path is not None else default_output_path(input_path)
-    if output.is_dir():  # a folder: the default name inside it
-        output = output / default_output_path(input_path).name
+    output = requested_output(output_path, default_output_path(input_path))
     target = check_output(output, input_path, overwrite=overwrite)
     for stale in target.remove_stale_partials():
         log.info("%s: removed, left by a run that was killed", stale)
     debug_dir = _debug_folder(debug_masks)
     spec = YCbCrSpec(matrix=matrix_for_height(info.height), bit_depth=info.bit_depth, full_range=info.full_range)
-    sources = [s for text in _as_list(style_path) for s in StyleSource.parse(text)]
-    references = References.read(sources, spec.matrix)  # bad references fail before any model loads
+    references = References.read(
+        StyleSource.parse_all(style_path), spec.matrix
+    )  # bad references fail before any model loads
     stages = build_stages(settings, segmenter=segmenter, colorizer=colorizer, flow=flow)
     references = references.segmented(stages.segmenter)
     if references.needs_placing:
@@ -205,12 +204,6 @@ def _out_of_space(exc: BaseException | None) -> bool:
             return True
         exc = exc.__cause__ or exc.__context__
     return False
-
-
-def _as_list(style_path: StylePaths) -> list[str | os.PathLike[str]]:
-    if isinstance(style_path, str | os.PathLike):
-        return [style_path]
-    return list(style_path)
 
 
 def _place(references: References, info: VideoInfo, spec: YCbCrSpec, settings: Settings) -> Placement:

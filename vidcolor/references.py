@@ -89,6 +89,12 @@ class StyleSource:
     at: TimePoint | None = None
 
     @classmethod
+    def parse_all(cls, given: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> list[StyleSource]:
+        """One reference or several, each as :meth:`parse` reads it."""
+        texts = [given] if isinstance(given, str | os.PathLike) else list(given)
+        return [source for text in texts for source in cls.parse(text)]
+
+    @classmethod
     def parse(cls, text: str | os.PathLike[str]) -> list[StyleSource]:
         """``ref.png``, ``ref.png@12.5`` / ``ref.png@300f`` (pinned), or a folder of images (sorted by name).
 

@@ -58,6 +58,14 @@ class OutputTarget:
         return removed
 
 
+def requested_output(requested: str | os.PathLike[str] | None, default: Path) -> Path:
+    """The output path: ``default`` when none is given, the default's name inside a given folder."""
+    if requested is None:
+        return default
+    output = Path(requested)
+    return output / default.name if output.is_dir() else output
+
+
 def check_output(
     output: Path, input_path: Path, *, overwrite: bool, formats: Mapping[str, str] = CONTAINERS
 ) -> OutputTarget:
