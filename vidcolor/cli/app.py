@@ -77,7 +77,11 @@ def _flag_of(name: str) -> str:
     return declared.flag if declared is not None and declared.flag else name
 
 
-@app.command()
+@app.command(
+    epilog="Also: 'vidcolor weights list|verify|fetch|import' (feature networks' files), "
+    "'vidcolor cache info|clean' (the keyframe cache), 'vidcolor --version'. "
+    "'vidcolor INPUT ...' is short for 'vidcolor colorize INPUT ...'."
+)
 def colorize(
     input: Annotated[
         Path,
@@ -123,8 +127,7 @@ def colorize(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Say what each stage does.")] = False,
 ) -> None:
-    """Colorize INPUT after the colours of --style and write OUTPUT with the input's audio (a photograph
-    gives a photograph: NAME.colorized.png by default)."""
+    """Colorize INPUT after the colours of --style and write OUTPUT with the input's audio; a photograph gives a photograph (NAME.colorized.png by default)."""
     _configure_logging(quiet=quiet, verbose=verbose)
     # Settings check every value here, before any model loads or any file is opened.
     settings = Settings.from_paths(
@@ -298,6 +301,8 @@ def _configure_logging(*, quiet: bool, verbose: bool) -> None:
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI in-process and return its exit code (what ``main`` exits with)."""
     args = list(sys.argv[1:] if argv is None else argv)
+    if args in ([], ["--help"], ["-h"]):  # the main job's options, not just a list of commands
+        args = ["colorize", "--help"]
     if args and args[0] not in SUBCOMMANDS and not args[0].startswith("-"):
         args.insert(0, "colorize")  # `vidcolor movie.mp4 --style ref.jpg`
     debug = "--debug" in args or os.environ.get("VIDCOLOR_DEBUG") == "1"
