@@ -70,6 +70,15 @@ class KeyframeColour:
     def anchor(self) -> Propagated:
         return Propagated.anchor(self.chroma, self.certainty)
 
+    def stacked(self) -> np.ndarray:
+        """``(h, w, 3)`` float16: chroma then certainty, as the cache stores a keyframe."""
+        return np.dstack([self.chroma, self.certainty]).astype(np.float16)
+
+    @classmethod
+    def unstacked(cls, stacked: np.ndarray) -> KeyframeColour:
+        colour = stacked.astype(np.float32)
+        return cls(np.ascontiguousarray(colour[..., :2]), np.ascontiguousarray(colour[..., 2]))
+
 
 MaskInspector = Callable[[LumaFrame, np.ndarray, RegionMasks], None]
 """Called with (frame, unit luma at work size, regions) for every keyframe that is segmented."""
@@ -115,7 +124,6 @@ class KeyframeStats:
     cached: int = 0
     shots: int = 0
     masks_tracked: int = 0
-    solved: int = 0  # keyframes where the colorizer ran
     # Summed over the keyframes coloured in this run: the fraction of pixels whose colour came from
     # the reference through correspondence, from the carried colour, from trusted neighbours, or
     # from the colorizer.
@@ -245,14 +253,12 @@ class WindowColorizer:
         if cached is not None and cached.shape == (*work.unit.shape, 3):
             self.stats.cached += 1
             self._masks = None  # not segmented: the next keyframe detects afresh
-            return KeyframeColour(np.ascontiguousarray(cached[..., :2]), np.ascontiguousarray(cached[..., 2]))
-        composed = self._compose(work, previous)
+            return KeyframeColour.unstacked(cached)
         # The cache keeps float16; a run uses the same rounded values whether it solved a keyframe
         # or read it back, so a resumed run gives exactly the output of an uninterrupted one.
-        stored = np.dstack([composed.chroma, composed.certainty]).astype(np.float16)
+        stored = self._compose(work, previous).stacked()
         self._cache.put(name, stored)
-        colour = stored.astype(np.float32)
-        return KeyframeColour(np.ascontiguousarray(colour[..., :2]), np.ascontiguousarray(colour[..., 2]))
+        return KeyframeColour.unstacked(stored)
 
     def _compose(self, work: WorkFrame, previous: Propagated | None) -> KeyframeColour:
         """A keyframe's colour from its sources in order of trust, joined along luma edges."""
@@ -274,7 +280,6 @@ class WindowColorizer:
             if self._inspect is not None:
                 self._inspect(work.frame, work.unit, masks)
             fill = self._colorizer.colorize(Keyframe(work.unit, masks), reference, previous)
-            self.stats.solved += 1
         else:
             fill = spread
             self._masks = None  # not segmented: the next keyframe detects afresh

@@ -150,9 +150,9 @@ class Settings:
                 nested.setdefault(head, {})[rest] = value
             else:
                 top[head] = value
-        hints = {f.name: f.default_factory for f in dataclasses.fields(cls)}
+        factories = {f.name: f.default_factory for f in dataclasses.fields(cls)}
         for head, fields in nested.items():
-            factory = hints[head]
+            factory = factories[head]
             top[head] = factory(**fields)  # type: ignore[operator]
         return cls(**top)
 

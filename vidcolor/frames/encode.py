@@ -82,13 +82,13 @@ class ColorVideoWriter:
             raise EncodeError(f"{path}: cannot create output ({exc})") from exc
         try:
             self._stream = self._add_video_stream(settings)
-            self._audio = (
+            self._copier = (
                 StreamCopier(copy_from, self._output, keep_from_s=range_start_s, shift_s=shift_s)
                 if copy_from is not None
                 else None
             )
-            if self._audio is not None:
-                self._audio.label_video(self._stream)
+            if self._copier is not None:
+                self._copier.label_video(self._stream)
         except BaseException:
             self._output.close()
             raise
@@ -137,13 +137,13 @@ class ColorVideoWriter:
 
     @property
     def audio_packets_copied(self) -> int:
-        return self._audio.copied if self._audio is not None else 0
+        return self._copier.copied if self._copier is not None else 0
 
     def _encode(self, frame: av.VideoFrame | None) -> None:
         try:
             for packet in self._stream.encode(frame):
-                if self._audio is not None and packet.dts is not None:
-                    self._audio.copy_until(float(packet.dts * packet.time_base))
+                if self._copier is not None and packet.dts is not None:
+                    self._copier.copy_until(float(packet.dts * packet.time_base))
                 self._output.mux(packet)
         except av.FFmpegError as exc:
             raise EncodeError(f"{self.path}: encoding or muxing failed ({exc})") from exc
@@ -152,18 +152,18 @@ class ColorVideoWriter:
         """Flush the encoder, copy the remaining audio (up to the video's end for a preview), close."""
         try:
             self._encode(None)
-            if self._audio is not None:
-                self._audio.copy_until(self._last_end_s if self._preview else None)
+            if self._copier is not None:
+                self._copier.copy_until(self._last_end_s if self._preview else None)
         finally:
-            if self._audio is not None:
-                self._audio.close()
+            if self._copier is not None:
+                self._copier.close()
             self._output.close()
 
     def abort(self) -> None:
         """Close without flushing (the caller deletes the partial file)."""
         try:
-            if self._audio is not None:
-                self._audio.close()
+            if self._copier is not None:
+                self._copier.close()
             self._output.close()
         except (av.FFmpegError, OSError, ValueError):
             pass

@@ -43,10 +43,6 @@ class Match:
     chroma: np.ndarray
     confidence: np.ndarray
 
-    @classmethod
-    def nothing(cls, height: int, width: int) -> Match:
-        return cls(np.zeros((height, width, 2), np.float32), np.zeros((height, width), np.float32))
-
 
 class ReferenceMatcher:
     """Matches keyframes to references with DIS optical flow (MEDIUM preset: larger motion than frame to frame)."""

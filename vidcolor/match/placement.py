@@ -41,19 +41,17 @@ class Placement:
     Attributes:
         shots: the shots in order.
         frames: per reference, the frame it is placed on (pinned or found), or None.
-        scores: per reference, the similarity at that frame (1.0 for a pinned one).
         shot_reference: per shot, the index of the reference it takes its colours from.
     """
 
     shots: tuple[Shot, ...]
     frames: tuple[int | None, ...]
-    scores: tuple[float, ...]
     shot_reference: tuple[int, ...]
 
     @classmethod
     def single(cls, frame: int | None) -> Placement:
         """One reference, no pass needed: every frame takes it; ``frame`` is where it was pinned."""
-        return cls((Shot(0, 2**62),), (frame,), (1.0,), (0,))
+        return cls((Shot(0, 2**62),), (frame,), (0,))
 
     def reference_for(self, index: int) -> tuple[int, bool]:
         """The reference frame ``index`` takes its colours from, and whether it is placed on this frame."""
@@ -117,7 +115,7 @@ def place(
             if score > best_score[r]:
                 best_score[r], best_frame[r] = score, index
     if count == 0:
-        return Placement((Shot(0, 0),), (None,) * len(references), (0.0,) * len(references), (0,))
+        return Placement((Shot(0, 0),), (None,) * len(references), (0,))
     for r, pin in enumerate(pins):
         if pin is not None and best_frame[r] is None:
             log.warning("reference %d is pinned at %s, outside the frames of this run: it is not placed", r + 1, pin)
@@ -145,7 +143,7 @@ def place(
                 best + 1,
             )
         chosen.append(best)
-    return Placement(shots, placed, tuple(best_score), tuple(chosen))
+    return Placement(shots, placed, tuple(chosen))
 
 
 def _reached(pin: TimePoint, index: int, time_s: float, period_s: float) -> bool:
