@@ -1,4 +1,4 @@
-"""Keyframe solver speed: seconds per keyframe and iterations per second, by size and network.
+"""Keyframe solver speed: seconds per keyframe at default settings, and per step by size and network.
 
     .venv/bin/python benchmarks/bench_solver.py [--iterations 30] [--device auto|cpu|cuda]
 
@@ -48,6 +48,14 @@ def main() -> int:
     reference = Reference(luma, chroma, segmenter.segment(luma, rgb))
     keyframe = Keyframe(luma, segmenter.segment(luma))
     name = torch.cuda.get_device_name() if device == "cuda" else f"CPU, {torch.get_num_threads()} threads"
+    # The product's default: a 512 px keyframe, default settings (the plateau stop on), exemplar start included.
+    solver = OptimColorizer(SolverSettings(), device=device, features=PyramidFeatures())
+    solver.colorize(keyframe, reference, None)  # warm-up
+    solver._prepared = None
+    start = time.perf_counter()
+    solver.colorize(keyframe, reference, None)
+    seconds = time.perf_counter() - start
+    print(f"# default settings, 512 px keyframe, weight-free: {seconds:.2f} s ({solver.last_iterations} steps)")
     print(f"# optim solver, {args.iterations} iterations, {len(keyframe.masks.names)} regions, {name}")
     print(f"{'network':<26} {'size':>5} {'s/keyframe':>11} {'it/s':>7}")
     setups = [

@@ -243,7 +243,7 @@ def test_clip_prompts_pick_the_closest_description_and_guide_the_solve() -> None
     solver = OptimColorizer(options, features=TinyRandomFeatures(), clip=guide)
     chroma = solver.colorize(keyframe, reference, None)
     assert np.isfinite(chroma).all()
-    prompts = solver._prepared[1][3]  # the reference's regions → their chosen prompts' text embeddings
+    prompts = solver._prepared[1].prompts  # the reference's regions → their chosen prompts' text embeddings
     assert set(prompts) == {"background", "skin"}
     torch.testing.assert_close(prompts["background"], guide.embed_text(["a blue sky"])[0])
 
@@ -349,3 +349,48 @@ def test_the_cache_key_names_the_network_actually_found(tmp_path: Path, monkeypa
     assert before["features"] == "pyramid"
     assert after["features"] == f"vgg19:{_digest_of(path)[:16]}"
     assert settings.colour_key("ref", before)[0] != settings.colour_key("ref", after)[0]
+
+
+def test_trusted_colour_stays_where_it_is_sure_and_the_rest_is_refined() -> None:
+    from vidcolor.solver.base import Trusted
+
+    keyframe, reference = two_region_problem()
+    h, w = keyframe.luma.shape
+    certainty = np.zeros((h, w), np.float32)
+    certainty[:, : w // 4] = 1.0  # the left quarter is known: green, unlike anything in the reference
+    known = np.zeros((h, w, 2), np.float32)
+    known[:, : w // 4] = (-0.1, -0.1)
+    chroma = solver().refine(keyframe, reference, None, Trusted(known, certainty))
+    assert np.abs(chroma[4:-4, 2 : w // 4 - 6] - known[4:-4, 2 : w // 4 - 6]).max() < 0.03
+
+
+def test_the_plateau_stop_fires_at_the_default_cap_and_adam_carries_within_a_shot() -> None:
+    keyframe, reference = two_region_problem()
+    colorizer = OptimColorizer(SolverSettings(solve_size=96), features=TinyRandomFeatures())
+    first = colorizer.colorize(keyframe, reference, None)
+    assert colorizer.last_iterations < SolverSettings().iterations
+    assert colorizer._adam is not None
+    steps = int(colorizer._adam["step"])
+    colorizer.colorize(keyframe, reference, Propagated.anchor(first))  # the next keyframe of the shot
+    assert int(colorizer._adam["step"]) == steps + colorizer.last_iterations
+    colorizer.colorize(keyframe, reference, None)  # a new shot starts afresh
+    assert int(colorizer._adam["step"]) == colorizer.last_iterations
+
+
+def test_bt709_input_asks_for_the_colours_bt601_input_of_the_same_picture_asks_for() -> None:
+    from vidcolor.colour import rgb_to_ycbcr
+
+    # Two colours whose luma is the same in both matrices (0.0864 R - 0.1282 G + 0.0418 B = 0), scaled
+    # by a texture: the same picture, with the same luma, whichever matrix its video uses. What the
+    # solver asks of a keyframe (colour-feature statistics of the RGB it composes) must not change.
+    _, reference = two_region_problem()
+    left = reference.masks.weights[1][..., None]
+    colours = left * np.array([0.2, 0.3956, 0.8]) + (1 - left) * np.array([0.8, 0.6037, 0.2])
+    ref_rgb = (colours * (0.5 + reference.luma[..., None])).astype(np.float32).clip(0, 1)
+    asked = []
+    for matrix in ("bt601", "bt709"):
+        ref_luma, ref_chroma = rgb_to_ycbcr(ref_rgb, matrix)
+        asked.append(solver()._reference_targets(Reference(ref_luma, ref_chroma, reference.masks, matrix)))
+    for (mean_601, std_601), (mean_709, std_709) in zip(asked[0].stats, asked[1].stats, strict=True):
+        torch.testing.assert_close(mean_601, mean_709, atol=2e-3, rtol=0)
+        torch.testing.assert_close(std_601, std_709, atol=2e-3, rtol=0)

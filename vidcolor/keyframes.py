@@ -32,7 +32,7 @@ from vidcolor.match.correspond import ReferenceMatcher
 from vidcolor.references import References
 from vidcolor.segment.base import RegionMasks, Segmenter
 from vidcolor.segment.tracking import keep_identities, track, tracking_confidence
-from vidcolor.solver.base import Keyframe, KeyframeColorizer
+from vidcolor.solver.base import Keyframe, KeyframeColorizer, Trusted
 from vidcolor.temporal.flow import FlowEstimator
 from vidcolor.temporal.propagate import Propagated, blend, step
 from vidcolor.temporal.refine import spread_trusted
@@ -279,7 +279,7 @@ class WindowColorizer:
             masks = self._masks_for(work, previous)
             if self._inspect is not None:
                 self._inspect(work.frame, work.unit, masks)
-            fill = self._colorizer.colorize(Keyframe(work.unit, masks), reference, previous)
+            fill = self._colorizer.refine(Keyframe(work.unit, masks), reference, previous, Trusted(data, trust))
         else:
             fill = spread
             self._masks = None  # not segmented: the next keyframe detects afresh

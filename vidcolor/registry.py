@@ -88,6 +88,8 @@ class Registry(Generic[T]):
             try:
                 factory = getattr(importlib.import_module(module), attribute)
             except ImportError as exc:
+                if (exc.name or "").split(".")[0] == "vidcolor":
+                    raise  # our own module is broken: a bug, not a missing package
                 install = f"pip install 'vidcolor[{entry.extra}]'" if entry.extra else "reinstall vidcolor"
                 raise StageError(f"the {name} {self.kind} needs a package that is missing ({exc}); {install}") from exc
             entry = _Entry(factory, entry.needs_torch, entry.extra)

@@ -19,7 +19,7 @@ from vidcolor.frames.timecode import FrameRange
 from vidcolor.options import check_fields, declared, option
 
 # Bump when a change alters colours for the same settings, so old cache entries are not reused.
-ALGORITHM_VERSION = 2
+ALGORITHM_VERSION = 3
 
 CODECS = ("libx264", "libx265")
 PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
@@ -64,15 +64,19 @@ class SolverSettings:
         minimum=0,
         maximum=1,
     )
-    warm_start: bool = option(True, "optim: start from per-region statistics alignment (False: neutral chroma).")
+    warm_start: bool = option(True, "optim: start from the exemplar colorizer's result (False: neutral chroma).")
     learning_rate: float = option(0.01, "optim: Adam step size.", minimum=0)
-    style_weight: float = option(1.0, "optim: weight of the per-region feature statistics loss.", minimum=0)
-    content_weight: float = option(0.0, "optim: weight of the feature distance to the grey keyframe.", minimum=0)
+    style_weight: float = option(1.0, "optim: weight of the per-region colour-feature statistics loss.", minimum=0)
+    data_weight: float = option(
+        1.0, "optim: pull toward the starting colour, by how sure each pixel of it is.", minimum=0
+    )
+    match_weight: float = option(
+        1.0, "optim: weight of the per-position correspondence loss (where colours go).", minimum=0
+    )
     clip_weight: float = option(0.1, "optim: weight of the CLIP losses.", minimum=0)
-    smooth_weight: float = option(2.0, "optim: weight of the edge-aware smoothness.", minimum=0)
     temporal_weight: float = option(4.0, "optim: pull toward the previous keyframe's carried colour.", minimum=0)
     gamut_weight: float = option(20.0, "optim: penalty on RGB leaving [0, 1].", minimum=0)
-    plateau: float = option(2e-3, "optim: relative loss improvement below which a solve stops early.", minimum=0)
+    plateau: float = option(5e-3, "optim: relative loss improvement below which a solve stops early.", minimum=0)
     patience: int = option(6, "optim: steps averaged by the plateau test.", minimum=1)
     seed: int = option(0, "optim: random seed (solves are deterministic).")
 

@@ -87,6 +87,15 @@ class Keyframe:
         return Keyframe(cv2.resize(self.luma, (sw, sh), interpolation=cv2.INTER_AREA), self.masks.resized(sh, sw))
 
 
+@dataclass(frozen=True)
+class Trusted:
+    """Colour a keyframe already has from trusted sources (the reference through a dense match, the
+    carried colour), at work size: chroma ``(h, w, 2)`` and how sure each pixel is ``(h, w)`` in [0, 1]."""
+
+    chroma: np.ndarray
+    certainty: np.ndarray
+
+
 def keep_carried(chroma: np.ndarray, previous: Propagated | None, continuity: float) -> np.ndarray:
     """Mix the colour carried from the previous keyframe into ``chroma`` ``(h, w, 2)`` where it is trusted.
 
@@ -124,6 +133,13 @@ class KeyframeColorizer(ABC):
     @abstractmethod
     def colorize(self, keyframe: Keyframe, reference: Reference, previous: Propagated | None) -> np.ndarray:
         """Unit chroma ``(h, w, 2)`` float32 for ``keyframe`` (luma is never changed)."""
+
+    def refine(
+        self, keyframe: Keyframe, reference: Reference, previous: Propagated | None, trusted: Trusted
+    ) -> np.ndarray:
+        """Like :meth:`colorize`, for a keyframe that already has ``trusted`` colour in places (what the
+        pipeline calls). By default the trusted colour is not looked at; a refining colorizer overrides this."""
+        return self.colorize(keyframe, reference, previous)
 
     def identity(self) -> dict[str, str]:
         """What decides this colorizer's colours beyond the settings (networks, their weight files'

@@ -1,20 +1,24 @@
-"""Region-aware optimization solver: the keyframe's chroma is optimized against the reference.
+"""Region-aware optimization solver: a refinement of the keyframe's best colour, guided by the reference.
 
-Warm start: per-region statistics alignment (AdaIN) of the reference's colour onto the keyframe.
-Then Adam minimizes, over the chroma only (luma is a constant, so it cannot change):
+Start: what the keyframe already has from trusted sources (the reference's pixels through a dense
+match, the colour carried from the previous keyframe), and elsewhere the exemplar colorizer's guess
+(region-aware Welsh matching). The solve changes that start through per-region bilateral grids
+(``solver.grid``: smooth, stops at luma edges, feathered at region borders; luma is a constant, so
+it cannot change), minimizing with Adam:
 
-    style     per region, mean and standard deviation of features at several depths, against the
-              paired reference region (batched over regions)
-    content   optional feature distance to the greyscale keyframe (0 by default)
-    clip      1 - cosine between CLIP embeddings of the result and the reference (when enabled);
-              with prompts, also each region's crop against the text prompt picked for its
-              reference counterpart from a pool (e.g. "blonde hair", "a grey wall")
-    smooth    chroma gradients, weighted down across luma edges (edge-aware)
-    temporal  distance to the previous keyframe's result carried here by flow, where trusted
-    gamut     RGB leaving [0, 1] for the fixed luma
+    data           distance to the start, weighted by how sure each pixel of it is
+    style          per region, mean and deviation of colour features (features of the result minus
+                   features of its grey) against the paired reference region's, each layer normalised
+    correspondence each position's colour features against those of the reference position whose
+                   grey features match it best, within its counterpart region (where colours go)
+    clip           1 - cosine between CLIP embeddings of the result and the reference (when enabled);
+                   with prompts, each region's crop against the prompt picked for its counterpart
+    temporal       distance to the previous keyframe's result carried here by flow, where trusted
+    gamut          RGB leaving [0, 1] for the fixed luma
 
-and stops early when the loss stops improving. The result is brought to full size along the
-keyframe's luma edges.
+Adam's step-size state carries across the keyframes of a shot, and the solve stops on a plateau
+(tested every ``patience`` steps, so the GPU does not wait for the host every step). The result is
+sliced at the keyframe's full size with its own luma, so the refinement is smooth and edge-aware at any size.
 """
 
 from __future__ import annotations
@@ -33,16 +37,30 @@ from vidcolor.device import resolve_device
 from vidcolor.segment.base import RegionMasks
 from vidcolor.segment.regions import base_name, counterpart
 from vidcolor.settings import SolverSettings
-from vidcolor.solver.base import Keyframe, KeyframeColorizer, Reference, keep_carried
+from vidcolor.solver.base import Keyframe, KeyframeColorizer, Reference, Trusted
 from vidcolor.solver.clip_guide import ClipGuide, region_box
+from vidcolor.solver.exemplar import ExemplarColorizer
 from vidcolor.solver.features import FeatureExtractor, PyramidFeatures, build_features
-from vidcolor.solver.upsample import chroma_to_size
+from vidcolor.solver.grid import grid_shape, slice_grids, slicing_coordinates
+from vidcolor.solver.losses import (
+    correspondence_loss,
+    layer_masks,
+    layer_scales,
+    nearest_reference,
+    region_statistics,
+    style_loss,
+)
 from vidcolor.temporal.propagate import Propagated
 
 if TYPE_CHECKING:
     from vidcolor.settings import Settings
 
 log = logging.getLogger("vidcolor.solver")
+
+# How firmly the data term holds the start: the exemplar's guess lightly, so the feature losses may
+# move it; trusted colour (the reference match, the carry) fifty times as firmly, by its certainty.
+GUESS_HOLD = 0.2
+TRUSTED_HOLD = 10.0
 
 
 def compose_rgb(luma: torch.Tensor, chroma: torch.Tensor, matrix: str = "bt601") -> torch.Tensor:
@@ -55,54 +73,28 @@ def compose_rgb(luma: torch.Tensor, chroma: torch.Tensor, matrix: str = "bt601")
     return torch.cat([r, g, b], dim=1)
 
 
-def pooled_masks(masks: torch.Tensor, features: list[torch.Tensor]) -> list[torch.Tensor]:
-    """Soft masks ``(R, H, W)`` averaged down to each feature map's size, flattened: ``[(R, N_l)]``."""
-    return [F.adaptive_avg_pool2d(masks[None], (f.shape[-2], f.shape[-1]))[0].flatten(1) for f in features]
+class _Targets:
+    """What a reference asks of every keyframe, prepared once per reference at solve size."""
 
-
-def region_statistics(
-    features: list[torch.Tensor], masks: list[torch.Tensor]
-) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """Masked mean and standard deviation of every feature map, for all regions at once.
-
-    Args:
-        features: ``[(1, C_l, H_l, W_l)]``.
-        masks: ``[(R, N_l)]`` from :func:`pooled_masks` (pooled once per solve: they are constant).
-
-    Returns:
-        per layer, ``(mean (R, C_l), std (R, C_l))``.
-    """
-    stats = []
-    for f, m in zip(features, masks, strict=True):
-        total = m.sum(dim=1, keepdim=True).clamp_min(1e-6)
-        x = f[0].flatten(1)  # (C, N)
-        mean = (m @ x.T) / total
-        var = (m @ (x * x).T) / total - mean * mean
-        stats.append((mean, var.clamp_min(1e-8).sqrt()))
-    return stats
-
-
-def adain_warm_start(luma: np.ndarray, masks: RegionMasks, reference: Reference) -> np.ndarray:
-    """Per region, the reference region's colour aligned to the keyframe region's luma statistics.
-
-    Within a paired region, chroma is modelled as linear in luma (mean + slope) on the
-    reference, and applied to the keyframe's luma after matching its mean and variance to the
-    reference region's (AdaIN on luma). Regions without a counterpart use the whole reference.
-    """
-    out = np.zeros((*luma.shape, 2), np.float32)
-    for r, name in enumerate(masks.names):
-        weight = masks.weights[r]
-        if weight.max() < 1e-3:
-            continue
-        region = reference.region_for(name)
-        ref_l, ref_c = reference.luma[region], reference.chroma[region]
-        mu_r, sd_r = float(ref_l.mean()), float(ref_l.std()) + 1e-4
-        slope = ((ref_l - mu_r)[:, None] * (ref_c - ref_c.mean(axis=0))).mean(axis=0) / sd_r**2
-        inside = weight > 0.5 if (weight > 0.5).any() else weight > 0
-        mu_t, sd_t = float(luma[inside].mean()), float(luma[inside].std()) + 1e-4
-        aligned = (luma - mu_t) / sd_t * sd_r + mu_r
-        out += weight[..., None] * (ref_c.mean(axis=0) + (aligned - mu_r)[..., None] * slope)
-    return out
+    def __init__(
+        self,
+        names: tuple[str, ...],
+        stats: list[tuple[torch.Tensor, torch.Tensor]],
+        scales: list[float],
+        grey_deep: torch.Tensor,
+        colour_deep: torch.Tensor,
+        region_deep: torch.Tensor,
+        embedding: torch.Tensor | None,
+        prompts: dict[str, torch.Tensor],
+    ) -> None:
+        self.names = names  # reference region names; statistics rows follow them, plus the whole image
+        self.stats = stats
+        self.scales = scales
+        self.grey_deep = grey_deep  # (C, M): the deepest layer's grey features, for matching
+        self.colour_deep = colour_deep  # (C, M): its colour features, the correspondence targets
+        self.region_deep = region_deep  # (R_ref, M): hard reference regions at that layer
+        self.embedding = embedding
+        self.prompts = prompts
 
 
 class OptimColorizer(KeyframeColorizer):
@@ -135,10 +127,13 @@ class OptimColorizer(KeyframeColorizer):
             torch.backends.cudnn.benchmark = True
             self.features = self.features.to(memory_format=torch.channels_last)
         self.clip = clip or (ClipGuide.from_weights(weights_dir, self.device) if self.options.clip else None)
+        self.start = ExemplarColorizer(continuity=self.options.continuity)
         self.last_iterations = 0
         self.last_loss = float("nan")
         # The reference whose targets were last prepared, held so its identity cannot be reused.
-        self._prepared: tuple[Reference, tuple[Any, ...]] | None = None
+        self._prepared: tuple[Reference, _Targets] | None = None
+        # Adam's second moments and step count from the last keyframe of the shot (None at a shot start).
+        self._adam: dict[str, Any] | None = None
 
     def identity(self) -> dict[str, str]:
         return {
@@ -152,20 +147,42 @@ class OptimColorizer(KeyframeColorizer):
         return cls(settings.solver, device=settings.device, weights_dir=settings.weights_dir)
 
     def colorize(self, keyframe: Keyframe, reference: Reference, previous: Propagated | None) -> np.ndarray:
-        opts = self.options
-        small = keyframe.at_size(opts.solve_size)
-        luma, masks = small.luma, small.masks
-        sh, sw = luma.shape
+        return self._solve(keyframe, reference, previous, None)
 
-        # Cold start (for comparison): neutral chroma.
-        init = adain_warm_start(luma, masks, reference) if opts.warm_start else np.zeros((sh, sw, 2), np.float32)
+    def refine(
+        self, keyframe: Keyframe, reference: Reference, previous: Propagated | None, trusted: Trusted
+    ) -> np.ndarray:
+        return self._solve(keyframe, reference, previous, trusted)
+
+    def _solve(
+        self, keyframe: Keyframe, reference: Reference, previous: Propagated | None, trusted: Trusted | None
+    ) -> np.ndarray:
+        opts = self.options
+        h, w = keyframe.luma.shape
+        if previous is None:
+            self._adam = None  # a new shot: its step sizes owe nothing to the last one
+        if opts.warm_start:
+            start = self.start.colorize(keyframe, reference, previous)
+            hold = np.full((h, w), GUESS_HOLD, np.float32)
+        else:  # cold start (for comparison): neutral chroma, held by nothing
+            start = np.zeros((h, w, 2), np.float32)
+            hold = np.zeros((h, w), np.float32)
+        if trusted is not None:
+            t = trusted.certainty[..., None]
+            start = (t * trusted.chroma + (1.0 - t) * start).astype(np.float32)
+            hold = TRUSTED_HOLD * trusted.certainty + (1.0 - trusted.certainty) * hold
+        # The solve runs at solve size; its result is a smooth offset (bilateral grids), sliced at
+        # the keyframe's own size with its own luma, so the start keeps its full-size detail.
+        small = keyframe.at_size(opts.solve_size)
+        sh, sw = small.luma.shape
+
+        def shrink(image: np.ndarray) -> np.ndarray:
+            return cv2.resize(image, (sw, sh), interpolation=cv2.INTER_AREA) if (sh, sw) != (h, w) else image
+
         prev_chroma = prev_conf = None
         if previous is not None:
-            prev_chroma = cv2.resize(previous.chroma, (sw, sh), interpolation=cv2.INTER_AREA)
-            prev_conf = cv2.resize(previous.confidence, (sw, sh), interpolation=cv2.INTER_AREA)
-            if opts.warm_start:  # start from the previous keyframe's colour where it is trusted
-                init = keep_carried(init, previous, opts.continuity)
-        chroma = self._optimize(luma, masks, reference, init, prev_chroma, prev_conf)
+            prev_chroma, prev_conf = shrink(previous.chroma), shrink(previous.confidence)
+        grids = self._optimize(small, reference, shrink(start), shrink(hold), prev_chroma, prev_conf)
         kept = float((opts.continuity * prev_conf).mean()) if prev_conf is not None and opts.warm_start else 0.0
         log.debug(
             "optim: %d steps, final loss %.4g, started from %.0f%% of the carried colour",
@@ -173,12 +190,16 @@ class OptimColorizer(KeyframeColorizer):
             self.last_loss,
             100 * kept,
         )
-        return chroma_to_size(chroma, keyframe.luma)
+        with torch.no_grad():
+            luma = self._tensor(keyframe.luma)[None, None]
+            offset = slice_grids(grids, slicing_coordinates(luma, grids.shape[0]), self._tensor(keyframe.masks.weights))
+        return (start + offset[0].permute(1, 2, 0).cpu().numpy()).astype(np.float32)
 
-    # -- the optimization -------------------------------------------------------------------
+    # -- what the reference asks ------------------------------------------------------------
 
-    def _reference_targets(self, reference: Reference) -> tuple[Any, ...]:
-        """Style statistics per reference region (+ the whole reference) and its CLIP embedding, once per reference."""
+    def _reference_targets(self, reference: Reference) -> _Targets:
+        """Colour-feature statistics per reference region (+ the whole reference), the deepest layer's
+        features for correspondence, and its CLIP embedding: once per reference."""
         if self._prepared is not None and self._prepared[0] is reference:
             return self._prepared[1]
         opts = self.options
@@ -190,11 +211,24 @@ class OptimColorizer(KeyframeColorizer):
         weights = np.concatenate([ref_masks.weights, np.ones((1, rh, rw), np.float32)])  # last row: whole image
         with torch.no_grad():
             rgb = compose_rgb(luma, chroma, reference.matrix).clamp(0, 1)
-            features = self._features_of(rgb)
-            stats = region_statistics(features, pooled_masks(self._tensor(weights), features))
+            grey = self._features_of(luma.expand(1, 3, -1, -1))
+            colour = [f - g for f, g in zip(self._features_of(rgb), grey, strict=True)]
+            stats = region_statistics(colour, layer_masks(self._tensor(weights), colour))
+            deep_h, deep_w = colour[-1].shape[-2:]
+            hard = self._tensor(np.eye(len(ref_masks.names), dtype=np.float32)[ref_masks.hard()]).permute(2, 0, 1)
+            region_deep = F.adaptive_avg_pool2d(hard[None], (deep_h, deep_w))[0].flatten(1) > 0.5
             embedding = self.clip.embed(rgb) if self.clip is not None else None
         prompts = self._pick_prompts(rgb, ref_masks) if self.clip is not None and opts.clip_prompts else {}
-        targets = (ref_masks.names, stats, embedding, prompts)
+        targets = _Targets(
+            ref_masks.names,
+            stats,
+            layer_scales(stats),
+            grey[-1][0].flatten(1),
+            colour[-1][0].flatten(1),
+            region_deep,
+            embedding,
+            prompts,
+        )
         self._prepared = (reference, targets)
         return targets
 
@@ -211,99 +245,130 @@ class OptimColorizer(KeyframeColorizer):
                 chosen[name] = picked[1]
         return chosen
 
+    # -- the optimization -------------------------------------------------------------------
+
     def _optimize(
         self,
-        luma_np: np.ndarray,
-        masks: RegionMasks,
+        keyframe: Keyframe,
         reference: Reference,
-        init: np.ndarray,
+        start_np: np.ndarray,
+        hold_np: np.ndarray,
         prev_chroma: np.ndarray | None,
         prev_conf: np.ndarray | None,
-    ) -> np.ndarray:
+    ) -> torch.Tensor:
+        """The best grids ``(R, 2, D, gh, gw)`` found for ``keyframe`` at solve size."""
         opts = self.options
         torch.manual_seed(opts.seed)
-        ref_names, ref_stats, ref_embedding, ref_prompts = self._reference_targets(reference)
-        partners = [counterpart(name, ref_names) for name in masks.names]
+        targets = self._reference_targets(reference)
+        masks = keyframe.masks
+        partners = [counterpart(name, targets.names) for name in masks.names]
         # Which reference statistics row each keyframe region is held to (the last row = whole reference).
-        rows = [ref_names.index(p) if p is not None else len(ref_names) for p in partners]
+        rows = [targets.names.index(p) if p is not None else len(targets.names) for p in partners]
         rows_t = torch.tensor(rows, device=self.device)
+        paired = [(mean[rows_t], std[rows_t]) for mean, std in targets.stats]
         region_masks = self._tensor(masks.weights)
         area = region_masks.flatten(1).mean(dim=1)  # (R,)
-        targets = [(mean[rows_t], std[rows_t]) for mean, std in ref_stats]
         # Keyframe regions pulled toward their reference counterpart's prompt: (box, text embedding).
         # Boxes are found once: the masks do not change during the solve.
         prompt_terms = [
-            (box, ref_prompts[partner])
+            (box, targets.prompts[partner])
             for partner, mask in zip(partners, region_masks, strict=True)
-            if partner in ref_prompts and (box := region_box(mask)) is not None
+            if partner in targets.prompts and (box := region_box(mask)) is not None
         ]
-        prompt_weight = opts.clip_weight / max(1, sum(p in ref_prompts for p in partners))
+        prompt_weight = opts.clip_weight / max(1, sum(p in targets.prompts for p in partners))
 
-        luma = self._tensor(luma_np)[None, None]
-        # Smoothness weights: low across luma edges, and across region borders, where regions may
-        # change colour (the feathered masks shape that change).
-        border_x = 0.5 * (region_masks[:, :, 1:] - region_masks[:, :, :-1]).abs().sum(dim=0)
-        border_y = 0.5 * (region_masks[:, 1:, :] - region_masks[:, :-1, :]).abs().sum(dim=0)
-        edge_x = torch.exp(-(luma[..., :, 1:] - luma[..., :, :-1]).abs() / 0.03) * (1.0 - border_x).clamp_min(0.0)
-        edge_y = torch.exp(-(luma[..., 1:, :] - luma[..., :-1, :]).abs() / 0.03) * (1.0 - border_y).clamp_min(0.0)
+        luma = self._tensor(keyframe.luma)[None, None]
+        start = self._tensor(start_np).permute(2, 0, 1)[None]
+        hold = self._tensor(hold_np)[None, None]
         prev = conf = None
         if prev_chroma is not None and prev_conf is not None:
             prev = self._tensor(prev_chroma).permute(2, 0, 1)[None]
             conf = self._tensor(prev_conf)[None, None]
-        content_targets = None
-        if opts.content_weight > 0:
-            with torch.no_grad():
-                content_targets = self._features_of(luma.expand(1, 3, -1, -1))
-
-        chroma = self._tensor(init).permute(2, 0, 1)[None].clone().requires_grad_(True)
         with torch.no_grad():
-            layer_masks = pooled_masks(
-                region_masks, self._features_of(compose_rgb(luma, chroma, reference.matrix).clamp(0, 1))
+            grey = self._features_of(luma.expand(1, 3, -1, -1))
+            feature_masks = layer_masks(region_masks, grey)
+            match_target, match_weight = self._correspondence(grey[-1], feature_masks[-1], partners, targets)
+            match_weight = match_weight * (
+                1.0 - F.adaptive_avg_pool2d(hold.clamp(max=1.0), (grey[-1].shape[-2], grey[-1].shape[-1])).flatten()
             )
-        optimizer = torch.optim.Adam([chroma], lr=opts.learning_rate)
-        # The loss history and the best chroma stay on the device: reading the loss back every step
+
+        coordinates = slicing_coordinates(luma, len(masks.names))
+        grids = torch.zeros(grid_shape(len(masks.names), *keyframe.luma.shape), device=self.device, requires_grad=True)
+        optimizer = torch.optim.Adam([grids], lr=opts.learning_rate)
+        self._resume_adam(optimizer, grids)
+        # The loss history and the best grids stay on the device: reading the loss back every step
         # would make the GPU wait for the host. The plateau test reads them every few steps.
         losses = torch.zeros(max(opts.iterations, 1), device=self.device)
         best_loss = torch.full((), float("inf"), device=self.device)
-        best_chroma = chroma.detach().clone()
+        best_grids = grids.detach().clone()
         self.last_iterations = 0
         for iteration in range(opts.iterations):
             optimizer.zero_grad(set_to_none=True)
+            offset = slice_grids(grids, coordinates, region_masks)
+            chroma = start + offset
             rgb = compose_rgb(luma, chroma, reference.matrix)
             shown = rgb.clamp(0, 1)  # what a player displays; the gamut term below sees the unclipped rgb
-            features = self._features_of(shown)
-            loss = opts.style_weight * _style_loss(region_statistics(features, layer_masks), targets, area)
-            if content_targets is not None:
-                loss = loss + opts.content_weight * sum(
-                    F.mse_loss(f, t) for f, t in zip(features, content_targets, strict=True)
-                )
-            if self.clip is not None and ref_embedding is not None:
-                loss = loss + opts.clip_weight * self.clip.loss(shown, ref_embedding)
+            colour = [f - g for f, g in zip(self._features_of(shown), grey, strict=True)]
+            loss = opts.style_weight * style_loss(
+                region_statistics(colour, feature_masks), paired, area, targets.scales
+            )
+            loss = loss + opts.match_weight * correspondence_loss(
+                colour[-1][0].flatten(1), match_target, match_weight, targets.scales[-1]
+            )
+            loss = loss + opts.data_weight * 100.0 * (hold * offset.pow(2)).mean()
+            if self.clip is not None and targets.embedding is not None:
+                loss = loss + opts.clip_weight * self.clip.loss(shown, targets.embedding)
             if self.clip is not None:
                 for (rows_slice, cols_slice), text in prompt_terms:
                     crop = shown[:, :, rows_slice, cols_slice]
                     loss = loss + prompt_weight * self.clip.loss(crop, text[None])
-            dx = (chroma[..., :, 1:] - chroma[..., :, :-1]).pow(2) * edge_x
-            dy = (chroma[..., 1:, :] - chroma[..., :-1, :]).pow(2) * edge_y
-            loss = loss + opts.smooth_weight * 100.0 * (dx.mean() + dy.mean())
             if prev is not None and conf is not None:
                 loss = loss + opts.temporal_weight * 100.0 * (conf * (chroma - prev).pow(2)).mean()
             loss = loss + opts.gamut_weight * (F.relu(rgb - 1.0).pow(2).mean() + F.relu(-rgb).pow(2).mean())
             loss.backward()
-            with torch.no_grad():  # the loss belongs to the chroma before this step moves it
+            with torch.no_grad():  # the loss belongs to the grids before this step moves them
                 value = loss.detach()
                 losses[iteration] = value
                 better = value < best_loss
                 best_loss = torch.where(better, value, best_loss)
-                best_chroma = torch.where(better, chroma.detach(), best_chroma)
+                best_grids = torch.where(better, grids.detach(), best_grids)
             optimizer.step()
             self.last_iterations += 1
             if self.last_iterations % opts.patience == 0 and _plateaued(
                 losses[: self.last_iterations].tolist(), opts.patience, opts.plateau
             ):
                 break
+        self._keep_adam(optimizer, grids)
         self.last_loss = float(best_loss)
-        return best_chroma[0].permute(1, 2, 0).cpu().numpy().astype(np.float32)
+        return best_grids
+
+    def _correspondence(
+        self, grey_deep: torch.Tensor, masks_deep: torch.Tensor, partners: list[str | None], targets: _Targets
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per deep-layer position of the keyframe, the colour features of its best-matching reference
+        position inside its counterpart region, and how much it counts ``(N,)`` (its region's share)."""
+        labels = masks_deep.argmax(dim=0)  # (N,)
+        whole = torch.ones_like(targets.region_deep[0])
+        allowed = torch.stack(
+            [targets.region_deep[targets.names.index(p)] if p is not None else whole for p in partners]
+        )
+        allowed = torch.where(allowed.any(dim=1, keepdim=True), allowed, whole)  # an empty counterpart: all
+        index = nearest_reference(grey_deep[0].flatten(1), targets.grey_deep, labels, allowed)
+        return targets.colour_deep[:, index], masks_deep.max(dim=0).values
+
+    def _resume_adam(self, optimizer: torch.optim.Adam, grids: torch.Tensor) -> None:
+        """Within a shot, start Adam with the last keyframe's step count and second moments, so its
+        first steps are not the large, noisy ones of a fresh start."""
+        if self._adam is not None and self._adam["exp_avg_sq"].shape == grids.shape:
+            optimizer.state[grids] = {
+                "step": self._adam["step"].clone(),
+                "exp_avg": torch.zeros_like(grids),
+                "exp_avg_sq": self._adam["exp_avg_sq"].clone(),
+            }
+
+    def _keep_adam(self, optimizer: torch.optim.Adam, grids: torch.Tensor) -> None:
+        state = optimizer.state.get(grids)
+        self._adam = {"step": state["step"], "exp_avg_sq": state["exp_avg_sq"]} if state else None
 
     def _features_of(self, rgb: torch.Tensor) -> list[torch.Tensor]:
         """Feature maps. On CUDA, channels-last memory; learned networks (VGG) run in bfloat16 under
@@ -329,14 +394,3 @@ def _plateaued(history: list[float], patience: int, plateau: float) -> bool:
     before = sum(history[-2 * patience : -patience]) / patience
     now = sum(history[-patience:]) / patience
     return 0.0 <= before - now < plateau * abs(before)
-
-
-def _style_loss(
-    stats: list[tuple[torch.Tensor, torch.Tensor]], targets: list[tuple[torch.Tensor, torch.Tensor]], area: torch.Tensor
-) -> torch.Tensor:
-    """Area-weighted squared distance of per-region means and deviations, averaged over layers and channels."""
-    total = area.new_zeros(())
-    for (mean, std), (t_mean, t_std) in zip(stats, targets, strict=True):
-        per_region = ((mean - t_mean).pow(2) + (std - t_std).pow(2)).mean(dim=1)  # (R,)
-        total = total + (per_region * area).sum()
-    return total / len(stats)
