@@ -162,6 +162,20 @@ def test_time_range_preview_starts_at_zero_with_its_audio(clip: Path, reference:
     assert all(p[0] in source for p in audio), "audio must be copied, not re-encoded"
 
 
+@pytest.mark.parametrize("suffix", [".ts", ".mp4"])
+def test_a_time_range_in_a_long_gop_stream_starts_at_the_right_frame(
+    suffix: str, reference: Path, out_dir: Path
+) -> None:
+    # x264's default GOP (one keyframe in these 75 frames): MPEG-TS has no index, so a seek lands on
+    # a frame the decoder cannot start from unless the seek steps back to a keyframe.
+    clip = make_video(out_dir / f"gop{suffix}", frames=75)
+    out = out_dir / "gop.mkv"
+    assert colorize(clip, reference, out, "--start", "1", "--duration", "1") == 0
+    lumas = luma_planes(out)
+    assert len(lumas) == 25
+    np.testing.assert_array_equal(lumas[0], moving_pattern(25, 64, 48))
+
+
 def test_frame_range_preview(clip: Path, reference: Path, out_dir: Path) -> None:
     out = out_dir / "frames.mp4"
     assert colorize(clip, reference, out, "--start", "5f", "--end", "17f") == 0

@@ -60,6 +60,38 @@ class DecodeStats:
         return max(0, info.frame_count - (self.packets + self.skipped))
 
 
+# How far back, in seconds, a seek tries at most before giving up and decoding from the start
+# (each try doubles the step: 1, 2, 4 ... 128 s before the target).
+SEEK_TRIES = 8
+
+
+def seek_to_keyframe_before(container: av.container.InputContainer, stream: av.VideoStream, seconds: float) -> bool:
+    """Seek ``container`` so that demuxing starts on a keyframe at or before ``seconds`` (stream time).
+
+    Containers with an index (MP4, MKV) land on the keyframe before the target directly. MPEG-TS has
+    no index: FFmpeg finds a packet near the target by its timestamp, often not a keyframe, and the
+    decoder then drops every frame until the next keyframe, which in a long-GOP stream may be after
+    the range (or never). So each landing is checked, and the seek steps back 1, 2, 4 ... seconds
+    until it lands on a keyframe before the target. Returns False when none is found (the caller
+    decodes from the beginning).
+    """
+    base = float(stream.time_base or 0) or 1 / 90000
+    back = 0.0
+    for _ in range(SEEK_TRIES):
+        at = seconds - back
+        if at <= float((stream.start_time or 0) * base):
+            break
+        pts = int(at / base)
+        container.seek(pts, stream=stream, backward=True, any_frame=False)
+        first = next((p for p in container.demux(stream) if p.size), None)
+        if first is not None and first.is_keyframe and first.pts is not None and first.pts <= int(seconds / base):
+            container.seek(pts, stream=stream, backward=True, any_frame=False)  # the same landing, unread
+            return True
+        back = max(1.0, 2 * back)
+    container.seek(stream.start_time or 0, stream=stream, backward=True, any_frame=False)
+    return False
+
+
 def iter_luma_frames(
     info: VideoInfo, frame_range: FrameRange | None = None, stats: DecodeStats | None = None
 ) -> Iterator[LumaFrame]:
@@ -79,9 +111,8 @@ def iter_luma_frames(
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         seek_s = frame_range.seek_seconds
-        if seek_s is not None:
-            target = int((origin + float(seek_s)) / float(info.time_base))
-            container.seek(target, stream=stream, backward=True, any_frame=False)
+        if seek_s is not None and not seek_to_keyframe_before(container, stream, origin + float(seek_s)):
+            seek_s = None  # no keyframe found before the start: decode from the beginning
         decoded = 0
         try:
             for packet in container.demux(stream):
