@@ -48,7 +48,9 @@ ALLOWED = {
         "cache", "colour", "errors", "frames", "geometry", "keyframes", "match", "native", "references", "segment",
         "settings", "solver", "stages", "temporal",
     },
-    "__init__": {"errors", "frames", "photos", "pipeline", "settings"},
+    "preview": {"errors", "frames", "pipeline", "segment", "settings"},
+    "batch": {"cache", "errors", "frames", "photos", "pipeline", "references", "registry", "settings", "stages"},
+    "__init__": {"errors", "frames", "photos", "pipeline", "preview", "settings"},
     "__main__": {"cli"},
 }  # fmt: skip
 

@@ -23,6 +23,7 @@ from vidcolor.frames.output import default_output_path
 from vidcolor.frames.timecode import FrameRange
 from vidcolor.photos import PhotoResult, colorize_photo
 from vidcolor.pipeline import ColorizeResult, colorize_video
+from vidcolor.preview import PreviewResult, preview_video
 from vidcolor.settings import EncoderSettings, Settings, SolverSettings
 
 try:
@@ -38,6 +39,7 @@ __all__ = [
     "InputError",
     "OutputError",
     "PhotoResult",
+    "PreviewResult",
     "ReferenceImageError",
     "SettingError",
     "Settings",
@@ -50,4 +52,5 @@ __all__ = [
     "colorize_photo",
     "colorize_video",
     "default_output_path",
+    "preview_video",
 ]

@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from vidcolor.cache import KeyframeCache, fingerprint
-from vidcolor.colour import YCbCrSpec, fit_chroma_to_gamut, matrix_for_height
+from vidcolor.colour import YCbCrSpec, fit_chroma_to_gamut, matrix_for_height, ycbcr_to_rgb
 from vidcolor.errors import InputError, OutputError
 from vidcolor.frames.decode import DecodeStats, iter_luma_frames
 from vidcolor.frames.encode import ColorVideoWriter
@@ -45,6 +45,23 @@ from vidcolor.temporal.windows import windows
 log = logging.getLogger("vidcolor")
 
 ProgressCallback = Callable[[int, int | None], None]
+
+
+@dataclass(frozen=True)
+class ColouredFrame:
+    """A frame as written: its decoded luma frame, unit luma and unit chroma ``(H, W, 2)`` at full size."""
+
+    frame: LumaFrame
+    luma: np.ndarray
+    chroma: np.ndarray
+    matrix: str
+
+    def rgb(self) -> np.ndarray:
+        """Unit RGB ``(H, W, 3)`` float32, clipped."""
+        return np.clip(ycbcr_to_rgb(self.luma, self.chroma, self.matrix), 0.0, 1.0)
+
+
+FrameCallback = Callable[[ColouredFrame], None]
 """Called with (frames written so far, frames expected or None) after every frame."""
 
 
@@ -78,6 +95,7 @@ def colorize_video(
     segmenter: Segmenter | None = None,
     flow: FlowEstimator | None = None,
     debug_masks: str | os.PathLike[str] | None = None,
+    on_frame: FrameCallback | None = None,
 ) -> ColorizeResult:
     """Colorize ``input_path`` after the colour reference(s) ``style_path``; write ``output_path``.
 
@@ -89,6 +107,7 @@ def colorize_video(
     interruption never leaves a partial file at ``output_path``. Stages may be injected (tests
     pass small ones); otherwise they are built from ``settings`` by registry name.
     ``debug_masks`` names a folder for region overlays of the reference and of every keyframe.
+    ``on_frame`` is called with every frame as written (a preview picks its contact sheet's frames).
 
     Raises:
         VidcolorError subclasses with a one-line message naming the file and the problem.
@@ -152,7 +171,10 @@ def colorize_video(
     writer = _open_writer(target, info, spec, settings, range_start_s, shift_s)
     try:
         for work, chroma in itertools.chain([first], coloured):
-            writer.write(work.frame, _full_chroma(chroma, work.frame, spec))
+            full = _full_chroma(chroma, work.frame, spec)
+            writer.write(work.frame, full)
+            if on_frame is not None:
+                on_frame(ColouredFrame(work.frame, spec.luma_to_unit(work.frame.luma), full, spec.matrix))
             if progress is not None:
                 progress(writer.frames_written, expected)
         # The container's index against what could be read: a cut-off file comes up short, for a

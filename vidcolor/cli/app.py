@@ -5,23 +5,26 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import functools
+import inspect
 import logging
 import os
 import signal
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
 
 from vidcolor import __version__
-from vidcolor.errors import VidcolorError
+from vidcolor.errors import UsageError, VidcolorError
 from vidcolor.frames.output import default_output_path
-from vidcolor.frames.timecode import FrameRange
+from vidcolor.frames.timecode import FrameRange, clock, parse_time
 from vidcolor.photos import colorize_photo, default_photo_output, is_photo
-from vidcolor.pipeline import colorize_video
+from vidcolor.pipeline import ColorizeResult, ProgressCallback, colorize_video
+from vidcolor.preview import preview_video
 from vidcolor.settings import OPTIONS, Settings
 
 app = typer.Typer(
@@ -30,12 +33,13 @@ app = typer.Typer(
     help="Colorize black-and-white video from a colour reference image.\n\n"
     "Usage: vidcolor INPUT --style REF [-o OUTPUT] (the 'colorize' command is the default).",
 )
-SUBCOMMANDS = {"colorize", "weights", "cache"}
+SUBCOMMANDS = {"colorize", "preview", "batch", "weights", "cache"}
 EXIT_INTERNAL = 70
+T = TypeVar("T")
 
 DEFAULTS = Settings()
 # Library messages name API arguments that are not settings; the CLI's names for them.
-_API_FLAGS = {"overwrite": "-y"}
+_API_FLAGS = {"overwrite": "-y", "preview.at": "--at", "preview.duration": "--duration"}
 
 # Lines are never wrapped: logs of long batch runs are read and searched line by line.
 err_console = Console(stderr=True, soft_wrap=True)
@@ -79,7 +83,9 @@ def _flag_of(name: str) -> str:
 
 @app.command(
     epilog="Also: 'vidcolor weights list|verify|fetch|import' (feature networks' files), "
-    "'vidcolor cache info|clean' (the keyframe cache), 'vidcolor --version'. "
+    "'vidcolor cache info|clean' (the keyframe cache), 'vidcolor preview INPUT --style REF [--at TIME]' "
+    "(a few seconds and a contact sheet), 'vidcolor batch INPUTS... --style REF -o OUTDIR' (many files, "
+    "resumable), 'vidcolor --version'. "
     "'vidcolor INPUT ...' is short for 'vidcolor colorize INPUT ...'."
 )
 def colorize(
@@ -130,30 +136,8 @@ def colorize(
     """Colorize INPUT after the colours of --style and write OUTPUT with the input's audio; a photograph gives a photograph (NAME.colorized.png by default)."""
     _configure_logging(quiet=quiet, verbose=verbose)
     # Settings check every value here, before any model loads or any file is opened.
-    settings = Settings.from_paths(
-        {
-            "frame_range": FrameRange.parse(start, end, duration),
-            "device": device,
-            "encoder.codec": codec,
-            "encoder.crf": crf,
-            "encoder.preset": preset,
-            "keyframe_interval": keyframe_interval,
-            "work_size": work_size,
-            "flow_preset": flow_preset,
-            "colorizer": colorizer,
-            "solver.features": features,
-            "solver.clip": clip,
-            "solver.clip_prompts": clip_prompts,
-            "solver.iterations": iterations,
-            "solver.solve_size": solve_size,
-            "weights_dir": weights_dir,
-            "segmenter": segmenter,
-            "cache_dir": cache_dir,
-            "use_cache": use_cache,
-            "cache_limit_mb": cache_limit,
-        }
-    )
-    try:
+    settings = _settings_from(locals(), FrameRange.parse(start, end, duration))
+    with _interruptible(output or input):
         if is_photo(input):
             photo = colorize_photo(
                 input, list(style), output or default_photo_output(input), settings, overwrite=overwrite
@@ -163,31 +147,203 @@ def colorize(
                     f"[green]wrote[/green] {photo.output}  ({photo.width}x{photo.height}, {photo.bit_depth}-bit)"
                 )
             return
-        target = output or default_output_path(input)
-        if quiet:
-            result = colorize_video(input, style, target, settings, overwrite=overwrite, debug_masks=debug_masks)
-        else:
-            from vidcolor.cli.progress import FrameProgress
+        result = _with_progress(
+            quiet,
+            input.name,
+            lambda progress: colorize_video(
+                input,
+                style,
+                output or default_output_path(input),
+                settings,
+                overwrite=overwrite,
+                progress=progress,
+                debug_masks=debug_masks,
+            ),
+        )
+    if not quiet:
+        _say_written(result)
 
-            with FrameProgress(err_console, input.name) as bar:
-                result = colorize_video(
-                    input, style, target, settings, overwrite=overwrite, progress=bar, debug_masks=debug_masks
-                )
+
+# Each command that colours takes the colorize command's options that build Settings: parameter → field path.
+SETTING_PATHS = {
+    "device": "device",
+    "codec": "encoder.codec",
+    "crf": "encoder.crf",
+    "preset": "encoder.preset",
+    "keyframe_interval": "keyframe_interval",
+    "work_size": "work_size",
+    "flow_preset": "flow_preset",
+    "colorizer": "colorizer",
+    "features": "solver.features",
+    "clip": "solver.clip",
+    "clip_prompts": "solver.clip_prompts",
+    "iterations": "solver.iterations",
+    "solve_size": "solver.solve_size",
+    "weights_dir": "weights_dir",
+    "segmenter": "segmenter",
+    "cache_dir": "cache_dir",
+    "use_cache": "use_cache",
+    "cache_limit": "cache_limit_mb",
+}
+
+
+def _settings_from(values: dict[str, Any], frame_range: FrameRange) -> Settings:
+    return Settings.from_paths(
+        {"frame_range": frame_range, **{path: values[name] for name, path in SETTING_PATHS.items()}}
+    )
+
+
+@contextlib.contextmanager
+def _interruptible(output: Path) -> Iterator[None]:
+    """Ctrl-C, or SIGTERM/SIGHUP turned into the same interruption by main(), as one line and 128 + signal
+    (the library has removed its temporary file on the way out)."""
+    try:
+        yield
     except KeyboardInterrupt as exc:
-        # Ctrl-C, or SIGTERM/SIGHUP turned into the same interruption by main(): the library has
-        # removed its temporary file on the way out.
         signum = exc.signum if isinstance(exc, Terminated) else signal.SIGINT
         err_console.print(
-            f"vidcolor: interrupted ({signal.Signals(signum).name}); nothing was written to {output or input}",
+            f"vidcolor: interrupted ({signal.Signals(signum).name}); nothing was written to {output}",
             highlight=False,
         )
         raise typer.Exit(128 + signum) from None
+
+
+def _with_progress(quiet: bool, name: str, work: Callable[[ProgressCallback | None], T]) -> T:
+    if quiet:
+        return work(None)
+    from vidcolor.cli.progress import FrameProgress
+
+    with FrameProgress(err_console, name) as bar:
+        return work(bar)
+
+
+def _say_written(result: ColorizeResult) -> None:
+    err_console.print(
+        f"[green]wrote[/green] {result.output}  ({result.frames} frames, {result.shots} shots, "
+        f"{result.keyframes} keyframes, {result.audio_packets} audio packets, "
+        f"{result.frames / max(result.seconds, 1e-9):.1f} fps)"
+    )
+
+
+def preview(
+    input: Annotated[Path, typer.Argument(help="The video to preview.")],
+    style: Annotated[list[str], typer.Option("--style", "-s", help="As for colorize.")],
+    at: Annotated[
+        str | None, typer.Option(help="Where the range starts (time as --start); default: centred on the middle.")
+    ] = None,
+    duration: Annotated[str, typer.Option(help="How long (time as --duration).")] = "3s",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Output clip; default NAME.preview.mp4 (sheet: OUT.sheet.png)")
+    ] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", "-y", help="Replace existing outputs.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Say what each stage does.")] = False,
+    **options: Any,
+) -> None:
+    """Colour a few seconds of INPUT exactly as a full run would; write the clip with its audio and a contact sheet (greyscale | colorized | regions)."""
+    _configure_logging(quiet=quiet, verbose=verbose)
+    settings = _settings_from(options, FrameRange())
+    at_point = parse_time(at, setting="preview.at") if at else None
+    length = parse_time(duration, setting="preview.duration")
+    with _interruptible(output or input):
+        result = _with_progress(
+            quiet,
+            input.name,
+            lambda progress: preview_video(
+                input, style, output, settings, at=at_point, duration=length, overwrite=overwrite, progress=progress
+            ),
+        )
+    if not quiet:
+        _say_written(result.video)
+        err_console.print(f"[green]wrote[/green] {result.sheet}  (contact sheet from {clock(result.start_s)})")
+
+
+# The preview takes every option of colorize that builds Settings (typer reads this signature).
+preview.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+    [p for p in inspect.signature(preview, eval_str=True).parameters.values() if p.kind is not p.VAR_KEYWORD]
+    + [p for p in inspect.signature(colorize, eval_str=True).parameters.values() if p.name in SETTING_PATHS]
+)
+app.command()(preview)
+
+
+EXIT_PARTIAL = 8  # a batch where some items failed (each recorded with its error); the others were written
+
+
+def batch(
+    inputs: Annotated[
+        list[str] | None,
+        typer.Argument(help="Videos, photographs, folders (walked recursively) or @list.txt files of paths."),
+    ] = None,
+    style: Annotated[
+        list[str] | None, typer.Option("--style", "-s", help="Reference(s) for items the --map does not cover.")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Output folder (mirrors the input tree).")
+    ] = None,
+    mapping: Annotated[
+        Path | None, typer.Option("--map", help="TOML or CSV: glob pattern -> reference image(s), first match wins.")
+    ] = None,
+    jobs: Annotated[
+        int, typer.Option(help="Items coloured in parallel (0: as many as cores and memory fit).", min=0)
+    ] = 1,
+    executor: Annotated[str, typer.Option(help="Where items run: local.")] = "local",
+    status: Annotated[
+        Path | None, typer.Option("--status", help="Print the manifest of this output folder and exit.")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Say what each stage does.")] = False,
+    **options: Any,
+) -> None:
+    """Colour many videos and photographs into one folder; resumable (a manifest in the folder skips what is done)."""
+    from vidcolor.batch import ReferenceMap, collect_items, default_jobs, run_batch
+
+    _configure_logging(quiet=quiet, verbose=verbose)
+    if status is not None:
+        _print_status(status)
+        return
+    if not inputs or output is None:
+        raise UsageError("batch needs INPUTS... and -o OUTDIR (or --status OUTDIR)")
+    settings = _settings_from(options, FrameRange())
+    items = collect_items(inputs, output, style or [], ReferenceMap.read(mapping) if mapping else None)
+    workers = jobs or default_jobs()
+
+    def report(outcome: Any, finished: int, total: int) -> None:
+        if outcome.ok and not quiet:
+            err_console.print(f"[{finished}/{total}] [green]done[/green] {outcome.input}  ({outcome.seconds:.1f} s)")
+        elif not outcome.ok:
+            err_console.print(f"[{finished}/{total}] [red]failed[/red] {outcome.error}", highlight=False)
+
+    with _interruptible(output):
+        result = run_batch(items, output, settings, jobs=workers, executor=executor, on_outcome=report)
     if not quiet:
         err_console.print(
-            f"[green]wrote[/green] {result.output}  ({result.frames} frames, {result.shots} shots, "
-            f"{result.keyframes} keyframes, {result.audio_packets} audio packets, "
-            f"{result.frames / max(result.seconds, 1e-9):.1f} fps)"
+            f"batch: {len(result.done)} coloured, {len(result.skipped)} already done, {len(result.failed)} failed "
+            f"({result.seconds:.1f} s, {workers} job{'s' if workers > 1 else ''}); manifest in {output}"
         )
+    if result.failed:
+        raise typer.Exit(EXIT_PARTIAL)
+
+
+batch.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+    [p for p in inspect.signature(batch, eval_str=True).parameters.values() if p.kind is not p.VAR_KEYWORD]
+    + [p for p in inspect.signature(colorize, eval_str=True).parameters.values() if p.name in SETTING_PATHS]
+)
+app.command()(batch)
+
+
+def _print_status(outdir: Path) -> None:
+    from rich.table import Table
+
+    from vidcolor.batch import Manifest
+
+    rows = Manifest.existing(outdir).rows()
+    table = Table(title=f"{outdir}: {len(rows)} items")
+    for column in ("input", "status", "seconds", "frames", "error"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        seconds = f"{row.seconds:.1f}" if row.seconds is not None else ""
+        table.add_row(row.input, row.status, seconds, str(row.frames or ""), row.error or "")
+    Console(soft_wrap=True).print(table)
 
 
 weights_app = typer.Typer(

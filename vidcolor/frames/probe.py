@@ -26,6 +26,7 @@ class VideoInfo:
     start_s: float  # when the file's first stream starts (MPEG-TS captures often start far from zero)
     bit_depth: int
     full_range: bool
+    duration_s: float | None = None  # the video stream's length (container's if the stream says nothing)
 
     @property
     def width(self) -> int:
@@ -61,6 +62,10 @@ def probe(path: Path) -> VideoInfo:
         fmt = first.format
         rotation = round((first.rotation or 0) / 90.0) * 90 % 360
         rate = stream.average_rate or stream.guessed_rate
+        if stream.duration is not None and stream.time_base is not None:
+            duration_s: float | None = float(stream.duration * stream.time_base)
+        else:
+            duration_s = container.duration / av.time_base if container.duration is not None else None
         return VideoInfo(
             path=path,
             coded_width=first.width,
@@ -73,6 +78,7 @@ def probe(path: Path) -> VideoInfo:
             start_s=container.start_time / av.time_base if container.start_time is not None else 0.0,
             bit_depth=max(8, fmt.components[0].bits),
             full_range=fmt.name.startswith("yuvj") or first.color_range == 2,
+            duration_s=duration_s,
         )
 
 

@@ -54,6 +54,14 @@ def parse_time(text: str, *, setting: str = "time") -> TimePoint:
     )
 
 
+def clock(seconds: float) -> str:
+    """``[H:]MM:SS.ss`` for a time in seconds (the syntax ``--start`` reads back)."""
+    sign = "-" if seconds < 0 else ""
+    minutes, secs = divmod(abs(seconds), 60)
+    hours, minutes = divmod(int(minutes), 60)
+    return f"{sign}{f'{hours}:' if hours else ''}{minutes:02d}:{secs:05.2f}"
+
+
 @dataclass(frozen=True)
 class FrameRange:
     """Which frames of the input a run keeps: ``start`` inclusive, ``end`` exclusive.

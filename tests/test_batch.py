@@ -1,0 +1,149 @@
+"""Batch restoration: a folder with a bad file, resuming, killing mid-way, maps and parallel jobs."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.media import decoded_frames, luma_planes, make_reference, make_video
+from vidcolor.batch import Manifest, ReferenceMap, collect_items
+from vidcolor.batch.manifest import MANIFEST_NAME
+from vidcolor.cli import run
+from vidcolor.cli.app import EXIT_PARTIAL
+from vidcolor.errors import UsageError
+
+
+@pytest.fixture()
+def archive(tmp_path: Path) -> Path:
+    """Three clips (one in a subfolder), one photograph, and one clip cut short: not a video."""
+    folder = tmp_path / "archive"
+    (folder / "reel2").mkdir(parents=True)
+    make_video(folder / "a.mp4", frames=12)
+    make_video(folder / "reel2" / "b.mkv", frames=12)
+    make_video(folder / "c.mov", frames=12)
+    make_reference(folder / "scan.png")
+    (folder / "reel2" / "broken.mp4").write_bytes((folder / "a.mp4").read_bytes()[:2000])
+    return folder
+
+
+def batch(*args: str | Path) -> int:
+    return run(["batch", *map(str, args), "-q", "--segmenter", "whole", "--no-cache"])
+
+
+def test_a_folder_with_a_bad_file_colours_the_rest_records_the_error_and_says_partial(
+    archive: Path, reference: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    assert batch(archive, "--style", reference, "-o", out) == EXIT_PARTIAL
+    for name in ("a.mp4", "reel2/b.mkv", "c.mov"):
+        assert len(luma_planes(out / name)) == 12, name
+    assert (out / "scan.png").is_file()
+    assert not (out / "reel2" / "broken.mp4").exists()
+    rows = {Path(r.input).name: r for r in Manifest.existing(out).rows()}
+    assert {n: r.status for n, r in rows.items()} == {
+        "a.mp4": "done", "b.mkv": "done", "c.mov": "done", "scan.png": "done", "broken.mp4": "failed",
+    }  # fmt: skip
+    assert "broken.mp4: not a readable video" in (rows["broken.mp4"].error or "")
+    assert rows["a.mp4"].frames == 12 and rows["a.mp4"].content and rows["a.mp4"].settings
+
+    # Again: nothing done is redone (only the failed item is tried again), in seconds.
+    before = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.suffix != ".sqlite" and p.is_file()}
+    started = time.perf_counter()
+    assert batch(archive, "--style", reference, "-o", out) == EXIT_PARTIAL
+    assert time.perf_counter() - started < 10
+    assert before == {p: p.stat().st_mtime_ns for p in before}
+
+    capsys.readouterr()
+    assert run(["batch", "--status", str(out)]) == 0
+    table = capsys.readouterr().out
+    assert "failed" in table and "done" in table and "5 items" in table
+
+
+def test_changed_settings_or_content_redo_an_item(archive: Path, reference: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    clip = archive / "a.mp4"
+    assert batch(clip, "--style", reference, "-o", out) == 0
+    first = (out / "a.mp4").stat().st_mtime_ns
+    assert batch(clip, "--style", reference, "-o", out, "--keyframe-interval", "6") == 0
+    second = (out / "a.mp4").stat().st_mtime_ns
+    assert second != first
+    make_video(clip, frames=14)
+    assert batch(clip, "--style", reference, "-o", out, "--keyframe-interval", "6") == 0
+    assert len(luma_planes(out / "a.mp4")) == 14
+
+
+def test_a_killed_batch_is_completed_by_running_it_again(reference: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(4):
+        make_video(folder / f"clip{i}.mp4", width=320, height=176, frames=60)
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "vidcolor", "batch", str(folder), "--style", str(reference), "-o", str(out),
+               "-q", "--segmenter", "whole", "--cache-dir", str(tmp_path / "cache")]  # fmt: skip
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while not _done(out):
+        assert proc.poll() is None, f"ended before it could be killed: {proc.communicate()}"
+        assert time.monotonic() < deadline, "no item finished"
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.communicate(timeout=60)
+    assert _done(out) < 4, "the batch finished before it was killed: make the clips longer"
+    assert run(["batch", str(folder), "--style", str(reference), "-o", str(out), "-q", "--segmenter", "whole",
+                "--cache-dir", str(tmp_path / "cache")]) == 0  # fmt: skip
+    assert _done(out) == 4
+    for i in range(4):
+        assert len(luma_planes(out / f"clip{i}.mp4")) == 60
+    assert not list(out.glob(".*partial*")), "the killed run's hidden file is removed"
+
+
+def _done(out: Path) -> int:
+    if not (out / MANIFEST_NAME).exists():
+        return 0
+    try:
+        return sum(r.status == "done" for r in Manifest.existing(out).rows())
+    except Exception:  # the table may not exist yet
+        return 0
+
+
+def test_two_jobs_write_what_one_job_writes(archive: Path, reference: Path, tmp_path: Path) -> None:
+    (archive / "reel2" / "broken.mp4").unlink()
+    # Lossless, so the comparison sees the colours, not x264's rate control (not bit-exact across runs).
+    assert batch(archive, "--style", reference, "-o", tmp_path / "one", "--crf", "0") == 0
+    assert batch(archive, "--style", reference, "-o", tmp_path / "two", "--crf", "0", "--jobs", "2") == 0
+    for name in ("a.mp4", "reel2/b.mkv", "c.mov"):
+        one, two = decoded_frames(tmp_path / "one" / name), decoded_frames(tmp_path / "two" / name)
+        assert [bytes(p) for f in one for p in f.planes] == [bytes(p) for f in two for p in f.planes], name
+
+
+def test_a_map_picks_references_by_pattern_and_a_list_file_names_inputs(archive: Path, tmp_path: Path) -> None:
+    blue, red = make_reference(tmp_path / "blue.png"), make_reference(tmp_path / "red.png", width=32, height=32)
+    (tmp_path / "refs.toml").write_text('"reel2/*" = "red.png"\n"*.mov" = ["blue.png", "red.png@0.2"]\n')
+    (tmp_path / "refs.csv").write_text("pattern,reference\nreel2/*,red.png\n")
+    (tmp_path / "list.txt").write_text(f"# two of them\n{archive / 'a.mp4'}\n\narchive/c.mov\n")
+    toml = ReferenceMap.read(tmp_path / "refs.toml")
+    items = {i.input.name: i for i in collect_items([str(archive)], tmp_path / "out", [str(blue)], toml)}
+    assert items["b.mkv"].references == (str(red),)
+    assert items["c.mov"].references == (str(blue), f"{red}@0.2")
+    assert items["a.mp4"].references == (str(blue),)  # no pattern: --style
+    assert items["b.mkv"].output == tmp_path / "out" / "reel2" / "b.mkv"
+    csv_items = collect_items([str(archive)], tmp_path / "out", [str(blue)], ReferenceMap.read(tmp_path / "refs.csv"))
+    assert [i.input.name for i in csv_items if i.references == (str(red),)] == ["b.mkv", "broken.mp4"]
+    listed = collect_items([f"@{tmp_path / 'list.txt'}"], tmp_path / "out", [str(blue)])
+    assert [i.input.name for i in listed] == ["a.mp4", "c.mov"]
+    with pytest.raises(UsageError, match="no reference for it"):
+        collect_items([str(archive)], tmp_path / "out", [])
+
+
+def test_the_manifest_is_sqlite_in_wal_mode(archive: Path, reference: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert batch(archive / "a.mp4", "--style", reference, "-o", out) == 0
+    with sqlite3.connect(out / MANIFEST_NAME) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

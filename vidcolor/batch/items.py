@@ -1,0 +1,151 @@
+"""What a batch works on: inputs gathered from files, folders and lists, each with its references
+and an output path mirroring the input tree under the output folder."""
+
+from __future__ import annotations
+
+import csv
+import fnmatch
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from vidcolor.errors import InputError, ReferenceImageError, UsageError
+from vidcolor.frames.output import CONTAINERS
+from vidcolor.photos import PHOTO_FORMATS
+from vidcolor.references import IMAGE_SUFFIXES
+
+VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv", ".avi", ".ts", ".mts", ".m2ts", ".mpg", ".mpeg", ".webm", ".wmv")
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """One input of a batch: where it is, where its output goes, and the references it is coloured after."""
+
+    input: Path
+    output: Path
+    references: tuple[str, ...]
+
+    @property
+    def is_photo(self) -> bool:
+        return self.input.suffix.lower() in IMAGE_SUFFIXES
+
+
+class ReferenceMap:
+    """Per-item references: glob patterns (matched against the path under its root, then the name) →
+    reference image(s). The first pattern that matches wins.
+
+    TOML: ``"reels/*.mp4" = "ref_reels.png"`` or ``= ["a.png", "b.png@12"]`` (top level, or under ``[refs]``).
+    CSV: rows of ``pattern,reference[,reference...]`` (a header row ``pattern,...`` is skipped).
+    Relative reference paths are taken from the map file's folder.
+    """
+
+    def __init__(self, rules: Sequence[tuple[str, tuple[str, ...]]]) -> None:
+        self.rules = list(rules)
+
+    @classmethod
+    def read(cls, path: Path) -> ReferenceMap:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"{path}: cannot read the reference map ({exc.strerror or exc})") from exc
+        try:
+            if path.suffix.lower() == ".toml":
+                table = tomllib.loads(text)
+                table = table.get("refs", table)
+                raw = [(str(k), [v] if isinstance(v, str) else list(v)) for k, v in table.items()]
+            elif path.suffix.lower() == ".csv":
+                rows = [r for r in csv.reader(text.splitlines()) if r and not r[0].startswith("#")]
+                if rows and rows[0][0].strip().lower() == "pattern":
+                    rows = rows[1:]
+                raw = [(r[0].strip(), [c.strip() for c in r[1:] if c.strip()]) for r in rows]
+            else:
+                raise UsageError(f"{path}: a reference map must be .toml or .csv")
+        except (tomllib.TOMLDecodeError, csv.Error, TypeError) as exc:
+            raise UsageError(f"{path}: not a readable reference map ({exc})") from exc
+        rules = []
+        for pattern, refs in raw:
+            if not refs or not all(isinstance(r, str) for r in refs):
+                raise UsageError(f"{path}: pattern {pattern!r} names no reference image")
+            rules.append((pattern, tuple(_beside(path, r) for r in refs)))
+        return cls(rules)
+
+    def references_for(self, relative: Path) -> tuple[str, ...] | None:
+        for pattern, refs in self.rules:
+            if fnmatch.fnmatch(relative.as_posix(), pattern) or fnmatch.fnmatch(relative.name, pattern):
+                return refs
+        return None
+
+
+def collect_items(
+    inputs: Sequence[str], outdir: Path, style: Sequence[str], mapping: ReferenceMap | None = None
+) -> list[BatchItem]:
+    """The batch's items, in a stable order: files as given, folders walked (recursively, sorted),
+    ``@list.txt`` read line by line (blank lines and ``#`` comments skipped).
+
+    Raises:
+        InputError: an input that does not exist, or a folder with no video or image in it.
+        UsageError: two inputs that would write the same output, or an item with no reference.
+    """
+    found: list[tuple[Path, Path]] = []  # (input, its path under its root)
+    for given in inputs:
+        if given.startswith("@"):
+            listed = Path(given[1:])
+            try:
+                lines = listed.read_text(encoding="utf-8").splitlines()
+            except OSError as exc:
+                raise InputError(f"{listed}: cannot read the list of inputs ({exc.strerror or exc})") from exc
+            for line in lines:
+                if line.strip() and not line.lstrip().startswith("#"):
+                    found.extend(_expand(_beside_path(listed, line.strip())))
+        else:
+            found.extend(_expand(Path(given)))
+    items: list[BatchItem] = []
+    outputs: dict[Path, Path] = {}
+    for path, relative in found:
+        refs = (mapping.references_for(relative) if mapping is not None else None) or tuple(style)
+        if not refs:
+            raise UsageError(f"{path}: no reference for it; give --style or a --map pattern that matches it")
+        output = outdir / relative.with_suffix(_output_suffix(path))
+        if output in outputs and outputs[output] != path:
+            raise UsageError(f"{path} and {outputs[output]} would both write {output}")
+        outputs[output] = path
+        items.append(BatchItem(path, output, refs))
+    return list({item.input.resolve(): item for item in items}.values())  # an input given twice runs once
+
+
+def _expand(path: Path) -> list[tuple[Path, Path]]:
+    if path.is_dir():
+        inside = sorted(
+            p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES + IMAGE_SUFFIXES
+        )
+        if not inside:
+            raise InputError(f"{path}: no video or image files in this folder")
+        return [(p, p.relative_to(path)) for p in inside]
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    return [(path, Path(path.name))]
+
+
+def _output_suffix(path: Path) -> str:
+    """The input's own format where the output can be written in it; else MKV (holds any audio) or PNG."""
+    suffix = path.suffix.lower()
+    if suffix in IMAGE_SUFFIXES:
+        return suffix if suffix in PHOTO_FORMATS else ".png"
+    return suffix if suffix in CONTAINERS else ".mkv"
+
+
+def _beside(map_file: Path, reference: str) -> str:
+    """A reference path (possibly ``@TIME``-pinned) relative to the map file's folder."""
+    name, at, pin = reference.partition("@")
+    path = Path(name).expanduser()
+    if not path.is_absolute():
+        path = map_file.parent / path
+    if not path.exists():
+        raise ReferenceImageError(f"{path}: no such reference image (from {map_file})")
+    return f"{path}{at}{pin}"
+
+
+def _beside_path(list_file: Path, line: str) -> Path:
+    path = Path(line).expanduser()
+    return path if path.is_absolute() else list_file.parent / path

@@ -1,0 +1,278 @@
+"""Running a batch: skip what is done, colour the rest through an executor, record every outcome.
+
+Executors share one small interface and a registry (``local``: this machine, one process per job;
+more can be registered). The driver keeps at most ``capacity`` items in flight, so the manifest's
+``running`` rows are the items actually being coloured, and it alone writes the manifest.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import dataclasses
+import hashlib
+import json
+import logging
+import multiprocessing
+import os
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+from vidcolor.batch.items import BatchItem
+from vidcolor.batch.manifest import Manifest
+from vidcolor.cache import fingerprint
+from vidcolor.errors import VidcolorError
+from vidcolor.registry import Registry
+from vidcolor.settings import ALGORITHM_VERSION, Settings
+
+if TYPE_CHECKING:
+    from typing import Self
+
+    from vidcolor.stages import Stages
+
+log = logging.getLogger("vidcolor.batch")
+
+# What one worker may take at most (a 640x360 run peaks near 0.75 GB, HD about twice that): the
+# default number of jobs is what fits in the available memory, at most one per core.
+WORKER_BUDGET_BYTES = 1_500 << 20
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one item went."""
+
+    input: Path
+    ok: bool
+    seconds: float
+    frames: int = 0
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """A batch run's summary: items coloured now, skipped as already done, and failed (with their errors)."""
+
+    done: list[Path]
+    skipped: list[Path]
+    failed: list[Outcome]
+    seconds: float
+
+    @property
+    def complete(self) -> bool:
+        return not self.failed
+
+
+class Executor(ABC):
+    """Runs items somewhere and hands back futures of their :class:`Outcome`."""
+
+    name: ClassVar[str]
+    capacity: int = 1
+
+    @classmethod
+    @abstractmethod
+    def for_batch(cls, settings: Settings, jobs: int) -> Self:
+        """An executor for a batch with these settings and (at most) this many parallel jobs."""
+
+    @abstractmethod
+    def submit(self, item: BatchItem) -> cf.Future[Outcome]: ...
+
+    @abstractmethod
+    def shutdown(self, *, cancel: bool) -> None:
+        """Release the workers; ``cancel`` drops items not yet started."""
+
+
+EXECUTORS: Registry[Executor] = Registry("batch executor", "executor")
+
+
+def default_jobs() -> int:
+    """Parallel jobs that fit this machine: one per core, at most as many as the available memory holds."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    available = _available_memory()
+    fits = available // WORKER_BUDGET_BYTES if available else cores
+    return max(1, min(cores, fits))
+
+
+def run_batch(
+    items: Sequence[BatchItem],
+    outdir: Path,
+    settings: Settings,
+    *,
+    jobs: int = 1,
+    executor: str = "local",
+    on_outcome: Callable[[Outcome, int, int], None] | None = None,
+) -> BatchResult:
+    """Colour every item not already done with the same content and settings; record all in the manifest.
+
+    ``on_outcome(outcome, finished_so_far, to_do)`` is called as each item ends. One failing item
+    never stops the others. Interrupted (Ctrl-C), the items in flight are marked ``interrupted`` and
+    a re-run redoes them (taking their solved keyframes from the cache).
+    """
+    started = time.perf_counter()
+    manifest = Manifest.create(outdir)
+    to_do, skipped = [], []
+    for item in items:
+        size, content, key = _identify(item, settings)
+        row = manifest.get(item.input)
+        if (
+            row is not None
+            and row.status == "done"
+            and (row.size, row.content, row.settings) == (size, content, key)
+            and Path(row.output).is_file()
+        ):
+            skipped.append(item.input)
+            continue
+        manifest.plan(item.input, item.output, size, content, key)
+        to_do.append(item)
+    done: list[Path] = []
+    failed: list[Outcome] = []
+    if to_do:
+        EXECUTORS.check(executor)
+        pool = EXECUTORS.load(executor).for_batch(settings, jobs)  # type: ignore[attr-defined]
+        waiting = list(reversed(to_do))
+        in_flight: dict[cf.Future[Outcome], BatchItem] = {}
+        try:
+            while waiting or in_flight:
+                while waiting and len(in_flight) < pool.capacity:
+                    item = waiting.pop()
+                    manifest.started(item.input)
+                    in_flight[pool.submit(item)] = item
+                finished, _ = cf.wait(in_flight, return_when=cf.FIRST_COMPLETED)
+                for future in finished:
+                    item = in_flight.pop(future)
+                    outcome = _outcome_of(future, item)
+                    if outcome.ok:
+                        manifest.finished(item.input, seconds=outcome.seconds, frames=outcome.frames)
+                        done.append(item.input)
+                    else:
+                        manifest.failed(item.input, outcome.error or "failed", seconds=outcome.seconds)
+                        failed.append(outcome)
+                    if on_outcome is not None:
+                        on_outcome(outcome, len(done) + len(failed), len(to_do))
+        except BaseException:
+            manifest.interrupt_running()
+            pool.shutdown(cancel=True)
+            raise
+        pool.shutdown(cancel=False)
+    return BatchResult(done, skipped, failed, time.perf_counter() - started)
+
+
+def colour_item(item: BatchItem, settings: Settings) -> Outcome:
+    """Colour one item with this process's stages (built on first use, then kept: models load once per worker)."""
+    from vidcolor.photos import colorize_photo
+    from vidcolor.pipeline import colorize_video
+
+    started = time.perf_counter()
+    try:
+        stages = _stages_for(settings)
+        item.output.parent.mkdir(parents=True, exist_ok=True)
+        refs = list(item.references)
+        if item.is_photo:
+            colorize_photo(
+                item.input,
+                refs,
+                item.output,
+                settings,
+                overwrite=True,
+                colorizer=stages.colorizer,
+                segmenter=stages.segmenter,
+                flow=stages.flow,
+            )
+            frames = 1
+        else:
+            result = colorize_video(
+                item.input,
+                refs,
+                item.output,
+                settings,
+                overwrite=True,
+                colorizer=stages.colorizer,
+                segmenter=stages.segmenter,
+                flow=stages.flow,
+            )
+            frames = result.frames
+        return Outcome(item.input, True, time.perf_counter() - started, frames)
+    except VidcolorError as exc:
+        return Outcome(item.input, False, time.perf_counter() - started, error=str(exc))
+    except OSError as exc:
+        return Outcome(item.input, False, time.perf_counter() - started, error=f"{item.output.parent}: {exc}")
+    except Exception as exc:  # a bug on one item must not stop the batch; its message is kept
+        return Outcome(item.input, False, time.perf_counter() - started, error=f"internal error: {exc!r}")
+
+
+@EXECUTORS.register("local")
+class LocalExecutor(Executor):
+    """This machine: in this process for one job, else one worker process per job (each loads the
+    models once, when its first item starts)."""
+
+    name = "local"
+
+    def __init__(self, settings: Settings, jobs: int) -> None:
+        self.settings = settings
+        self.capacity = max(1, jobs)
+        self._pool: cf.ProcessPoolExecutor | None = None
+        if self.capacity > 1:
+            # spawn, not fork: a fresh interpreter per worker shares no threads or native state.
+            self._pool = cf.ProcessPoolExecutor(self.capacity, mp_context=multiprocessing.get_context("spawn"))
+
+    @classmethod
+    def for_batch(cls, settings: Settings, jobs: int) -> LocalExecutor:
+        return cls(settings, jobs)
+
+    def submit(self, item: BatchItem) -> cf.Future[Outcome]:
+        if self._pool is not None:
+            return self._pool.submit(colour_item, item, self.settings)
+        future: cf.Future[Outcome] = cf.Future()
+        future.set_result(colour_item(item, self.settings))
+        return future
+
+    def shutdown(self, *, cancel: bool) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=cancel)
+
+
+_STAGES: dict[str, Stages] = {}
+
+
+def _stages_for(settings: Settings) -> Stages:
+    from vidcolor.stages import build_stages
+
+    key = repr(settings)
+    if key not in _STAGES:
+        _STAGES.clear()
+        _STAGES[key] = build_stages(settings)
+    return _STAGES[key]
+
+
+def _identify(item: BatchItem, settings: Settings) -> tuple[int, str, str]:
+    """The item's size, content key, and a key of everything that decides its output."""
+    size = item.input.stat().st_size
+    refs = []
+    for ref in item.references:
+        path = Path(ref.partition("@")[0])
+        refs.append([ref, fingerprint(path) if path.is_file() else "missing"])
+    describe = {"version": ALGORITHM_VERSION, "settings": dataclasses.asdict(settings), "references": refs}
+    key = hashlib.sha256(json.dumps(describe, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    return size, fingerprint(item.input), key
+
+
+def _outcome_of(future: cf.Future[Outcome], item: BatchItem) -> Outcome:
+    try:
+        return future.result()
+    except cf.process.BrokenProcessPool as exc:
+        return Outcome(item.input, False, 0.0, error=f"its worker process died ({exc})")
+    except Exception as exc:
+        return Outcome(item.input, False, 0.0, error=f"internal error: {exc!r}")
+
+
+def _available_memory() -> int:
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
