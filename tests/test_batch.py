@@ -147,3 +147,16 @@ def test_the_manifest_is_sqlite_in_wal_mode(archive: Path, reference: Path, tmp_
     assert batch(archive / "a.mp4", "--style", reference, "-o", out) == 0
     with sqlite3.connect(out / MANIFEST_NAME) as db:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_the_same_batch_through_a_local_ray_instance(archive: Path, reference: Path, tmp_path: Path) -> None:
+    pytest.importorskip("ray", reason="the ray extra")
+    out = tmp_path / "out"
+    assert batch(archive, "--style", reference, "-o", out, "--executor", "ray", "--jobs", "2") == EXIT_PARTIAL
+    rows = {Path(r.input).name: r.status for r in Manifest.existing(out).rows()}
+    assert rows == {"a.mp4": "done", "b.mkv": "done", "c.mov": "done", "scan.png": "done", "broken.mp4": "failed"}
+    for name in ("a.mp4", "reel2/b.mkv", "c.mov"):
+        assert len(luma_planes(out / name)) == 12, name
+    assert (
+        batch(archive, "--style", reference, "-o", out, "--executor", "ray") == EXIT_PARTIAL
+    )  # only the bad one again

@@ -24,7 +24,8 @@ def long_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _command(clip: Path, reference: Path, out: Path, cache: Path) -> list[str]:
     return [sys.executable, "-m", "vidcolor", str(clip), "--style", str(reference), "-o", str(out), "-q",
-            "--cache-dir", str(cache), "--segmenter", "whole", "--keyframe-interval", "12"]  # fmt: skip
+            "--cache-dir", str(cache), "--segmenter", "whole", "--keyframe-interval", "12",
+            "--crf", "0"]  # fmt: skip  # lossless: x264's lossy rate control is not bit-exact from run to run
 
 
 def _start_and_signal(command: list[str], out: Path, signum: int) -> subprocess.CompletedProcess[str]:

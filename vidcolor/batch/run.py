@@ -73,8 +73,9 @@ class Executor(ABC):
 
     @classmethod
     @abstractmethod
-    def for_batch(cls, settings: Settings, jobs: int) -> Self:
-        """An executor for a batch with these settings and (at most) this many parallel jobs."""
+    def for_batch(cls, settings: Settings, jobs: int, address: str | None = None) -> Self:
+        """An executor for a batch with these settings and (at most) this many parallel jobs (0: all
+        it has); ``address`` names a cluster for executors that use one."""
 
     @abstractmethod
     def submit(self, item: BatchItem) -> cf.Future[Outcome]: ...
@@ -85,6 +86,7 @@ class Executor(ABC):
 
 
 EXECUTORS: Registry[Executor] = Registry("batch executor", "executor")
+EXECUTORS.register_lazy("ray", "vidcolor.batch.ray_executor:RayExecutor", extra="ray")
 
 
 def default_jobs() -> int:
@@ -102,11 +104,13 @@ def run_batch(
     *,
     jobs: int = 1,
     executor: str = "local",
+    address: str | None = None,
     on_outcome: Callable[[Outcome, int, int], None] | None = None,
 ) -> BatchResult:
     """Colour every item not already done with the same content and settings; record all in the manifest.
 
-    ``on_outcome(outcome, finished_so_far, to_do)`` is called as each item ends. One failing item
+    ``executor`` names a registered executor (``local``, ``ray``), ``address`` its cluster if it uses
+    one. ``on_outcome(outcome, finished_so_far, to_do)`` is called as each item ends. One failing item
     never stops the others. Interrupted (Ctrl-C), the items in flight are marked ``interrupted`` and
     a re-run redoes them (taking their solved keyframes from the cache).
     """
@@ -130,7 +134,7 @@ def run_batch(
     failed: list[Outcome] = []
     if to_do:
         EXECUTORS.check(executor)
-        pool = EXECUTORS.load(executor).for_batch(settings, jobs)  # type: ignore[attr-defined]
+        pool = EXECUTORS.load(executor).for_batch(settings, jobs, address)  # type: ignore[attr-defined]
         waiting = list(reversed(to_do))
         in_flight: dict[cf.Future[Outcome], BatchItem] = {}
         try:
@@ -218,8 +222,8 @@ class LocalExecutor(Executor):
             self._pool = cf.ProcessPoolExecutor(self.capacity, mp_context=multiprocessing.get_context("spawn"))
 
     @classmethod
-    def for_batch(cls, settings: Settings, jobs: int) -> LocalExecutor:
-        return cls(settings, jobs)
+    def for_batch(cls, settings: Settings, jobs: int, address: str | None = None) -> LocalExecutor:
+        return cls(settings, jobs or default_jobs())
 
     def submit(self, item: BatchItem) -> cf.Future[Outcome]:
         if self._pool is not None:

@@ -286,7 +286,13 @@ def batch(
     jobs: Annotated[
         int, typer.Option(help="Items coloured in parallel (0: as many as cores and memory fit).", min=0)
     ] = 1,
-    executor: Annotated[str, typer.Option(help="Where items run: local.")] = "local",
+    executor: Annotated[
+        str,
+        typer.Option(help="Where items run: local (this machine) or ray (a Ray cluster; pip install 'vidcolor[ray]')."),
+    ] = "local",
+    ray_address: Annotated[
+        str | None, typer.Option(help="Ray cluster address (default: start a local Ray instance).")
+    ] = None,
     status: Annotated[
         Path | None, typer.Option("--status", help="Print the manifest of this output folder and exit.")
     ] = None,
@@ -305,7 +311,7 @@ def batch(
         raise UsageError("batch needs INPUTS... and -o OUTDIR (or --status OUTDIR)")
     settings = _settings_from(options, FrameRange())
     items = collect_items(inputs, output, style or [], ReferenceMap.read(mapping) if mapping else None)
-    workers = jobs or default_jobs()
+    workers = jobs or (default_jobs() if executor == "local" else 0)
 
     def report(outcome: Any, finished: int, total: int) -> None:
         if outcome.ok and not quiet:
@@ -314,11 +320,13 @@ def batch(
             err_console.print(f"[{finished}/{total}] [red]failed[/red] {outcome.error}", highlight=False)
 
     with _interruptible(output):
-        result = run_batch(items, output, settings, jobs=workers, executor=executor, on_outcome=report)
+        result = run_batch(
+            items, output, settings, jobs=workers, executor=executor, address=ray_address, on_outcome=report
+        )
     if not quiet:
         err_console.print(
             f"batch: {len(result.done)} coloured, {len(result.skipped)} already done, {len(result.failed)} failed "
-            f"({result.seconds:.1f} s, {workers} job{'s' if workers > 1 else ''}); manifest in {output}"
+            f"({result.seconds:.1f} s, {executor}); manifest in {output}"
         )
     if result.failed:
         raise typer.Exit(EXIT_PARTIAL)
