@@ -39,9 +39,9 @@ ALLOWED = {
     "settings": {"errors", "options", "frames", "stages"},
     "stages": {"device", "registry", "settings", "segment", "solver", "temporal"},
     "references": {"cache", "colour", "errors", "frames", "geometry", "match", "native", "segment", "solver"},
-    "keyframes": {"cache", "colour", "frames", "match", "references", "segment", "solver", "temporal"},
+    "keyframes": {"cache", "colour", "frames", "hints", "match", "references", "segment", "solver", "temporal"},
     "pipeline": {
-        "cache", "colour", "errors", "frames", "geometry", "keyframes", "match", "places", "references",
+        "cache", "colour", "errors", "frames", "geometry", "hints", "keyframes", "match", "places", "references",
         "segment", "settings", "solver", "stages", "temporal",
     },
     "photos": {
@@ -49,6 +49,8 @@ ALLOWED = {
         "settings", "solver", "stages", "temporal",
     },
     "preview": {"errors", "frames", "pipeline", "segment", "settings"},
+    "hints": {"colour", "errors", "frames", "native"},
+    "hints_template": {"errors", "frames"},
     "batch": {"cache", "errors", "frames", "photos", "pipeline", "references", "registry", "settings", "stages"},
     "__init__": {"errors", "frames", "photos", "pipeline", "preview", "settings"},
     "__main__": {"cli"},

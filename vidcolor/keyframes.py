@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 import cv2
@@ -28,11 +28,13 @@ import numpy as np
 from vidcolor.cache import KeyframeCache
 from vidcolor.colour import YCbCrSpec
 from vidcolor.frames.frame import LumaFrame
+from vidcolor.hints import HintImage
 from vidcolor.match.correspond import ReferenceMatcher
 from vidcolor.references import References
 from vidcolor.segment.base import RegionMasks, Segmenter
 from vidcolor.segment.tracking import keep_identities, track, tracking_confidence
 from vidcolor.solver.base import Keyframe, KeyframeColorizer, Trusted
+from vidcolor.temporal.affinity import propagate
 from vidcolor.temporal.flow import FlowEstimator
 from vidcolor.temporal.propagate import Propagated, blend, step
 from vidcolor.temporal.refine import spread_trusted
@@ -58,6 +60,7 @@ SOLVE_ABOVE = 0.005
 # guess does not outweigh a good carry from the other side of a window.
 SPREAD_CERTAINTY = 0.5
 SOLVED_CERTAINTY = 0.2
+HINTED_CERTAINTY = 0.8
 
 
 @dataclass(frozen=True)
@@ -143,6 +146,7 @@ class WindowColorizer:
         references: the run's colour references.
         cache: where solved keyframes are kept (a disabled cache keeps nothing).
         inspect: called for every segmented keyframe (``--debug-masks`` writes overlays with it).
+        hints: colour hints by frame index of the run (each such frame is a keyframe; see ``hints``).
     """
 
     def __init__(
@@ -153,6 +157,7 @@ class WindowColorizer:
         references: References,
         cache: KeyframeCache,
         inspect: MaskInspector | None = None,
+        hints: Mapping[int, HintImage] | None = None,
     ) -> None:
         self._colorizer = colorizer
         self._segmenter = segmenter
@@ -160,6 +165,7 @@ class WindowColorizer:
         self._references = references
         self._cache = cache
         self._inspect = inspect
+        self._hints = dict(hints or {})
         self._matcher = ReferenceMatcher()
         self._masks: RegionMasks | None = None  # the last segmented keyframe's, for tracking within a shot
         self.stats = KeyframeStats()
@@ -178,9 +184,11 @@ class WindowColorizer:
                 self.stats.shots += 1
                 self._masks = None
                 carried_back = None
-                if right is not None and self._references.for_frame(right.frame.index)[1]:
-                    # The shot's reference is placed on this window's right end: colour that frame
-                    # first and carry its colour back, so the shot's first frame starts from it.
+                if right is not None and (
+                    self._references.for_frame(right.frame.index)[1] or right.frame.index in self._hints
+                ):
+                    # The shot's reference is placed (or hints are given) on this window's right end:
+                    # colour that frame first and carry its colour back, so the shot's first frame starts from it.
                     right_colour = self._solve(right, previous=None)
                     *_, (_, carried_back) = self._backward_chain(frames, flows, right, right_colour, down_to=0)
                 anchor = self._solve(frames[0], previous=carried_back)
@@ -263,19 +271,22 @@ class WindowColorizer:
     def _compose(self, work: WorkFrame, previous: Propagated | None) -> KeyframeColour:
         """A keyframe's colour from its sources in order of trust, joined along luma edges."""
         reference, placed_here = self._references.for_frame(work.frame.index)
-        match = self._matcher.match(work.unit, reference)
+        if reference is not None:
+            match = self._matcher.match(work.unit, reference)
+            w_match, match_chroma = match.confidence, match.chroma
+        else:  # hints alone: nothing to match
+            w_match, match_chroma = np.zeros(work.unit.shape, np.float32), np.zeros((*work.unit.shape, 2), np.float32)
         if placed_here:
             log.debug("keyframe %d shows the reference itself", work.frame.index)
-        w_match = match.confidence
         w_carry = (1.0 - w_match) * (previous.confidence if previous is not None else 0.0)
         trust = w_match + w_carry
-        data = w_match[..., None] * match.chroma
+        data = w_match[..., None] * match_chroma
         if previous is not None:
             data += w_carry[..., None] * previous.chroma
         data /= np.maximum(trust, 1e-6)[..., None]
         spread, support = spread_trusted(data, trust, work.unit)
         unvouched = (1.0 - trust) * (1.0 - support)  # neither trusted nor near trusted colour
-        if float(unvouched.mean()) > SOLVE_ABOVE:
+        if reference is not None and float(unvouched.mean()) > SOLVE_ABOVE:
             masks = self._masks_for(work, previous)
             if self._inspect is not None:
                 self._inspect(work.frame, work.unit, masks)
@@ -297,7 +308,22 @@ class WindowColorizer:
             *(100 * v for v in shares.values()),
             f"solved by {self._colorizer.name}" if fill is not spread else "left to spreading",
         )
+        hints = self._hints.get(work.frame.index)
+        if hints is not None:
+            chroma, certainty = self._with_hints(work, hints, chroma, certainty)
         return KeyframeColour(chroma.astype(np.float32), certainty.astype(np.float32))
+
+    def _with_hints(
+        self, work: WorkFrame, hints: HintImage, chroma: np.ndarray, certainty: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The hints as hard constraints, spread by luma affinity; the colour the frame has from
+        other sources is kept where it is sure, as a soft prior."""
+        h, w = work.unit.shape
+        hints = hints.at_size(h, w)
+        solved = propagate(work.unit, hints.chroma, hints.given, prior=chroma, prior_weight=certainty * certainty)
+        log.debug("keyframe %d: %.1f%% of its pixels hinted", work.frame.index, 100 * float(hints.given.mean()))
+        # A user's hints are the authority on their frame: its colour outweighs guesses carried from elsewhere.
+        return solved, np.where(hints.given, 1.0, np.maximum(certainty, HINTED_CERTAINTY)).astype(np.float32)
 
     def _masks_for(self, work: WorkFrame, previous: Propagated | None) -> RegionMasks:
         """Regions of a keyframe: carried from the last keyframe of the shot while the flow holds them."""

@@ -23,13 +23,14 @@ import numpy as np
 
 from vidcolor.cache import KeyframeCache, fingerprint
 from vidcolor.colour import YCbCrSpec, fit_chroma_to_gamut, matrix_for_height, ycbcr_to_rgb
-from vidcolor.errors import InputError, OutputError
+from vidcolor.errors import InputError, OutputError, ReferenceImageError
 from vidcolor.frames.decode import DecodeStats, iter_luma_frames
 from vidcolor.frames.encode import ColorVideoWriter
 from vidcolor.frames.frame import LumaFrame
 from vidcolor.frames.output import OutputTarget, check_output, default_output_path, requested_output
 from vidcolor.frames.probe import VideoInfo, probe
 from vidcolor.geometry import work_size
+from vidcolor.hints import HintSource, hints_key, read_hints
 from vidcolor.keyframes import MaskInspector, WindowColorizer, WorkFrame, frame_thumbnail
 from vidcolor.match.placement import Placement, place
 from vidcolor.places import cache_place
@@ -96,6 +97,7 @@ def colorize_video(
     flow: FlowEstimator | None = None,
     debug_masks: str | os.PathLike[str] | None = None,
     on_frame: FrameCallback | None = None,
+    hints: Sequence[str | os.PathLike[str]] = (),
 ) -> ColorizeResult:
     """Colorize ``input_path`` after the colour reference(s) ``style_path``; write ``output_path``.
 
@@ -108,6 +110,8 @@ def colorize_video(
     pass small ones); otherwise they are built from ``settings`` by registry name.
     ``debug_masks`` names a folder for region overlays of the reference and of every keyframe.
     ``on_frame`` is called with every frame as written (a preview picks its contact sheet's frames).
+    ``hints`` are colour hint files (``hints.png@TIME``, points in JSON/CSV; see :mod:`vidcolor.hints`):
+    each marked frame becomes a keyframe coloured by them; with hints, references may be left out.
 
     Raises:
         VidcolorError subclasses with a one-line message naming the file and the problem.
@@ -122,9 +126,16 @@ def colorize_video(
         log.info("%s: removed, left by a run that was killed", stale)
     debug_dir = _debug_folder(debug_masks)
     spec = YCbCrSpec(matrix=matrix_for_height(info.height), bit_depth=info.bit_depth, full_range=info.full_range)
-    references = References.read(
-        StyleSource.parse_all(style_path), spec.matrix
-    )  # bad references fail before any model loads
+    # Bad references and hints fail before any model loads.
+    references = References.read(StyleSource.parse_all(style_path), spec.matrix)
+    hint_sources = [HintSource.parse(h) for h in hints]
+    if not references.items and not hint_sources:
+        raise ReferenceImageError("no colour reference given; give a reference image (--style) or hints (--hints)")
+    work_h, work_w = work_size(info.height, info.width, settings.work_size)
+    hint_map = {
+        source.frame_index(info.rate): read_hints(source, info.width, info.height, spec.matrix).at_size(work_h, work_w)
+        for source in hint_sources
+    }
     stages = build_stages(settings, segmenter=segmenter, colorizer=colorizer, flow=flow)
     references = references.segmented(stages.segmenter)
     if references.needs_placing:
@@ -134,7 +145,8 @@ def colorize_video(
         for i, reference in enumerate(references.items):
             _write_png(debug_dir / f"reference{i or ''}.png", overlay(reference.luma, reference.masks))
         inspect = _overlay_writer(debug_dir)
-    settings_key, describe = settings.colour_key(references.key, stages.colorizer.identity())
+    colour_sources = references.key + (f"|hints:{hints_key(hint_sources)}" if hint_sources else "")
+    settings_key, describe = settings.colour_key(colour_sources, stages.colorizer.identity())
     place = cache_place(settings.cache_dir)
     log.debug("keyframe cache: %s (%s)%s", place.path, place.why, "" if settings.use_cache else ", not used")
     cache = KeyframeCache(
@@ -144,13 +156,12 @@ def colorize_video(
         describe,
         limit_bytes=settings.cache_limit_mb << 20,
     )
-    keyframes = WindowColorizer(stages.colorizer, stages.segmenter, stages.flow, references, cache, inspect)
+    keyframes = WindowColorizer(stages.colorizer, stages.segmenter, stages.flow, references, cache, inspect, hint_map)
 
-    work_h, work_w = work_size(info.height, info.width, settings.work_size)
     decode_stats = DecodeStats()
     decoded = iter_luma_frames(info, settings.frame_range, decode_stats)
     frames = (WorkFrame.of(frame, spec, (work_w, work_h)) for frame in decoded)
-    placed = {f for f in references.placement.frames if f is not None}
+    placed = {f for f in references.placement.frames if f is not None} | set(hint_map)
     coloured = keyframes.run(
         windows(
             frames,

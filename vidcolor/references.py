@@ -133,11 +133,13 @@ class References:
 
     @classmethod
     def read(cls, sources: Sequence[StyleSource], matrix: str) -> References:
-        """Read and check every reference (cheap: done before any model loads); regions come later."""
-        if not sources:
-            raise ReferenceImageError("no colour reference given")
+        """Read and check every reference (cheap: done before any model loads); regions come later.
+
+        No sources gives no references: a run coloured by hints alone."""
         read = [read_reference(s.path, matrix) for s in sources]
         pinned_frame = sources[0].at.frames if len(sources) == 1 and sources[0].at is not None else None
+        if not sources:
+            return cls((), (), Placement.single(None), ())
         return cls(
             tuple(sources), tuple(r for r, _ in read), Placement.single(pinned_frame), tuple(rgb for _, rgb in read)
         )
@@ -153,18 +155,22 @@ class References:
     @property
     def key(self) -> str:
         """Changes whenever a reference file's content or pin changes."""
-        return "+".join(f"{fingerprint(s.path)}@{s.at}" for s in self.sources)
+        return "+".join(f"{fingerprint(s.path)}@{s.at}" for s in self.sources) or "none"
 
     @property
     def needs_placing(self) -> bool:
         """Whether a pass over the video must find where the references belong."""
+        if not self.items:
+            return False
         return len(self.items) > 1 or self.sources[0].at is None or self.sources[0].at.frames is None
 
     def placed(self, placement: Placement) -> References:
         return dataclasses.replace(self, placement=placement)
 
-    def for_frame(self, index: int) -> tuple[Reference, bool]:
-        """The reference frame ``index`` of the run takes its colours from, and whether the
-        reference is placed on this very frame (it then shows the frame's true colours)."""
+    def for_frame(self, index: int) -> tuple[Reference | None, bool]:
+        """The reference frame ``index`` of the run takes its colours from (None without references),
+        and whether the reference is placed on this very frame (it then shows the frame's true colours)."""
+        if not self.items:
+            return None, False
         chosen, here = self.placement.reference_for(index)
         return self.items[chosen], here

@@ -33,7 +33,7 @@ app = typer.Typer(
     help="Colorize black-and-white video from a colour reference image.\n\n"
     "Usage: vidcolor INPUT --style REF [-o OUTPUT] (the 'colorize' command is the default).",
 )
-SUBCOMMANDS = {"colorize", "preview", "batch", "weights", "cache"}
+SUBCOMMANDS = {"colorize", "preview", "batch", "hints-template", "weights", "cache"}
 EXIT_INTERNAL = 70
 T = TypeVar("T")
 
@@ -94,14 +94,23 @@ def colorize(
         typer.Argument(help="Black-and-white (or colour, taken as luma) video, or a photograph (PNG, JPEG, TIFF...)."),
     ],
     style: Annotated[
-        list[str],
+        list[str] | None,
         typer.Option(
             "--style",
             "-s",
             help="Colour reference image, or a folder of them; repeat for several. PATH@TIME pins one "
             "to the frame it shows (TIME as --start: 12.5, 01:02, 300f).",
         ),
-    ],
+    ] = None,
+    hints: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--hints",
+            help="Colour hints for a frame: a picture with coloured strokes (transparent or grey = no hint) "
+            "or points (JSON/CSV: x,y,#rrggbb); HINTS@TIME marks the frame TIME from the run's start "
+            "(default its first frame). Repeat for several frames.",
+        ),
+    ] = None,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Output file (.mp4, .mkv, .mov); default NAME.colorized.mp4")
     ] = None,
@@ -140,7 +149,7 @@ def colorize(
     with _interruptible(output or input):
         if is_photo(input):
             photo = colorize_photo(
-                input, list(style), output or default_photo_output(input), settings, overwrite=overwrite
+                input, list(style or []), output or default_photo_output(input), settings, overwrite=overwrite
             )
             if not quiet:
                 err_console.print(
@@ -152,12 +161,13 @@ def colorize(
             input.name,
             lambda progress: colorize_video(
                 input,
-                style,
+                list(style or []),
                 output or default_output_path(input),
                 settings,
                 overwrite=overwrite,
                 progress=progress,
                 debug_masks=debug_masks,
+                hints=list(hints or []),
             ),
         )
     if not quiet:
@@ -264,6 +274,20 @@ preview.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
     + [p for p in inspect.signature(colorize, eval_str=True).parameters.values() if p.name in SETTING_PATHS]
 )
 app.command()(preview)
+
+
+@app.command("hints-template")
+def hints_template(
+    input: Annotated[Path, typer.Argument(help="The video.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The PNG to write (the frame in grey, full size).")],
+    at: Annotated[str, typer.Option(help="The frame's time (as --start), from the video's start.")] = "0",
+    overwrite: Annotated[bool, typer.Option("--overwrite", "-y", help="Replace an existing file.")] = False,
+) -> None:
+    """Write the greyscale frame at TIME as a PNG to paint colour hints on (grey pixels mean no hint)."""
+    from vidcolor.hints_template import write_hints_template
+
+    written = write_hints_template(input, output, parse_time(at, setting="preview.at"), overwrite=overwrite)
+    err_console.print(f"[green]wrote[/green] {written}  (paint colours on it; pass it as --hints {written.name}@{at})")
 
 
 EXIT_PARTIAL = 8  # a batch where some items failed (each recorded with its error); the others were written

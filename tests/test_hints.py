@@ -1,0 +1,86 @@
+"""Colour hints: Levin-style propagation, hint files (pictures, JSON, CSV) and runs coloured by hints alone."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from tests.media import decoded_frames, make_video
+from vidcolor.cli import run
+from vidcolor.colour import rgb_to_ycbcr
+from vidcolor.errors import InputError
+from vidcolor.hints import HintSource, read_hints
+from vidcolor.temporal.affinity import propagate
+
+RED, BLUE = (220, 40, 40), (40, 60, 220)
+
+
+def chroma_of(rgb: tuple[int, int, int]) -> np.ndarray:
+    return rgb_to_ycbcr(np.array([[rgb]], np.float32) / 255.0)[1][0, 0]
+
+
+def test_each_region_takes_its_strokes_colour_with_little_bleed_across_the_edge() -> None:
+    h, w = 60, 80
+    luma = np.where(np.arange(w)[None, :] < w // 2, 0.3, 0.7).astype(np.float32) * np.ones((h, 1), np.float32)
+    luma += np.random.default_rng(0).normal(0, 0.005, luma.shape).astype(np.float32)  # film grain
+    colour = np.zeros((h, w, 2), np.float32)
+    fixed = np.zeros((h, w), bool)
+    fixed[20:40, 10], fixed[20:40, 70] = True, True  # one short stroke in each region
+    colour[fixed[:, :] & (np.arange(w)[None, :] < w // 2)] = chroma_of(RED)
+    colour[fixed[:, :] & (np.arange(w)[None, :] >= w // 2)] = chroma_of(BLUE)
+    out = propagate(luma, colour, fixed)
+    left, right = out[:, : w // 2 - 2], out[:, w // 2 + 2 :]
+    assert np.abs(left - chroma_of(RED)).max() < 0.02
+    assert np.abs(right - chroma_of(BLUE)).max() < 0.02
+
+
+def test_points_in_json_and_csv_read_as_the_same_strokes_painted(tmp_path: Path) -> None:
+    picture = np.zeros((48, 64, 4), np.uint8)
+    cv2.circle(picture, (10, 12), 3, (*RED[::-1], 255), -1)  # OpenCV paints BGRA
+    cv2.circle(picture, (50, 30), 3, (*BLUE[::-1], 255), -1)
+    cv2.imwrite(str(tmp_path / "strokes.png"), picture)
+    (tmp_path / "points.json").write_text(
+        json.dumps({"points": [{"x": 10, "y": 12, "colour": "#dc2828"}, [50, 30, "#283cdc"]]})
+    )
+    (tmp_path / "points.csv").write_text("x,y,colour\n10,12,#dc2828\n50,30,#283cdc\n")
+    read = [
+        read_hints(HintSource.parse(tmp_path / n), 64, 48, "bt601")
+        for n in ("strokes.png", "points.json", "points.csv")
+    ]
+    for other in read[1:]:
+        np.testing.assert_array_equal(other.given, read[0].given)
+        np.testing.assert_array_equal(other.chroma, read[0].chroma)
+    assert read[0].given.sum() == 2 * 29  # two discs of radius 3
+
+
+def test_grey_and_transparent_pixels_are_not_hints(tmp_path: Path) -> None:
+    grey = np.full((48, 64, 3), 128, np.uint8)
+    cv2.imwrite(str(tmp_path / "grey.png"), grey)
+    with pytest.raises(InputError, match="holds no hint"):
+        read_hints(HintSource.parse(tmp_path / "grey.png"), 64, 48, "bt601")
+    assert HintSource.parse(f"{tmp_path / 'grey.png'}@2.5").at.seconds == 2.5
+
+
+def test_a_clip_coloured_by_hints_alone_keeps_them_over_the_shot(tmp_path: Path) -> None:
+    clip = make_video(tmp_path / "clip.mp4", frames=30)
+    template = tmp_path / "frame.png"
+    assert run(["hints-template", str(clip), "-o", str(template), "--at", "0"]) == 0
+    painted = cv2.imread(str(template))
+    assert painted.shape == (48, 64, 3) and (painted[..., 0] == painted[..., 2]).all()
+    cv2.rectangle(painted, (4, 4), (60, 44), RED[::-1], thickness=2)  # a red outline, painted on the frame
+    cv2.imwrite(str(template), painted)
+    out = tmp_path / "out.mp4"
+    assert run([str(clip), "--hints", str(template), "-o", str(out), "-q", "--no-cache", "--crf", "0"]) == 0
+    red_cr = chroma_of(RED)[1]
+    for frame in decoded_frames(out):
+        cr = (np.frombuffer(frame.planes[2], np.uint8).reshape(24, -1)[:, :32].astype(np.float32) - 128) / 224
+        assert cr.mean() > 0.5 * red_cr, f"frame {frame.pts}: the hint's red faded"
+
+
+def test_without_reference_or_hints_the_run_says_what_is_missing(clip: Path, tmp_path: Path, capsys) -> None:
+    assert run([str(clip), "-o", str(tmp_path / "x.mp4")]) == 2
+    assert "no colour reference given" in capsys.readouterr().err
