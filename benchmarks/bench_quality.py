@@ -193,6 +193,25 @@ def flow_push(grey: Path, ref: Path, start: int) -> list[np.ndarray]:
     return [c for c in out if c is not None]
 
 
+def write_grid_hints(colour_frame: Path, target: Path, share: float) -> Path:
+    """Hints as a user might paint them, from a colour frame: single pixels on a regular grid, kept only
+    inside flat regions (5x5 luma deviation below its median), spaced so they are ``share`` of the pixels."""
+    bgr = cv2.imread(str(colour_frame))
+    grey = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    mean = cv2.blur(grey, (5, 5))
+    deviation = np.sqrt(np.maximum(cv2.blur(grey * grey, (5, 5)) - mean * mean, 0))
+    flat = deviation < np.median(deviation)
+    step = max(2, round(np.sqrt(flat.mean() / share)))
+    grid = np.zeros_like(flat)
+    grid[step // 2 :: step, step // 2 :: step] = True
+    keep = grid & flat
+    rgba = np.zeros((*grey.shape, 4), np.uint8)
+    rgba[keep, :3] = bgr[keep]
+    rgba[keep, 3] = 255
+    cv2.imwrite(str(target), rgba)
+    return target
+
+
 def measure(output: Path, truth: Path, fast: bool) -> dict[str, float]:
     if not fast:
         return quality(output, truth)
@@ -224,6 +243,13 @@ def main() -> int:
     parser.add_argument("--only", nargs="*", default=[], help="clip names (carphone bikes bunny pan-cat ...)")
     parser.add_argument("--no-yardsticks", action="store_true", help="skip push, ceiling and grey rows")
     parser.add_argument("--vidcolor-args", default="", help="extra options for the vidcolor command")
+    parser.add_argument(
+        "--hints",
+        type=float,
+        metavar="SHARE",
+        help="colour with hints instead of references: this share of the pixels (0.01 = 1 %%) of the truth's "
+        "first frame, on a grid inside flat regions, against the push from that frame",
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="vidcolor-quality-"))
     print(f"# quality, like for like (4:2:0, CRF 18); vidcolor {args.vidcolor_args or 'defaults'}")
@@ -234,6 +260,19 @@ def main() -> int:
             ceiling = write_like_vidcolor(work / f"{clip.name}.ceiling.mp4", grey, truth_chroma(clip.truth))
             print(row(f"{clip.name} / ceiling", measure(ceiling, clip.truth, args.fast)))
             print(row(f"{clip.name} / greyscale", measure(grey, clip.truth, True)))
+        if args.hints:
+            first = next(iter(clip.refs.values()))[0]  # the truth's frame 0 in colour
+            hints = write_grid_hints(first, work / f"{clip.name}.hints.png", args.hints)
+            out = work / f"{clip.name}.hinted.mp4"
+            command = [*VIDCOLOR, str(grey), "--hints", f"{hints}@0f", "-o", str(out), "-y", "-q", "--no-cache"]
+            subprocess.run([*command, *shlex.split(args.vidcolor_args)], check=True)
+            print(row(f"{clip.name} / hints {100 * args.hints:g}% / vidcolor", measure(out, clip.truth, args.fast)))
+            label = next(iter(clip.push_from))
+            pushed = flow_push(grey, clip.refs[label][0], clip.push_from[label])
+            push = write_like_vidcolor(work / f"{clip.name}.{label}.push.mp4", grey, pushed)
+            print(row(f"{clip.name} / {label} / push (whole frame)", measure(push, clip.truth, args.fast)))
+            sys.stdout.flush()
+            continue
         for label, refs in clip.refs.items():
             out = work / f"{clip.name}.{label.replace(' ', '_')}.mp4"
             styles = [a for r in refs for a in ("--style", str(r))]

@@ -41,8 +41,8 @@ ALLOWED = {
     "references": {"cache", "colour", "errors", "frames", "geometry", "match", "native", "segment", "solver"},
     "keyframes": {"cache", "colour", "frames", "hints", "match", "references", "segment", "solver", "temporal"},
     "pipeline": {
-        "cache", "colour", "errors", "frames", "geometry", "hints", "keyframes", "match", "places", "references",
-        "segment", "settings", "solver", "stages", "temporal",
+        "cache", "colour", "device", "errors", "frames", "geometry", "hints", "keyframes", "match", "places",
+        "references", "segment", "settings", "solver", "stages", "temporal",
     },
     "photos": {
         "cache", "colour", "errors", "frames", "geometry", "keyframes", "match", "native", "references", "segment",

@@ -81,6 +81,13 @@ def test_a_clip_coloured_by_hints_alone_keeps_them_over_the_shot(tmp_path: Path)
         assert cr.mean() > 0.5 * red_cr, f"frame {frame.pts}: the hint's red faded"
 
 
-def test_without_reference_or_hints_the_run_says_what_is_missing(clip: Path, tmp_path: Path, capsys) -> None:
-    assert run([str(clip), "-o", str(tmp_path / "x.mp4")]) == 2
-    assert "no colour reference given" in capsys.readouterr().err
+def test_automatic_mode_without_its_weights_names_the_file_and_writes_nothing(
+    clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("torch", reason="automatic colour needs the solver extra")
+    out = tmp_path / "x.mp4"
+    assert run([str(clip), "-o", str(out)]) == 5
+    err = capsys.readouterr().err
+    assert "colorization_release_v2-9b330a0b.pth" in err and "vidcolor weights fetch eccv16" in err
+    assert err.count("\n") == 1
+    assert not list(tmp_path.iterdir())

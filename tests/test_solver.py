@@ -394,3 +394,38 @@ def test_bt709_input_asks_for_the_colours_bt601_input_of_the_same_picture_asks_f
     for (mean_601, std_601), (mean_709, std_709) in zip(asked[0].stats, asked[1].stats, strict=True):
         torch.testing.assert_close(mean_601, mean_709, atol=2e-3, rtol=0)
         torch.testing.assert_close(std_601, std_709, atol=2e-3, rtol=0)
+
+
+def test_the_eccv16_network_loads_a_state_dict_of_the_published_layout(tmp_path, monkeypatch) -> None:
+    from vidcolor.solver.zhang import ECCV16, AutomaticColorizer
+
+    published = tmp_path / "colorization_release_v2-9b330a0b.pth"
+    torch.manual_seed(0)
+    torch.save(ECCV16().state_dict(), published)  # random weights, the published file's layout
+    digest = hashlib.sha256(published.read_bytes()).hexdigest()
+    entry = dataclasses.replace(weights.KNOWN["eccv16"], sha256=digest)  # the check stays on, pointed at this file
+    monkeypatch.setitem(weights.KNOWN, "eccv16", entry)
+    colorizer = AutomaticColorizer.from_weights(tmp_path)
+    chroma = colorizer.colorize(textured(60, 80))
+    assert chroma.shape == (60, 80, 2) and np.isfinite(chroma).all()
+    wrong = tmp_path / "other" / "colorization_release_v2-9b330a0b.pth"
+    wrong.parent.mkdir()
+    torch.save({"model1.0.weight": torch.zeros(1)}, wrong)
+    monkeypatch.setitem(weights.KNOWN, "eccv16", dataclasses.replace(entry, sha256=weights.sha256_of(wrong)))
+    with pytest.raises(Exception, match="not the ECCV16 colorization network"):
+        AutomaticColorizer.from_weights(wrong.parent)
+
+
+def test_annealed_mean_decoding_runs_from_the_mean_to_the_mode() -> None:
+    from vidcolor.solver.zhang import ECCV16, annealed_mean
+
+    bins = torch.tensor([[-20.0, 10.0], [30.0, -40.0], [0.0, 0.0]])
+    logits = torch.tensor([2.0, 1.0, 0.0]).view(1, 3, 1, 1)
+    plain = annealed_mean(logits, bins, temperature=1.0)[0, :, 0, 0]
+    expected = (torch.softmax(torch.tensor([2.0, 1.0, 0.0]), 0)[:, None] * bins).sum(0)
+    torch.testing.assert_close(plain, expected)
+    sharp = annealed_mean(logits, bins, temperature=0.01)[0, :, 0, 0]
+    torch.testing.assert_close(sharp, bins[0], atol=1e-3, rtol=0)  # T → 0: the most likely bin
+    network = ECCV16()
+    assert network(torch.full((1, 1, 64, 64), 50.0)).shape == (1, 313, 16, 16)
+    assert network.bins().shape == (313, 2)

@@ -147,6 +147,8 @@ class WindowColorizer:
         cache: where solved keyframes are kept (a disabled cache keeps nothing).
         inspect: called for every segmented keyframe (``--debug-masks`` writes overlays with it).
         hints: colour hints by frame index of the run (each such frame is a keyframe; see ``hints``).
+        automatic: unit luma → chroma without a reference (a colorization network), for runs with
+            neither references nor hints; it fills what the carry does not vouch for.
     """
 
     def __init__(
@@ -158,6 +160,7 @@ class WindowColorizer:
         cache: KeyframeCache,
         inspect: MaskInspector | None = None,
         hints: Mapping[int, HintImage] | None = None,
+        automatic: Callable[[np.ndarray], np.ndarray] | None = None,
     ) -> None:
         self._colorizer = colorizer
         self._segmenter = segmenter
@@ -166,6 +169,7 @@ class WindowColorizer:
         self._cache = cache
         self._inspect = inspect
         self._hints = dict(hints or {})
+        self._automatic = automatic
         self._matcher = ReferenceMatcher()
         self._masks: RegionMasks | None = None  # the last segmented keyframe's, for tracking within a shot
         self.stats = KeyframeStats()
@@ -291,6 +295,8 @@ class WindowColorizer:
             if self._inspect is not None:
                 self._inspect(work.frame, work.unit, masks)
             fill = self._colorizer.refine(Keyframe(work.unit, masks), reference, previous, Trusted(data, trust))
+        elif reference is None and self._automatic is not None and float(unvouched.mean()) > SOLVE_ABOVE:
+            fill = self._automatic(work.unit)
         else:
             fill = spread
             self._masks = None  # not segmented: the next keyframe detects afresh
@@ -306,24 +312,28 @@ class WindowColorizer:
             "keyframe %d: %.0f%% from the reference, %.0f%% kept from the carried colour, %.0f%% spread, %.0f%% %s",
             work.frame.index,
             *(100 * v for v in shares.values()),
-            f"solved by {self._colorizer.name}" if fill is not spread else "left to spreading",
+            "left to spreading"
+            if fill is spread
+            else "coloured automatically"
+            if reference is None
+            else f"solved by {self._colorizer.name}",
         )
         hints = self._hints.get(work.frame.index)
-        if hints is not None:
-            chroma, certainty = self._with_hints(work, hints, chroma, certainty)
+        if hints is not None:  # the other sources' guesses (the unvouched share) do not hold against hints
+            chroma, certainty = self._with_hints(work, hints, chroma, certainty - SOLVED_CERTAINTY * unvouched)
         return KeyframeColour(chroma.astype(np.float32), certainty.astype(np.float32))
 
     def _with_hints(
-        self, work: WorkFrame, hints: HintImage, chroma: np.ndarray, certainty: np.ndarray
+        self, work: WorkFrame, hints: HintImage, chroma: np.ndarray, sure: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         """The hints as hard constraints, spread by luma affinity; the colour the frame has from
-        other sources is kept where it is sure, as a soft prior."""
+        trusted sources (``sure`` of it: matched, carried, spread from those) is kept as a soft prior."""
         h, w = work.unit.shape
         hints = hints.at_size(h, w)
-        solved = propagate(work.unit, hints.chroma, hints.given, prior=chroma, prior_weight=certainty * certainty)
+        solved = propagate(work.unit, hints.chroma, hints.given, prior=chroma, prior_weight=sure * sure)
         log.debug("keyframe %d: %.1f%% of its pixels hinted", work.frame.index, 100 * float(hints.given.mean()))
         # A user's hints are the authority on their frame: its colour outweighs guesses carried from elsewhere.
-        return solved, np.where(hints.given, 1.0, np.maximum(certainty, HINTED_CERTAINTY)).astype(np.float32)
+        return solved, np.where(hints.given, 1.0, np.maximum(sure, HINTED_CERTAINTY)).astype(np.float32)
 
     def _masks_for(self, work: WorkFrame, previous: Propagated | None) -> RegionMasks:
         """Regions of a keyframe: carried from the last keyframe of the shot while the flow holds them."""

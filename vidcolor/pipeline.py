@@ -17,13 +17,14 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 from vidcolor.cache import KeyframeCache, fingerprint
 from vidcolor.colour import YCbCrSpec, fit_chroma_to_gamut, matrix_for_height, ycbcr_to_rgb
-from vidcolor.errors import InputError, OutputError, ReferenceImageError
+from vidcolor.errors import InputError, OutputError, StageError
 from vidcolor.frames.decode import DecodeStats, iter_luma_frames
 from vidcolor.frames.encode import ColorVideoWriter
 from vidcolor.frames.frame import LumaFrame
@@ -42,6 +43,9 @@ from vidcolor.solver.base import KeyframeColorizer
 from vidcolor.stages import build_stages
 from vidcolor.temporal.flow import FlowEstimator
 from vidcolor.temporal.windows import windows
+
+if TYPE_CHECKING:
+    from vidcolor.solver.zhang import AutomaticColorizer
 
 log = logging.getLogger("vidcolor")
 
@@ -129,8 +133,9 @@ def colorize_video(
     # Bad references and hints fail before any model loads.
     references = References.read(StyleSource.parse_all(style_path), spec.matrix)
     hint_sources = [HintSource.parse(h) for h in hints]
-    if not references.items and not hint_sources:
-        raise ReferenceImageError("no colour reference given; give a reference image (--style) or hints (--hints)")
+    automatic = None
+    if not references.items and not hint_sources:  # neither: a colorization network colours it all
+        automatic = _automatic_colorizer(settings, spec.matrix)
     work_h, work_w = work_size(info.height, info.width, settings.work_size)
     hint_map = {
         source.frame_index(info.rate): read_hints(source, info.width, info.height, spec.matrix).at_size(work_h, work_w)
@@ -146,6 +151,7 @@ def colorize_video(
             _write_png(debug_dir / f"reference{i or ''}.png", overlay(reference.luma, reference.masks))
         inspect = _overlay_writer(debug_dir)
     colour_sources = references.key + (f"|hints:{hints_key(hint_sources)}" if hint_sources else "")
+    colour_sources += f"|auto:{automatic.identity}" if automatic is not None else ""
     settings_key, describe = settings.colour_key(colour_sources, stages.colorizer.identity())
     place = cache_place(settings.cache_dir)
     log.debug("keyframe cache: %s (%s)%s", place.path, place.why, "" if settings.use_cache else ", not used")
@@ -156,7 +162,16 @@ def colorize_video(
         describe,
         limit_bytes=settings.cache_limit_mb << 20,
     )
-    keyframes = WindowColorizer(stages.colorizer, stages.segmenter, stages.flow, references, cache, inspect, hint_map)
+    keyframes = WindowColorizer(
+        stages.colorizer,
+        stages.segmenter,
+        stages.flow,
+        references,
+        cache,
+        inspect,
+        hint_map,
+        automatic.colorize if automatic is not None else None,
+    )
 
     decode_stats = DecodeStats()
     decoded = iter_luma_frames(info, settings.frame_range, decode_stats)
@@ -228,6 +243,19 @@ def colorize_video(
     )
     log.info("keyframe colour: %s", ", ".join(f"{100 * v:.0f}% {k}" for k, v in result.keyframe_sources.items()))
     return result
+
+
+def _automatic_colorizer(settings: Settings, matrix: str) -> AutomaticColorizer:
+    """The ECCV 2016 colorization network from the weights folder (torch and its file are required)."""
+    try:
+        from vidcolor.solver.zhang import AutomaticColorizer
+    except ImportError as exc:
+        raise StageError(
+            f"automatic colour (no --style, no --hints) needs torch ({exc}); pip install 'vidcolor[solver]'"
+        ) from exc
+    from vidcolor.device import resolve_device
+
+    return AutomaticColorizer.from_weights(settings.weights_dir, resolve_device(settings.device), matrix)
 
 
 def _out_of_space(exc: BaseException | None) -> bool:

@@ -59,6 +59,14 @@ KNOWN: dict[str, WeightFile] = {
             purpose="OpenAI CLIP ViT-B/32 for the CLIP loss: --clip",
         ),
         WeightFile(
+            name="eccv16",
+            filename="colorization_release_v2-9b330a0b.pth",
+            url="https://colorizers.s3.us-east-2.amazonaws.com/colorization_release_v2-9b330a0b.pth",
+            sha256="9b330a0b",
+            approx_mb=123,
+            purpose="Zhang et al. ECCV 2016 colorization network: automatic colour without --style or --hints",
+        ),
+        WeightFile(
             name="bisenet",
             filename="79999_iter.pth",
             url="https://drive.google.com/open?id=154JgKpzCPW82qINcVieuPH3fZ2e0P812",
