@@ -429,3 +429,21 @@ def test_annealed_mean_decoding_runs_from_the_mean_to_the_mode() -> None:
     network = ECCV16()
     assert network(torch.full((1, 1, 64, 64), 50.0)).shape == (1, 313, 16, 16)
     assert network.bins().shape == (313, 2)
+
+
+def test_the_siggraph17_network_reads_points_and_loads_through_the_product_loader(tmp_path, monkeypatch) -> None:
+    from vidcolor.solver.zhang import SIGGRAPH17, AutomaticColorizer
+
+    network = SIGGRAPH17()
+    lightness = torch.full((1, 1, 32, 48), 50.0)
+    points = torch.zeros(1, 2, 32, 48)
+    out = network(lightness, points, torch.zeros(1, 1, 32, 48))
+    assert out.shape == (1, 2, 32, 48) and out.abs().max() <= 110.0  # tanh, in Lab units
+    assert {k.split(".")[0] for k in network.state_dict()} >= {"model1", "model3short8", "model10", "model_class"}
+    published = tmp_path / "siggraph17-df00044c.pth"
+    torch.save(network.state_dict(), published)
+    entry = dataclasses.replace(weights.KNOWN["siggraph17"], sha256=weights.sha256_of(published))
+    monkeypatch.setitem(weights.KNOWN, "siggraph17", entry)
+    colorizer = AutomaticColorizer.from_weights(tmp_path, model="siggraph17")
+    assert colorizer.identity.startswith("siggraph17:")
+    assert colorizer.colorize(textured(40, 56)).shape == (40, 56, 2)

@@ -246,7 +246,7 @@ def colorize_video(
 
 
 def _automatic_colorizer(settings: Settings, matrix: str) -> AutomaticColorizer:
-    """The ECCV 2016 colorization network from the weights folder (torch and its file are required)."""
+    """The chosen colorization network from the weights folder (torch and its file are required)."""
     try:
         from vidcolor.solver.zhang import AutomaticColorizer
     except ImportError as exc:
@@ -255,7 +255,9 @@ def _automatic_colorizer(settings: Settings, matrix: str) -> AutomaticColorizer:
         ) from exc
     from vidcolor.device import resolve_device
 
-    return AutomaticColorizer.from_weights(settings.weights_dir, resolve_device(settings.device), matrix)
+    return AutomaticColorizer.from_weights(
+        settings.weights_dir, resolve_device(settings.device), matrix, settings.auto_model
+    )
 
 
 def _out_of_space(exc: BaseException | None) -> bool:

@@ -134,6 +134,12 @@ class Settings:
         "Folder of weight files (default $VIDCOLOR_WEIGHTS, a checkout's weights/, else ~/.local/share/vidcolor/weights).",
         flag="--weights-dir",
     )
+    auto_model: str = option(
+        "eccv16",
+        "Network for automatic colour (no --style, no --hints): eccv16 or siggraph17.",
+        flag="--auto-model",
+        choices=("eccv16", "siggraph17"),
+    )
     solver: SolverSettings = field(default_factory=SolverSettings)
 
     def __post_init__(self) -> None:

@@ -67,6 +67,14 @@ KNOWN: dict[str, WeightFile] = {
             purpose="Zhang et al. ECCV 2016 colorization network: automatic colour without --style or --hints",
         ),
         WeightFile(
+            name="siggraph17",
+            filename="siggraph17-df00044c.pth",
+            url="https://colorizers.s3.us-east-2.amazonaws.com/siggraph17-df00044c.pth",
+            sha256="df00044c",
+            approx_mb=131,
+            purpose="Zhang et al. SIGGRAPH 2017 colorization network: automatic colour with --auto-model siggraph17",
+        ),
+        WeightFile(
             name="bisenet",
             filename="79999_iter.pth",
             url="https://drive.google.com/open?id=154JgKpzCPW82qINcVieuPH3fZ2e0P812",

@@ -133,6 +133,7 @@ def colorize(
     solve_size: Annotated[int, _option("solver.solve_size")] = _default("solver.solve_size"),
     weights_dir: Annotated[Path | None, _option("weights_dir")] = _default("weights_dir"),
     segmenter: Annotated[str, _option("segmenter")] = _default("segmenter"),
+    auto_model: Annotated[str, _option("auto_model")] = _default("auto_model"),
     debug_masks: Annotated[
         Path | None, typer.Option(help="Write region overlays (PNG) of the reference and each keyframe here.")
     ] = None,
@@ -191,6 +192,7 @@ SETTING_PATHS = {
     "solve_size": "solver.solve_size",
     "weights_dir": "weights_dir",
     "segmenter": "segmenter",
+    "auto_model": "auto_model",
     "cache_dir": "cache_dir",
     "use_cache": "use_cache",
     "cache_limit": "cache_limit_mb",

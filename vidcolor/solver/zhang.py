@@ -1,4 +1,5 @@
-"""Automatic colorization without a reference: Zhang, Isola and Efros's ECCV 2016 network.
+"""Automatic colorization without a reference: Zhang, Isola and Efros's ECCV 2016 network, and the
+SIGGRAPH 2017 network of its interactive sequel (Zhang, Zhu et al.; it also reads user colour points).
 
 The network (a VGG-like stack with dilated middle layers) reads Lab lightness at 256x256 and gives,
 per position at a quarter of that size, a distribution over 313 quantised ab colours; the colour is
@@ -6,9 +7,12 @@ its *annealed mean* (the distribution sharpened by a temperature before averagin
 is drab, the mode noisy; the paper's T = 0.38). The bins' ab values are the weights of the last 1x1
 convolution of the published file, so the file carries its own decoding table.
 
-The layer layout matches the authors' published state dict (``colorization_release_v2-9b330a0b.pth``,
-from their ``colorizers`` code), so the file loads as published; it is checked against its digest
-first, and the product never runs this network with random weights.
+SIGGRAPH 2017 reads lightness, ab points and their mask, and regresses ab directly through a U-Net
+with shortcuts from the encoder (its 529-class head is not used for colour here).
+
+The layer layouts match the authors' published state dicts (``colorization_release_v2-9b330a0b.pth``,
+``siggraph17-df00044c.pth``, from their ``colorizers`` code), so the files load as published; each is
+checked against its digest first, and the product never runs these networks with random weights.
 """
 
 from __future__ import annotations
@@ -76,6 +80,43 @@ class ECCV16(nn.Module):
         return self.model_out.weight[:, :, 0, 0].T * AB_SCALE
 
 
+class SIGGRAPH17(nn.Module):
+    """Lightness ``(B, 1, H, W)`` (0..100), ab points ``(B, 2, H, W)`` (Lab units) and their mask
+    ``(B, 1, H, W)`` → ab ``(B, 2, H, W)`` (Lab units). H and W must be multiples of 8."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.model1 = _stage([64, 64], 4)
+        self.model2 = _stage([128, 128], 64)
+        self.model3 = _stage([256, 256, 256], 128)
+        self.model4 = _stage([512, 512, 512], 256)
+        self.model5 = _stage([512, 512, 512], 512, dilation=2)
+        self.model6 = _stage([512, 512, 512], 512, dilation=2)
+        self.model7 = _stage([512, 512, 512], 512)
+        self.model8up = nn.Sequential(nn.ConvTranspose2d(512, 256, 4, stride=2, padding=1))
+        self.model3short8 = nn.Sequential(nn.Conv2d(256, 256, 3, padding=1))
+        self.model8 = nn.Sequential(nn.ReLU(inplace=True), *_stage([256, 256], 256))
+        self.model9up = nn.Sequential(nn.ConvTranspose2d(256, 128, 4, stride=2, padding=1))
+        self.model2short9 = nn.Sequential(nn.Conv2d(128, 128, 3, padding=1))
+        self.model9 = nn.Sequential(nn.ReLU(inplace=True), *_stage([128], 128))
+        self.model10up = nn.Sequential(nn.ConvTranspose2d(128, 128, 4, stride=2, padding=1))
+        self.model1short10 = nn.Sequential(nn.Conv2d(64, 128, 3, padding=1))
+        self.model10 = nn.Sequential(nn.ReLU(inplace=True), nn.Conv2d(128, 128, 3, padding=1), nn.LeakyReLU(0.2))
+        self.model_class = nn.Sequential(nn.Conv2d(256, 529, 1))  # in the published file; not used for colour
+        self.model_out = nn.Sequential(nn.Conv2d(128, 2, 1), nn.Tanh())
+
+    def forward(self, lightness: torch.Tensor, points: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        x = torch.cat([(lightness - 50.0) / 100.0, points / AB_SCALE, mask], dim=1)
+        conv1 = self.model1(x)
+        conv2 = self.model2(conv1[:, :, ::2, ::2])
+        conv3 = self.model3(conv2[:, :, ::2, ::2])
+        x = self.model7(self.model6(self.model5(self.model4(conv3[:, :, ::2, ::2]))))
+        x = self.model8(self.model8up(x) + self.model3short8(conv3))
+        x = self.model9(self.model9up(x) + self.model2short9(conv2))
+        x = self.model10(self.model10up(x) + self.model1short10(conv1))
+        return self.model_out(x) * AB_SCALE
+
+
 def annealed_mean(logits: torch.Tensor, bins: torch.Tensor, temperature: float = TEMPERATURE) -> torch.Tensor:
     """The ab colour ``(B, 2, h, w)`` of per-position logits ``(B, Q, h, w)`` over bins ``(Q, 2)``:
     the mean of the distribution sharpened as ``softmax(logits / T)`` (T = 1: the plain mean; T → 0: the mode)."""
@@ -95,11 +136,9 @@ def lightness_of(luma: np.ndarray) -> np.ndarray:
 
 
 class AutomaticColorizer:
-    """Chroma for a keyframe's luma from the ECCV 2016 network (no reference needed)."""
+    """Chroma for a keyframe's luma from one of the networks above (no reference needed)."""
 
-    name = "eccv16"
-
-    def __init__(self, network: ECCV16, device: str = "cpu", matrix: str = "bt601") -> None:
+    def __init__(self, network: ECCV16 | SIGGRAPH17, device: str = "cpu", matrix: str = "bt601") -> None:
         self.network = network.eval().to(device)
         for p in self.network.parameters():
             p.requires_grad_(False)
@@ -108,16 +147,20 @@ class AutomaticColorizer:
 
     @classmethod
     def from_weights(
-        cls, folder: str | os.PathLike[str] | None = None, device: str = "cpu", matrix: str = "bt601"
+        cls,
+        folder: str | os.PathLike[str] | None = None,
+        device: str = "cpu",
+        matrix: str = "bt601",
+        model: str = "eccv16",
     ) -> AutomaticColorizer:
-        """Load the published file from the weights folder (after its digest check)."""
-        path = weights.require("eccv16", folder)
-        weights.verify("eccv16", path)
-        return cls(load_eccv16(path), device, matrix)
+        """Load ``model``'s published file (``eccv16`` or ``siggraph17``) from the weights folder, after its digest check."""
+        path = weights.require(model, folder)
+        digest = weights.verify(model, path)
+        colorizer = cls(load_network(path, model), device, matrix)
+        colorizer.identity = f"{model}:{digest[:16]}"
+        return colorizer
 
-    @property
-    def identity(self) -> str:
-        return "eccv16"
+    identity = "untrained"  # what the keyframe cache's key names: the network and its file's digest
 
     def colorize(self, luma: np.ndarray) -> np.ndarray:
         """Unit chroma ``(h, w, 2)`` in the video's matrix for unit luma ``(h, w)``."""
@@ -125,24 +168,30 @@ class AutomaticColorizer:
         lightness = lightness_of(luma)
         small = cv2.resize(lightness, (INPUT_SIZE, INPUT_SIZE), interpolation=cv2.INTER_AREA)
         with torch.no_grad():
-            logits = self.network(torch.from_numpy(small)[None, None].to(self.device))
-            ab = annealed_mean(logits, self.network.bins())[0].permute(1, 2, 0).cpu().numpy()
+            lightness_t = torch.from_numpy(small)[None, None].to(self.device)
+            if isinstance(self.network, ECCV16):
+                ab_t = annealed_mean(self.network(lightness_t), self.network.bins())
+            else:  # no points: the network's own guess everywhere
+                none = torch.zeros_like(lightness_t)
+                ab_t = self.network(lightness_t, torch.cat([none, none], dim=1), none)
+            ab = ab_t[0].permute(1, 2, 0).cpu().numpy()
         ab = cv2.resize(ab.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
         lab = np.dstack([lightness, ab]).astype(np.float32)
         rgb = np.clip(cv2.cvtColor(lab, cv2.COLOR_Lab2RGB), 0.0, 1.0)
         return rgb_to_ycbcr(rgb, self.matrix)[1]
 
 
-def load_eccv16(path: os.PathLike[str] | str) -> ECCV16:
-    """The network from a state dict of the published layout."""
+def load_network(path: os.PathLike[str] | str, model: str = "eccv16") -> ECCV16 | SIGGRAPH17:
+    """``model``'s network from a state dict of the published layout."""
+    label = model.upper()
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
-        raise WeightsError(f"{path}: not a loadable ECCV16 colorization file ({exc})") from exc
-    network = ECCV16()
+        raise WeightsError(f"{path}: not a loadable {label} colorization file ({exc})") from exc
+    network: ECCV16 | SIGGRAPH17 = ECCV16() if model == "eccv16" else SIGGRAPH17()
     try:
         network.load_state_dict(state)
     except RuntimeError as exc:
         first = str(exc).splitlines()[1].strip() if len(str(exc).splitlines()) > 1 else str(exc)
-        raise SolverError(f"{path}: not the ECCV16 colorization network ({first})") from exc
+        raise SolverError(f"{path}: not the {label} colorization network ({first})") from exc
     return network
