@@ -91,3 +91,22 @@ def test_automatic_mode_without_its_weights_names_the_file_and_writes_nothing(
     assert "colorization_release_v2-9b330a0b.pth" in err and "vidcolor weights fetch eccv16" in err
     assert err.count("\n") == 1
     assert not list(tmp_path.iterdir())
+
+
+def test_hints_and_a_reference_mix(clip: Path, reference: Path, tmp_path: Path) -> None:
+    hints = np.zeros((48, 64, 4), np.uint8)
+    hints[:, :16] = (*RED[::-1], 255)  # the left quarter painted red
+    cv2.imwrite(str(tmp_path / "h.png"), hints)
+    out, plain = tmp_path / "mixed.mp4", tmp_path / "plain.mp4"
+    common = ["--style", str(reference), "-q", "--no-cache", "--crf", "0"]
+    assert run([str(clip), *common, "--hints", str(tmp_path / "h.png"), "-o", str(out)]) == 0
+    assert run([str(clip), *common, "-o", str(plain)]) == 0
+
+    def cr(path: Path) -> np.ndarray:
+        frame = decoded_frames(path)[0]
+        return (np.frombuffer(frame.planes[2], np.uint8).reshape(24, -1)[:, :32].astype(np.float32) - 128) / 224
+
+    mixed, alone = cr(out), cr(plain)
+    # The hinted quarter is red (as red as the gamut of each pixel's luma lets it be).
+    assert mixed[:, :6].mean() > 0.5 * chroma_of(RED)[1] > alone[:, :6].mean() + 0.1
+    np.testing.assert_allclose(mixed[:, 20:], alone[:, 20:], atol=0.05)  # the rest keeps the reference's colour

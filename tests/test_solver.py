@@ -447,3 +447,23 @@ def test_the_siggraph17_network_reads_points_and_loads_through_the_product_loade
     colorizer = AutomaticColorizer.from_weights(tmp_path, model="siggraph17")
     assert colorizer.identity.startswith("siggraph17:")
     assert colorizer.colorize(textured(40, 56)).shape == (40, 56, 2)
+
+
+def test_clip_sees_each_region_in_one_batched_forward_with_augmented_views() -> None:
+    torch.manual_seed(0)
+    calls: list[int] = []
+    inner = nn.Sequential(nn.Conv2d(3, 4, 7, stride=7), nn.Flatten(), nn.LazyLinear(16))
+
+    def encoder(x: torch.Tensor) -> torch.Tensor:
+        calls.append(x.shape[0])
+        return inner(x)
+
+    guide = ClipGuide(encoder, input_size=28)
+    keyframe, reference = two_region_problem()
+    solve = lambda: OptimColorizer(  # noqa: E731
+        SolverSettings(clip=True, iterations=4, solve_size=48, patience=100), features=TinyRandomFeatures(), clip=guide
+    ).colorize(keyframe, reference, None)
+    first = solve()
+    # Per step: the whole image (1), then both regions, each with 3 augmented views, in one batch (8).
+    assert calls[-8:] == [1, 8] * 4
+    np.testing.assert_array_equal(first, solve())  # the views are drawn from a seeded generator

@@ -98,6 +98,53 @@ class ClipGuide:
     def loss(self, rgb: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return 1.0 - (self.embed(rgb) * target).sum(dim=-1).mean()
 
+    def region_views(
+        self,
+        rgb: torch.Tensor,
+        masks: torch.Tensor,
+        boxes: list[tuple[slice, slice]],
+        augmentations: int,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
+        """Views of regions for one batched forward: ``(len(boxes) * (1 + augmentations), 3, S, S)``.
+
+        Each region is cut out at its box, with the pixels outside it set to mid grey (so the view
+        shows the region, not its neighbours), then resized; the augmented copies are random
+        sub-crops (85-100 % of each side) and mirror images, so what lowers the loss is the region's
+        colour, not a pattern of pixels tuned to the encoder.
+
+        Args:
+            rgb: ``(1, 3, H, W)``; masks: soft region masks ``(R, H, W)``, one per box, in box order.
+        """
+        views = []
+        size = (self.input_size, self.input_size)
+        for (rows, cols), mask in zip(boxes, masks, strict=True):
+            crop = rgb[:, :, rows, cols]
+            weight = mask[None, None, rows, cols]
+            crop = weight * crop + (1.0 - weight) * 0.5
+            views.append(F.interpolate(crop, size=size, mode="bilinear", antialias=True, align_corners=False))
+            h, w = crop.shape[-2:]
+            for _ in range(augmentations):
+                scale = 0.85 + 0.15 * torch.rand(2, generator=generator)
+                ch, cw = max(2, int(h * float(scale[0]))), max(2, int(w * float(scale[1])))
+                y0 = int(torch.randint(0, h - ch + 1, (1,), generator=generator))
+                x0 = int(torch.randint(0, w - cw + 1, (1,), generator=generator))
+                view = crop[:, :, y0 : y0 + ch, x0 : x0 + cw]
+                if bool(torch.rand(1, generator=generator) < 0.5):
+                    view = view.flip(-1)
+                views.append(F.interpolate(view, size=size, mode="bilinear", antialias=True, align_corners=False))
+        return torch.cat(views)
+
+    def embed_views(self, views: torch.Tensor) -> torch.Tensor:
+        """Embeddings of views already at the encoder's input size ``(N, 3, S, S)`` → ``(N, D)``."""
+        mean = views.new_tensor(_CLIP_MEAN).view(1, 3, 1, 1)
+        std = views.new_tensor(_CLIP_STD).view(1, 3, 1, 1)
+        return F.normalize(self.encoder((views - mean) / std).float(), dim=-1)
+
+    def region_loss(self, views: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """1 - cosine between each view and its region's target ``(N, D)`` (targets repeated per view), averaged."""
+        return 1.0 - (self.embed_views(views) * targets).sum(dim=-1).mean()
+
     def embed_text(self, prompts: list[str]) -> torch.Tensor:
         if self.text_encoder is None:
             raise ValueError("this CLIP guide has no text encoder")

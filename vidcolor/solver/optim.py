@@ -11,8 +11,10 @@ it cannot change), minimizing with Adam:
                    features of its grey) against the paired reference region's, each layer normalised
     correspondence each position's colour features against those of the reference position whose
                    grey features match it best, within its counterpart region (where colours go)
-    clip           1 - cosine between CLIP embeddings of the result and the reference (when enabled);
-                   with prompts, each region's crop against the prompt picked for its counterpart
+    clip           1 - cosine between CLIP embeddings of the result and the reference (when enabled),
+                   and per region: its masked crop and a few random crops and mirror images of it,
+                   all regions in one batched forward, against its counterpart's; with prompts, each
+                   region's crop against the prompt picked for its counterpart
     temporal       distance to the previous keyframe's result carried here by flow, where trusted
     gamut          RGB leaving [0, 1] for the fixed luma
 
@@ -61,6 +63,8 @@ log = logging.getLogger("vidcolor.solver")
 # move it; trusted colour (the reference match, the carry) fifty times as firmly, by its certainty.
 GUESS_HOLD = 0.2
 TRUSTED_HOLD = 10.0
+# Randomly cropped and mirrored copies of each region shown to CLIP besides the region itself.
+CLIP_AUGMENTATIONS = 3
 
 
 def compose_rgb(luma: torch.Tensor, chroma: torch.Tensor, matrix: str = "bt601") -> torch.Tensor:
@@ -86,6 +90,7 @@ class _Targets:
         region_deep: torch.Tensor,
         embedding: torch.Tensor | None,
         prompts: dict[str, torch.Tensor],
+        region_embeddings: dict[str, torch.Tensor],
     ) -> None:
         self.names = names  # reference region names; statistics rows follow them, plus the whole image
         self.stats = stats
@@ -95,6 +100,7 @@ class _Targets:
         self.region_deep = region_deep  # (R_ref, M): hard reference regions at that layer
         self.embedding = embedding
         self.prompts = prompts
+        self.region_embeddings = region_embeddings  # reference region name → its CLIP embedding (D,)
 
 
 class OptimColorizer(KeyframeColorizer):
@@ -219,6 +225,7 @@ class OptimColorizer(KeyframeColorizer):
             region_deep = F.adaptive_avg_pool2d(hard[None], (deep_h, deep_w))[0].flatten(1) > 0.5
             embedding = self.clip.embed(rgb) if self.clip is not None else None
         prompts = self._pick_prompts(rgb, ref_masks) if self.clip is not None and opts.clip_prompts else {}
+        regions = self._region_embeddings(rgb, ref_masks) if self.clip is not None else {}
         targets = _Targets(
             ref_masks.names,
             stats,
@@ -228,9 +235,27 @@ class OptimColorizer(KeyframeColorizer):
             region_deep,
             embedding,
             prompts,
+            regions,
         )
         self._prepared = (reference, targets)
         return targets
+
+    def _region_embeddings(self, rgb: torch.Tensor, masks: RegionMasks) -> dict[str, torch.Tensor]:
+        """Per reference region, the mean CLIP embedding of its views (one batched forward)."""
+        if self.clip is None:
+            return {}
+        soft = self._tensor(masks.weights)
+        boxed = [(n, m, b) for n, m in zip(masks.names, soft, strict=True) if (b := region_box(m)) is not None]
+        if not boxed:
+            return {}
+        generator = torch.Generator().manual_seed(self.options.seed)
+        per = 1 + CLIP_AUGMENTATIONS
+        with torch.no_grad():
+            views = self.clip.region_views(
+                rgb, torch.stack([m for _, m, _ in boxed]), [b for *_, b in boxed], CLIP_AUGMENTATIONS, generator
+            )
+            embedded = self.clip.embed_views(views).view(len(boxed), per, -1).mean(dim=1)
+        return {name: F.normalize(e, dim=-1) for (name, _, _), e in zip(boxed, embedded, strict=True)}
 
     def _pick_prompts(self, rgb: torch.Tensor, masks: RegionMasks) -> dict[str, torch.Tensor]:
         """Per reference region, the pool prompt CLIP finds closest to it (its text embedding)."""
@@ -276,6 +301,14 @@ class OptimColorizer(KeyframeColorizer):
             if partner in targets.prompts and (box := region_box(mask)) is not None
         ]
         prompt_weight = opts.clip_weight / max(1, sum(p in targets.prompts for p in partners))
+        # Keyframe regions held to their counterpart's CLIP embedding: (mask, box, target), views
+        # re-drawn every step from a seeded generator (deterministic solves).
+        region_terms = [
+            (mask, box, targets.region_embeddings[partner])
+            for partner, mask in zip(partners, region_masks, strict=True)
+            if partner in targets.region_embeddings and (box := region_box(mask)) is not None
+        ]
+        views_generator = torch.Generator().manual_seed(opts.seed)
 
         luma = self._tensor(keyframe.luma)[None, None]
         start = self._tensor(start_np).permute(2, 0, 1)[None]
@@ -318,6 +351,16 @@ class OptimColorizer(KeyframeColorizer):
             loss = loss + opts.data_weight * 100.0 * (hold * offset.pow(2)).mean()
             if self.clip is not None and targets.embedding is not None:
                 loss = loss + opts.clip_weight * self.clip.loss(shown, targets.embedding)
+            if self.clip is not None and region_terms:
+                views = self.clip.region_views(
+                    shown,
+                    torch.stack([m for m, _, _ in region_terms]),
+                    [b for _, b, _ in region_terms],
+                    CLIP_AUGMENTATIONS,
+                    views_generator,
+                )
+                wanted = torch.stack([t for _, _, t in region_terms]).repeat_interleave(1 + CLIP_AUGMENTATIONS, dim=0)
+                loss = loss + opts.clip_weight * self.clip.region_loss(views, wanted)
             if self.clip is not None:
                 for (rows_slice, cols_slice), text in prompt_terms:
                     crop = shown[:, :, rows_slice, cols_slice]
