@@ -106,12 +106,13 @@ def run_batch(
     executor: str = "local",
     address: str | None = None,
     on_outcome: Callable[[Outcome, int, int], None] | None = None,
+    on_start: Callable[[BatchItem], None] | None = None,
 ) -> BatchResult:
     """Colour every item not already done with the same content and settings; record all in the manifest.
 
     ``executor`` names a registered executor (``local``, ``ray``), ``address`` its cluster if it uses
     one. ``on_outcome(outcome, finished_so_far, to_do)`` is called as each item ends. One failing item
-    never stops the others. Interrupted (Ctrl-C), the items in flight are marked ``interrupted`` and
+    never stops the others; ``on_start(item)`` is called as each item is handed to the executor. Interrupted (Ctrl-C), the items in flight are marked ``interrupted`` and
     a re-run redoes them (taking their solved keyframes from the cache).
     """
     started = time.perf_counter()
@@ -142,6 +143,8 @@ def run_batch(
                 while waiting and len(in_flight) < pool.capacity:
                     item = waiting.pop()
                     manifest.started(item.input)
+                    if on_start is not None:
+                        on_start(item)
                     in_flight[pool.submit(item)] = item
                 finished, _ = cf.wait(in_flight, return_when=cf.FIRST_COMPLETED)
                 for future in finished:

@@ -339,16 +339,29 @@ def batch(
     items = collect_items(inputs, output, style or [], ReferenceMap.read(mapping) if mapping else None)
     workers = jobs or (default_jobs() if executor == "local" else 0)
 
-    def report(outcome: Any, finished: int, total: int) -> None:
-        if outcome.ok and not quiet:
-            err_console.print(f"[{finished}/{total}] [green]done[/green] {outcome.input}  ({outcome.seconds:.1f} s)")
-        elif not outcome.ok:
-            err_console.print(f"[{finished}/{total}] [red]failed[/red] {outcome.error}", highlight=False)
+    from vidcolor.cli.progress import BatchProgress
 
-    with _interruptible(output):
-        result = run_batch(
-            items, output, settings, jobs=workers, executor=executor, address=ray_address, on_outcome=report
-        )
+    with BatchProgress(err_console, len(items), quiet=quiet) as bar:
+
+        def report(outcome: Any, finished: int, total: int) -> None:
+            what = (
+                f"[green]done[/green] {outcome.input}  ({outcome.seconds:.1f} s)"
+                if outcome.ok
+                else (f"[red]failed[/red] {outcome.error}")
+            )
+            bar.finished(str(outcome.input), f"[{finished}/{total}] {what}", ok=outcome.ok)
+
+        with _interruptible(output):
+            result = run_batch(
+                items,
+                output,
+                settings,
+                jobs=workers,
+                executor=executor,
+                address=ray_address,
+                on_outcome=report,
+                on_start=lambda item: bar.started(str(item.input)),
+            )
     if not quiet:
         err_console.print(
             f"batch: {len(result.done)} coloured, {len(result.skipped)} already done, {len(result.failed)} failed "

@@ -120,3 +120,58 @@ class FrameProgress:
             highlight=False,
             soft_wrap=True,
         )
+
+
+class BatchProgress:
+    """A batch's progress: on a terminal one overall bar of items with the items now running beside it;
+    every item's end is a line either way (so a log keeps what happened to each)."""
+
+    def __init__(self, console: Console, total: int, *, quiet: bool) -> None:
+        self._console = console
+        self._quiet = quiet
+        self._running: list[str] = []
+        self._progress = (
+            Progress(
+                TextColumn("[bold]batch"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("items  {task.description}"),
+                TimeElapsedColumn(),
+                console=console,
+            )
+            if console.is_terminal and not quiet
+            else None
+        )
+        self._task = self._progress.add_task("", total=total) if self._progress is not None else None
+
+    def __enter__(self) -> BatchProgress:
+        if self._progress is not None:
+            self._progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.__exit__(None, None, None)
+
+    def started(self, name: str) -> None:
+        self._running.append(name)
+        self._show()
+
+    def finished(self, name: str, line: str, *, ok: bool) -> None:
+        if name in self._running:
+            self._running.remove(name)
+        if ok and self._quiet:
+            pass
+        elif self._progress is not None:
+            self._progress.console.print(line, highlight=False)
+        else:
+            self._console.print(line, highlight=False)
+        if self._progress is not None and self._task is not None:
+            self._progress.advance(self._task)
+        self._show()
+
+    def _show(self) -> None:
+        if self._progress is not None and self._task is not None:
+            self._progress.update(
+                self._task, description=("running: " + ", ".join(self._running)) if self._running else ""
+            )
