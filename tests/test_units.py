@@ -177,3 +177,41 @@ def test_a_large_jpeg_reference_is_decoded_reduced_with_its_colours(tmp_path) ->
     np.testing.assert_allclose(
         rgb.reshape(-1, 3).mean(axis=0), bgr[..., ::-1].reshape(-1, 3).mean(axis=0) / 255, atol=0.01
     )
+
+
+def test_prefetch_keeps_order_raises_where_the_producer_failed_and_stops_when_closed() -> None:
+    import threading
+
+    from vidcolor.frames.prefetch import prefetch
+
+    assert list(prefetch(range(100), depth=3)) == list(range(100))
+
+    def failing():
+        yield 1
+        yield 2
+        raise ValueError("damaged after 2 frames")
+
+    got = []
+    with pytest.raises(ValueError, match="damaged after 2 frames"):
+        for value in prefetch(failing()):
+            got.append(value)
+    assert got == [1, 2]
+
+    produced = []
+    closed = threading.Event()
+
+    def endless():
+        try:
+            i = 0
+            while True:
+                produced.append(i)
+                yield i
+                i += 1
+        finally:
+            closed.set()
+
+    stream = prefetch(endless(), depth=2)
+    assert next(stream) == 0
+    stream.close()
+    assert closed.wait(5), "the producer's generator is closed"
+    assert len(produced) <= 5, "the producer stays at most a few items ahead"

@@ -29,6 +29,7 @@ from vidcolor.frames.decode import DecodeStats, iter_luma_frames
 from vidcolor.frames.encode import ColorVideoWriter
 from vidcolor.frames.frame import LumaFrame
 from vidcolor.frames.output import OutputTarget, check_output, default_output_path, requested_output
+from vidcolor.frames.prefetch import prefetch
 from vidcolor.frames.probe import VideoInfo, probe
 from vidcolor.geometry import work_size
 from vidcolor.hints import HintSource, hints_key, read_hints
@@ -175,7 +176,8 @@ def colorize_video(
 
     decode_stats = DecodeStats()
     decoded = iter_luma_frames(info, settings.frame_range, decode_stats)
-    frames = (WorkFrame.of(frame, spec, (work_w, work_h)) for frame in decoded)
+    # Decoding and the work frames' preparation run a few frames ahead in a thread (see frames.prefetch).
+    frames = prefetch(WorkFrame.of(frame, spec, (work_w, work_h)) for frame in decoded)
     placed = {f for f in references.placement.frames if f is not None} | set(hint_map)
     coloured = keyframes.run(
         windows(
