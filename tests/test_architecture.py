@@ -37,12 +37,12 @@ ALLOWED = {
     "solver": {"errors", "registry", "settings", "segment", "temporal", "colour", "geometry", "weights", "device"},
     "match": {"frames", "solver", "temporal"},
     "settings": {"errors", "options", "frames", "stages"},
-    "stages": {"device", "registry", "settings", "segment", "solver", "temporal"},
+    "stages": {"device", "errors", "registry", "settings", "segment", "solver", "temporal"},
     "references": {"cache", "colour", "errors", "frames", "geometry", "match", "native", "segment", "solver"},
     "keyframes": {"cache", "colour", "frames", "hints", "match", "references", "segment", "solver", "temporal"},
     "pipeline": {
-        "cache", "colour", "device", "errors", "frames", "geometry", "hints", "keyframes", "match", "places",
-        "references", "segment", "settings", "solver", "stages", "temporal",
+        "cache", "colour", "errors", "frames", "geometry", "hints", "keyframes", "match", "places", "references",
+        "segment", "settings", "solver", "stages", "temporal",
     },
     "photos": {
         "cache", "colour", "errors", "frames", "geometry", "keyframes", "match", "native", "references", "segment",

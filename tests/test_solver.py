@@ -408,6 +408,16 @@ def test_the_eccv16_network_loads_a_state_dict_of_the_published_layout(tmp_path,
     colorizer = AutomaticColorizer.from_weights(tmp_path)
     chroma = colorizer.colorize(textured(60, 80))
     assert chroma.shape == (60, 80, 2) and np.isfinite(chroma).all()
+    # No --style, no --hints: a video and a photograph coloured by the network, luma kept.
+    from tests.media import make_reference, make_video
+    from vidcolor.cli import run
+
+    clip = make_video(tmp_path / "clip.mp4", frames=8)
+    out = tmp_path / "auto.mp4"
+    assert run([str(clip), "-o", str(out), "-q", "--no-cache", "--crf", "0", "--weights-dir", str(tmp_path)]) == 0
+    assert [p.tobytes() for p in luma_planes(out)] == [p.tobytes() for p in luma_planes(clip)]
+    photo = make_reference(tmp_path / "scan.png")
+    assert run([str(photo), "-o", str(tmp_path / "scan.out.png"), "-q", "--weights-dir", str(tmp_path)]) == 0
     wrong = tmp_path / "other" / "colorization_release_v2-9b330a0b.pth"
     wrong.parent.mkdir()
     torch.save({"model1.0.weight": torch.zeros(1)}, wrong)

@@ -31,7 +31,7 @@ from vidcolor.references import IMAGE_SUFFIXES, References, StyleSource
 from vidcolor.segment.base import Segmenter
 from vidcolor.settings import Settings
 from vidcolor.solver.base import KeyframeColorizer
-from vidcolor.stages import build_stages
+from vidcolor.stages import build_automatic, build_stages
 from vidcolor.temporal.flow import FlowEstimator
 from vidcolor.temporal.shots import thumbnail
 from vidcolor.temporal.windows import Window
@@ -86,8 +86,11 @@ def colorize_photo(
     output = requested_output(output_path, default_photo_output(input_path))
     target = check_output(output, input_path, overwrite=overwrite, formats=PHOTO_FORMATS)
     references = References.read(StyleSource.parse_all(style_path), MATRIX)
+    automatic = build_automatic(settings, MATRIX) if not references.items else None  # no reference: the network
     stages = build_stages(settings, segmenter=segmenter, colorizer=colorizer, flow=flow)
-    references = references.segmented(stages.segmenter).placed(_best_reference(references, luma))
+    references = references.segmented(stages.segmenter)
+    if references.items:
+        references = references.placed(_best_reference(references, luma))
 
     h, w = luma.shape
     work_h, work_w = work_size(h, w, settings.work_size)
@@ -100,7 +103,12 @@ def colorize_photo(
         thumbnail(luma),
     )
     keyframes = WindowColorizer(
-        stages.colorizer, stages.segmenter, stages.flow, references, KeyframeCache(None, "", "")
+        stages.colorizer,
+        stages.segmenter,
+        stages.flow,
+        references,
+        KeyframeCache(None, "", ""),
+        automatic=automatic.colorize if automatic is not None else None,
     )
     [(_, chroma)] = list(keyframes.run([Window([work], None, True)]))
     if chroma.shape[:2] != (h, w):

@@ -17,14 +17,13 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 from vidcolor.cache import KeyframeCache, fingerprint
 from vidcolor.colour import YCbCrSpec, fit_chroma_to_gamut, matrix_for_height, ycbcr_to_rgb
-from vidcolor.errors import InputError, OutputError, StageError
+from vidcolor.errors import InputError, OutputError
 from vidcolor.frames.decode import DecodeStats, iter_luma_frames
 from vidcolor.frames.encode import ColorVideoWriter
 from vidcolor.frames.frame import LumaFrame
@@ -41,16 +40,14 @@ from vidcolor.segment.base import RegionMasks, Segmenter
 from vidcolor.segment.regions import overlay
 from vidcolor.settings import Settings
 from vidcolor.solver.base import KeyframeColorizer
-from vidcolor.stages import build_stages
+from vidcolor.stages import build_automatic, build_stages
 from vidcolor.temporal.flow import FlowEstimator
 from vidcolor.temporal.windows import windows
-
-if TYPE_CHECKING:
-    from vidcolor.solver.zhang import AutomaticColorizer
 
 log = logging.getLogger("vidcolor")
 
 ProgressCallback = Callable[[int, int | None], None]
+"""Called with (frames written so far, frames expected or None) after every frame."""
 
 
 @dataclass(frozen=True)
@@ -68,7 +65,6 @@ class ColouredFrame:
 
 
 FrameCallback = Callable[[ColouredFrame], None]
-"""Called with (frames written so far, frames expected or None) after every frame."""
 
 
 @dataclass(frozen=True)
@@ -136,7 +132,7 @@ def colorize_video(
     hint_sources = [HintSource.parse(h) for h in hints]
     automatic = None
     if not references.items and not hint_sources:  # neither: a colorization network colours it all
-        automatic = _automatic_colorizer(settings, spec.matrix)
+        automatic = build_automatic(settings, spec.matrix)
     work_h, work_w = work_size(info.height, info.width, settings.work_size)
     hint_map = {
         source.frame_index(info.rate): read_hints(source, info.width, info.height, spec.matrix).at_size(work_h, work_w)
@@ -245,21 +241,6 @@ def colorize_video(
     )
     log.info("keyframe colour: %s", ", ".join(f"{100 * v:.0f}% {k}" for k, v in result.keyframe_sources.items()))
     return result
-
-
-def _automatic_colorizer(settings: Settings, matrix: str) -> AutomaticColorizer:
-    """The chosen colorization network from the weights folder (torch and its file are required)."""
-    try:
-        from vidcolor.solver.zhang import AutomaticColorizer
-    except ImportError as exc:
-        raise StageError(
-            f"automatic colour (no --style, no --hints) needs torch ({exc}); pip install 'vidcolor[solver]'"
-        ) from exc
-    from vidcolor.device import resolve_device
-
-    return AutomaticColorizer.from_weights(
-        settings.weights_dir, resolve_device(settings.device), matrix, settings.auto_model
-    )
 
 
 def _out_of_space(exc: BaseException | None) -> bool:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from vidcolor.device import resolve_device
+from vidcolor.errors import StageError
 from vidcolor.registry import Registry
 from vidcolor.segment import SEGMENTERS, Segmenter
 from vidcolor.solver import COLORIZERS, KeyframeColorizer
@@ -15,6 +16,7 @@ from vidcolor.temporal.flow import FLOWS, FlowEstimator
 
 if TYPE_CHECKING:
     from vidcolor.settings import Settings
+    from vidcolor.solver.zhang import AutomaticColorizer
 
 log = logging.getLogger("vidcolor")
 
@@ -66,4 +68,17 @@ def build_stages(
         colorizer=colorizer or COLORIZERS.create(settings.colorizer, settings),
         flow=flow or FLOWS.create(settings.flow, settings),
         device=device,
+    )
+
+
+def build_automatic(settings: Settings, matrix: str) -> AutomaticColorizer:
+    """The colorization network for runs with neither references nor hints (torch and its file required)."""
+    try:
+        from vidcolor.solver.zhang import AutomaticColorizer
+    except ImportError as exc:
+        raise StageError(
+            f"automatic colour (no --style, no --hints) needs torch ({exc}); pip install 'vidcolor[solver]'"
+        ) from exc
+    return AutomaticColorizer.from_weights(
+        settings.weights_dir, resolve_device(settings.device), matrix, settings.auto_model
     )

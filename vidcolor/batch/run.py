@@ -175,31 +175,18 @@ def colour_item(item: BatchItem, settings: Settings) -> Outcome:
     try:
         stages = _stages_for(settings)
         item.output.parent.mkdir(parents=True, exist_ok=True)
-        refs = list(item.references)
-        if item.is_photo:
-            colorize_photo(
-                item.input,
-                refs,
-                item.output,
-                settings,
-                overwrite=True,
-                colorizer=stages.colorizer,
-                segmenter=stages.segmenter,
-                flow=stages.flow,
-            )
-            frames = 1
-        else:
-            result = colorize_video(
-                item.input,
-                refs,
-                item.output,
-                settings,
-                overwrite=True,
-                colorizer=stages.colorizer,
-                segmenter=stages.segmenter,
-                flow=stages.flow,
-            )
-            frames = result.frames
+        colour = colorize_photo if item.is_photo else colorize_video
+        result = colour(
+            item.input,
+            list(item.references),
+            item.output,
+            settings,
+            overwrite=True,
+            colorizer=stages.colorizer,
+            segmenter=stages.segmenter,
+            flow=stages.flow,
+        )
+        frames = getattr(result, "frames", 1)  # a photograph is one frame
         return Outcome(item.input, True, time.perf_counter() - started, frames)
     except VidcolorError as exc:
         return Outcome(item.input, False, time.perf_counter() - started, error=str(exc))
