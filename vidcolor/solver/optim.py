@@ -12,7 +12,8 @@ it cannot change), minimizing with Adam:
     correspondence each position's colour features against those of the reference position whose
                    grey features match it best, within its counterpart region (where colours go)
     clip           1 - cosine between CLIP embeddings of the result and the reference (when enabled),
-                   and per region: its masked crop and a few random crops and mirror images of it,
+                   and per region (the four largest, each at least 2 % of the frame): its masked crop and a few
+                   random crops and mirror images of it,
                    all regions in one batched forward, against its counterpart's; with prompts, each
                    region's crop against the prompt picked for its counterpart
     temporal       distance to the previous keyframe's result carried here by flow, where trusted
@@ -63,8 +64,12 @@ log = logging.getLogger("vidcolor.solver")
 # move it; trusted colour (the reference match, the carry) fifty times as firmly, by its certainty.
 GUESS_HOLD = 0.2
 TRUSTED_HOLD = 10.0
-# Randomly cropped and mirrored copies of each region shown to CLIP besides the region itself.
+# Randomly cropped and mirrored copies of each region shown to CLIP besides the region itself, and
+# which regions are shown: the largest few, each at least this share of the frame (every view is a
+# whole ViT pass, forward and back, every step).
 CLIP_AUGMENTATIONS = 3
+CLIP_REGIONS = 4
+CLIP_MIN_AREA = 0.02
 
 
 def compose_rgb(luma: torch.Tensor, chroma: torch.Tensor, matrix: str = "bt601") -> torch.Tensor:
@@ -305,8 +310,10 @@ class OptimColorizer(KeyframeColorizer):
         # re-drawn every step from a seeded generator (deterministic solves).
         region_terms = [
             (mask, box, targets.region_embeddings[partner])
-            for partner, mask in zip(partners, region_masks, strict=True)
-            if partner in targets.region_embeddings and (box := region_box(mask)) is not None
+            for partner, mask, share in sorted(
+                zip(partners, region_masks, area.tolist(), strict=True), key=lambda t: -t[2]
+            )[:CLIP_REGIONS]
+            if share >= CLIP_MIN_AREA and partner in targets.region_embeddings and (box := region_box(mask)) is not None
         ]
         views_generator = torch.Generator().manual_seed(opts.seed)
 
