@@ -12,10 +12,10 @@ it cannot change), minimizing with Adam:
     correspondence each position's colour features against those of the reference position whose
                    grey features match it best, within its counterpart region (where colours go)
     clip           1 - cosine between CLIP embeddings of the result and the reference (when enabled),
-                   and per region (the four largest, each at least 2 % of the frame): its masked crop and a few
-                   random crops and mirror images of it,
-                   all regions in one batched forward, against its counterpart's; with prompts, each
-                   region's crop against the prompt picked for its counterpart
+                   and per region (the four largest, each at least 2 % of the frame): its masked crop
+                   and a few random crops and mirror images of it, all regions in one batched
+                   forward, against its counterpart's; with prompts, each region's crop against the
+                   prompt picked for its counterpart
     temporal       distance to the previous keyframe's result carried here by flow, where trusted
     gamut          RGB leaving [0, 1] for the fixed luma
 
