@@ -270,12 +270,16 @@ def preview(
         err_console.print(f"[green]wrote[/green] {result.sheet}  (contact sheet from {clock(result.start_s)})")
 
 
-# The preview takes every option of colorize that builds Settings (typer reads this signature).
-preview.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-    [p for p in inspect.signature(preview, eval_str=True).parameters.values() if p.kind is not p.VAR_KEYWORD]
-    + [p for p in inspect.signature(colorize, eval_str=True).parameters.values() if p.name in SETTING_PATHS]
-)
-app.command()(preview)
+def _with_settings_options(command: Callable[..., None]) -> Callable[..., None]:
+    """``command`` (ending in ``**options``) offered with every option of colorize that builds Settings:
+    typer reads the signature set here, and passes those options into ``**options``."""
+    own = [p for p in inspect.signature(command, eval_str=True).parameters.values() if p.kind is not p.VAR_KEYWORD]
+    shared = [p for p in inspect.signature(colorize, eval_str=True).parameters.values() if p.name in SETTING_PATHS]
+    command.__signature__ = inspect.Signature(own + shared)  # type: ignore[attr-defined]
+    return command
+
+
+app.command()(_with_settings_options(preview))
 
 
 @app.command("hints-template")
@@ -371,11 +375,7 @@ def batch(
         raise typer.Exit(EXIT_PARTIAL)
 
 
-batch.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-    [p for p in inspect.signature(batch, eval_str=True).parameters.values() if p.kind is not p.VAR_KEYWORD]
-    + [p for p in inspect.signature(colorize, eval_str=True).parameters.values() if p.name in SETTING_PATHS]
-)
-app.command()(batch)
+app.command()(_with_settings_options(batch))
 
 
 def _print_status(outdir: Path) -> None:
