@@ -31,7 +31,8 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     help="Colorize black-and-white video from a colour reference image.\n\n"
-    "Usage: vidcolor INPUT --style REF [-o OUTPUT] (the 'colorize' command is the default).",
+    "Usage: vidcolor INPUT [--style REF | --hints HINTS@TIME] [-o OUTPUT] (the 'colorize' command is the default; "
+    "without --style and --hints, colour comes from a colorization network).",
 )
 SUBCOMMANDS = {"colorize", "preview", "batch", "hints-template", "weights", "cache"}
 EXIT_INTERNAL = 70
@@ -85,7 +86,8 @@ def _flag_of(name: str) -> str:
     epilog="Also: 'vidcolor weights list|verify|fetch|import' (feature networks' files), "
     "'vidcolor cache info|clean' (the keyframe cache), 'vidcolor preview INPUT --style REF [--at TIME]' "
     "(a few seconds and a contact sheet), 'vidcolor batch INPUTS... --style REF -o OUTDIR' (many files, "
-    "resumable), 'vidcolor --version'. "
+    "resumable), 'vidcolor hints-template INPUT --at TIME -o frame.png' (a frame to paint --hints on), "
+    "'vidcolor --version'. "
     "'vidcolor INPUT ...' is short for 'vidcolor colorize INPUT ...'."
 )
 def colorize(
