@@ -110,3 +110,20 @@ def test_hints_and_a_reference_mix(clip: Path, reference: Path, tmp_path: Path) 
     # The hinted quarter is red (as red as the gamut of each pixel's luma lets it be).
     assert mixed[:, :6].mean() > 0.5 * chroma_of(RED)[1] > alone[:, :6].mean() + 0.1
     np.testing.assert_allclose(mixed[:, 20:], alone[:, 20:], atol=0.05)  # the rest keeps the reference's colour
+
+
+def test_bad_hint_files_and_times_are_one_line_naming_them(clip: Path, tmp_path: Path, capsys) -> None:
+    out = str(tmp_path / "x.mp4")
+    (tmp_path / "bad.png").write_text("not a picture")
+    (tmp_path / "p.json").write_text('{"points": [[1, 2, "red"]]}')
+    cases = [
+        (f"{tmp_path / 'missing.png'}", "missing.png: no such file"),
+        (f"{tmp_path / 'bad.png'}@0:75", "--hints '0:75': not a time"),
+        (f"{tmp_path / 'bad.png'}", "bad.png: not a readable hint picture"),
+        (f"{tmp_path / 'p.json'}", "p.json: not a readable list of hint points ('red' is not a colour"),
+    ]
+    for hint, said in cases:
+        assert run([str(clip), "--hints", hint, "-o", out]) == 2
+        err = capsys.readouterr().err
+        assert said in err and err.count("\n") == 1, err
+    assert not list(tmp_path.glob("x*"))

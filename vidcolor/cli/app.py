@@ -40,7 +40,7 @@ T = TypeVar("T")
 
 DEFAULTS = Settings()
 # Library messages name API arguments that are not settings; the CLI's names for them.
-_API_FLAGS = {"overwrite": "-y", "preview.at": "--at", "preview.duration": "--duration"}
+_API_FLAGS = {"overwrite": "-y", "preview.at": "--at", "preview.duration": "--duration", "hints": "--hints"}
 
 # Lines are never wrapped: logs of long batch runs are read and searched line by line.
 err_console = Console(stderr=True, soft_wrap=True)
