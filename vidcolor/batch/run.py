@@ -111,9 +111,10 @@ def run_batch(
     """Colour every item not already done with the same content and settings; record all in the manifest.
 
     ``executor`` names a registered executor (``local``, ``ray``), ``address`` its cluster if it uses
-    one. ``on_outcome(outcome, finished_so_far, to_do)`` is called as each item ends. One failing item
-    never stops the others; ``on_start(item)`` is called as each item is handed to the executor. Interrupted (Ctrl-C), the items in flight are marked ``interrupted`` and
-    a re-run redoes them (taking their solved keyframes from the cache).
+    one; ``jobs`` 0 lets the executor choose. ``on_start(item)`` is called as each item is handed to
+    the executor, ``on_outcome(outcome, finished_so_far, to_do)`` as each ends. One failing item never
+    stops the others. Interrupted (Ctrl-C), the items in flight are marked ``interrupted`` and a
+    re-run redoes them (taking their solved keyframes from the cache).
     """
     started = time.perf_counter()
     manifest = Manifest.create(outdir)
@@ -134,7 +135,6 @@ def run_batch(
     done: list[Path] = []
     failed: list[Outcome] = []
     if to_do:
-        EXECUTORS.check(executor)
         pool = EXECUTORS.load(executor).for_batch(settings, jobs, address)  # type: ignore[attr-defined]
         waiting = list(reversed(to_do))
         in_flight: dict[cf.Future[Outcome], BatchItem] = {}

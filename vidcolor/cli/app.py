@@ -66,7 +66,9 @@ def _option(path: str, *aliases: str) -> Any:
     declared = OPTIONS[path]
     choices = f" ({', '.join(declared.choices)})" if declared.choices else ""
     unit = f" ({declared.unit})" if declared.unit else ""
-    return typer.Option(declared.flag, *aliases, help=f"{declared.help}{choices}{unit}", show_default=True)
+    option = typer.Option(declared.flag, *aliases, help=f"{declared.help}{choices}{unit}", show_default=True)
+    option.setting = path  # the field it sets, read back by _setting_paths
+    return option
 
 
 def _default(path: str) -> Any:
@@ -177,28 +179,21 @@ def colorize(
         _say_written(result)
 
 
-# Each command that colours takes the colorize command's options that build Settings: parameter → field path.
-SETTING_PATHS = {
-    "device": "device",
-    "codec": "encoder.codec",
-    "crf": "encoder.crf",
-    "preset": "encoder.preset",
-    "keyframe_interval": "keyframe_interval",
-    "work_size": "work_size",
-    "flow_preset": "flow_preset",
-    "colorizer": "colorizer",
-    "features": "solver.features",
-    "clip": "solver.clip",
-    "clip_prompts": "solver.clip_prompts",
-    "iterations": "solver.iterations",
-    "solve_size": "solver.solve_size",
-    "weights_dir": "weights_dir",
-    "segmenter": "segmenter",
-    "auto_model": "auto_model",
-    "cache_dir": "cache_dir",
-    "use_cache": "use_cache",
-    "cache_limit": "cache_limit_mb",
-}
+def _setting_paths(command: Callable[..., None]) -> dict[str, str]:
+    """``command``'s parameters declared with :func:`_option`, and the settings field each sets (the time
+    range aside: ``FrameRange.parse`` reads those three)."""
+    paths = {}
+    for parameter in inspect.signature(command, eval_str=True).parameters.values():
+        for meta in getattr(parameter.annotation, "__metadata__", ()):
+            path = getattr(meta, "setting", None)
+            if path is not None and not path.startswith("frame_range."):
+                paths[parameter.name] = path
+    return paths
+
+
+# Each command that colours takes the colorize command's options that build Settings: parameter → field
+# path, read from its signature, so an option added there reaches Settings (and preview and batch) by itself.
+SETTING_PATHS = _setting_paths(colorize)
 
 
 def _settings_from(values: dict[str, Any], frame_range: FrameRange) -> Settings:
@@ -333,7 +328,7 @@ def batch(
     **options: Any,
 ) -> None:
     """Colour many videos and photographs into one folder; resumable (a manifest in the folder skips what is done)."""
-    from vidcolor.batch import ReferenceMap, collect_items, default_jobs, run_batch
+    from vidcolor.batch import ReferenceMap, collect_items, run_batch
 
     _configure_logging(quiet=quiet, verbose=verbose)
     if status is not None:
@@ -343,7 +338,6 @@ def batch(
         raise UsageError("batch needs INPUTS... and -o OUTDIR (or --status OUTDIR)")
     settings = _settings_from(options, FrameRange())
     items = collect_items(inputs, output, style or [], ReferenceMap.read(mapping) if mapping else None)
-    workers = jobs or (default_jobs() if executor == "local" else 0)
 
     from vidcolor.cli.progress import BatchProgress
 
@@ -362,7 +356,7 @@ def batch(
                 items,
                 output,
                 settings,
-                jobs=workers,
+                jobs=jobs,
                 executor=executor,
                 address=ray_address,
                 on_outcome=report,
