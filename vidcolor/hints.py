@@ -26,6 +26,7 @@ from vidcolor.colour import rgb_to_ycbcr
 from vidcolor.errors import InputError, check_readable_file
 from vidcolor.frames.timecode import TimePoint, parse_time
 from vidcolor.native import native_stderr_silenced
+from vidcolor.temporal.affinity import shrink_constraints
 
 POINT_RADIUS = 3
 _COLOUR = re.compile(r"^#?([0-9a-fA-F]{6})$")
@@ -65,11 +66,7 @@ class HintImage:
         """Scaled so that no stroke is lost: a pixel is a hint where any hint covers a fifth of it."""
         if self.given.shape == (height, width):
             return self
-        weight = cv2.resize(self.given.astype(np.float32), (width, height), interpolation=cv2.INTER_AREA)
-        summed = cv2.resize(self.chroma * self.given[..., None], (width, height), interpolation=cv2.INTER_AREA)
-        given = weight > 0.2
-        chroma = np.where(given[..., None], summed / np.maximum(weight, 1e-6)[..., None], 0.0).astype(np.float32)
-        return HintImage(chroma, given)
+        return HintImage(*shrink_constraints(self.chroma, self.given, (width, height), min_cover=0.2))
 
 
 def read_hints(source: HintSource, width: int, height: int, matrix: str) -> HintImage:

@@ -112,6 +112,27 @@ def _solve(
     return out.reshape(h, w, 2).astype(np.float32)
 
 
+def shrink_constraints(
+    colour: np.ndarray, given: np.ndarray, size: tuple[int, int], min_cover: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sparse colour constraints brought down to ``size`` (width, height) without losing thin strokes.
+
+    A small pixel is constrained where given pixels cover more than ``min_cover`` of it, to their
+    mean colour (plain area resizing would dilute a one-pixel stroke toward 0 instead).
+
+    Args:
+        colour: chroma ``(h, w, 2)``, read where ``given``; given: bool ``(h, w)``.
+
+    Returns:
+        chroma ``(H, W, 2)`` float32 (0 where not constrained) and the constrained pixels ``(H, W)``.
+    """
+    weight = cv2.resize(given.astype(np.float32), size, interpolation=cv2.INTER_AREA)
+    summed = cv2.resize(colour * given[..., None], size, interpolation=cv2.INTER_AREA)
+    small_given = weight > min_cover
+    small = np.where(small_given[..., None], summed / np.maximum(weight, 1e-6)[..., None], 0.0)
+    return small.astype(np.float32), small_given
+
+
 def _coarse_guess(
     luma: np.ndarray, colour: np.ndarray, fixed: np.ndarray, prior: np.ndarray, prior_weight: np.ndarray
 ) -> np.ndarray | None:
@@ -121,13 +142,10 @@ def _coarse_guess(
     if ch < 8 or cw < 8:
         return None
     size = (cw, ch)
-    weight = cv2.resize(fixed.astype(np.float32), size, interpolation=cv2.INTER_AREA)
-    summed = cv2.resize(colour * fixed[..., None], size, interpolation=cv2.INTER_AREA)
-    small_fixed = weight > 0  # a cell with any hint in it holds the hints' mean colour
-    small_colour = np.where(small_fixed[..., None], summed / np.maximum(weight, 1e-6)[..., None], 0.0)
+    small_colour, small_fixed = shrink_constraints(colour, fixed, size, min_cover=0.0)  # any hint in a cell holds it
     small = _solve(
         cv2.resize(luma, size, interpolation=cv2.INTER_AREA),
-        small_colour.astype(np.float32),
+        small_colour,
         small_fixed,
         cv2.resize(prior, size, interpolation=cv2.INTER_AREA),
         cv2.resize(prior_weight, size, interpolation=cv2.INTER_AREA),
