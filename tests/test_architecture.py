@@ -48,7 +48,7 @@ ALLOWED = {
         "cache", "colour", "errors", "frames", "geometry", "keyframes", "match", "native", "references", "segment",
         "settings", "solver", "stages", "temporal",
     },
-    "preview": {"errors", "frames", "pipeline", "segment", "settings"},
+    "preview": {"errors", "frames", "pipeline", "segment", "settings", "stages"},
     "hints": {"colour", "errors", "frames", "native", "temporal"},
     "hints_template": {"errors", "frames"},
     "batch": {"cache", "errors", "frames", "photos", "pipeline", "references", "registry", "settings", "stages"},

@@ -22,9 +22,9 @@ from vidcolor.frames.output import OutputTarget, check_output, requested_output
 from vidcolor.frames.probe import probe
 from vidcolor.frames.timecode import FrameRange, TimePoint, clock
 from vidcolor.pipeline import ColorizeResult, ColouredFrame, ProgressCallback, StylePaths, colorize_video
-from vidcolor.segment import SEGMENTERS
 from vidcolor.segment.regions import overlay
 from vidcolor.settings import Settings
+from vidcolor.stages import build_stages
 
 DEFAULT_DURATION = TimePoint(seconds=Fraction(3))
 # Frames on the sheet, and the width of each of its pictures.
@@ -96,12 +96,23 @@ def preview_video(
         if coloured.frame.index in picks:
             rows.append(_shrunk(coloured))
 
-    segmenter = SEGMENTERS.create(run.segmenter, run)
+    # Built here, as a run builds them, so that the sheet's regions come from the run's own segmenter.
+    stages = build_stages(run)
     video = colorize_video(
-        input_path, style_path, output, run, overwrite=overwrite, progress=progress, segmenter=segmenter, on_frame=keep
+        input_path,
+        style_path,
+        output,
+        run,
+        overwrite=overwrite,
+        progress=progress,
+        colorizer=stages.colorizer,
+        segmenter=stages.segmenter,
+        flow=stages.flow,
+        on_frame=keep,
     )
     origin = info.start_s
-    tiles = [(clock((r.frame.time or 0.0) - origin), r, overlay(r.luma, segmenter.segment(r.luma))) for r in rows]
+    segment = stages.segmenter.segment
+    tiles = [(clock((r.frame.time or 0.0) - origin), r, overlay(r.luma, segment(r.luma))) for r in rows]
     _write_sheet(sheet_target, contact_sheet(tiles))
     start = frame_range.start.seconds if frame_range.start is not None else None
     return PreviewResult(video=video, sheet=sheet, start_s=float(start or 0))
