@@ -159,3 +159,17 @@ def test_the_same_batch_through_a_local_ray_instance(archive: Path, reference: P
     assert (
         batch(archive, "--style", reference, "-o", out, "--executor", "ray") == EXIT_PARTIAL
     )  # only the bad one again
+
+
+def test_a_changed_image_in_a_reference_folder_redoes_the_items(archive: Path, tmp_path: Path) -> None:
+    refs = tmp_path / "refs"
+    refs.mkdir()
+    make_reference(refs / "a.png")
+    out = tmp_path / "out"
+    assert batch(archive / "a.mp4", "--style", refs, "-o", out) == 0
+    first = (out / "a.mp4").stat().st_mtime_ns
+    assert batch(archive / "a.mp4", "--style", refs, "-o", out) == 0
+    assert (out / "a.mp4").stat().st_mtime_ns == first  # unchanged folder: nothing redone
+    make_reference(refs / "a.png", width=32, height=32)
+    assert batch(archive / "a.mp4", "--style", refs, "-o", out) == 0
+    assert (out / "a.mp4").stat().st_mtime_ns != first

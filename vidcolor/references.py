@@ -116,6 +116,11 @@ class StyleSource:
         return [cls(path, at)]
 
 
+def sources_key(sources: Sequence[StyleSource]) -> str:
+    """A key of reference files' contents and pins (cheap: files are sampled, not decoded)."""
+    return "+".join(f"{fingerprint(s.path)}@{s.at}" for s in sources) or "none"
+
+
 @dataclass(frozen=True)
 class References:
     """Every colour reference of a run, in the order given, where each belongs, and a cache key.
@@ -155,7 +160,7 @@ class References:
     @property
     def key(self) -> str:
         """Changes whenever a reference file's content or pin changes."""
-        return "+".join(f"{fingerprint(s.path)}@{s.at}" for s in self.sources) or "none"
+        return sources_key(self.sources)
 
     @property
     def needs_placing(self) -> bool:

@@ -25,6 +25,7 @@ from vidcolor.batch.items import BatchItem
 from vidcolor.batch.manifest import Manifest
 from vidcolor.cache import fingerprint
 from vidcolor.errors import VidcolorError
+from vidcolor.references import StyleSource, sources_key
 from vidcolor.registry import Registry
 from vidcolor.settings import ALGORITHM_VERSION, Settings
 
@@ -119,8 +120,9 @@ def run_batch(
     started = time.perf_counter()
     manifest = Manifest.create(outdir)
     to_do, skipped = [], []
+    reference_keys: dict[tuple[str, ...], str] = {}  # items mostly share their references: read each once
     for item in items:
-        size, content, key = _identify(item, settings)
+        size, content, key = _identify(item, settings, reference_keys)
         row = manifest.get(item.input)
         if (
             row is not None
@@ -240,16 +242,21 @@ def _stages_for(settings: Settings) -> Stages:
     return _STAGES[key]
 
 
-def _identify(item: BatchItem, settings: Settings) -> tuple[int, str, str]:
-    """The item's size, content key, and a key of everything that decides its output."""
-    size = item.input.stat().st_size
-    refs = []
-    for ref in item.references:
-        path = Path(ref.partition("@")[0])
-        refs.append([ref, fingerprint(path) if path.is_file() else "missing"])
-    describe = {"version": ALGORITHM_VERSION, "settings": dataclasses.asdict(settings), "references": refs}
+def _identify(item: BatchItem, settings: Settings, reference_keys: dict[tuple[str, ...], str]) -> tuple[int, str, str]:
+    """The item's size, content key, and a key of everything that decides its output (its references'
+    contents included, the images of a reference folder too)."""
+    if item.references not in reference_keys:
+        try:
+            reference_keys[item.references] = sources_key(StyleSource.parse_all(list(item.references)))
+        except VidcolorError as exc:  # the item fails when it runs, with this message; the key just differs
+            reference_keys[item.references] = f"unusable: {exc}"
+    describe = {
+        "version": ALGORITHM_VERSION,
+        "settings": dataclasses.asdict(settings),
+        "references": reference_keys[item.references],
+    }
     key = hashlib.sha256(json.dumps(describe, sort_keys=True, default=str).encode()).hexdigest()[:16]
-    return size, fingerprint(item.input), key
+    return item.input.stat().st_size, fingerprint(item.input), key
 
 
 def _outcome_of(future: cf.Future[Outcome], item: BatchItem) -> Outcome:
