@@ -49,7 +49,7 @@ ALLOWED = {
         "settings", "solver", "stages", "temporal",
     },
     "preview": {"errors", "frames", "pipeline", "segment", "settings", "stages"},
-    "hints": {"colour", "errors", "frames", "native", "temporal"},
+    "hints": {"cache", "colour", "errors", "frames", "native", "temporal"},
     "hints_template": {"errors", "frames"},
     "batch": {"cache", "errors", "frames", "photos", "pipeline", "references", "registry", "settings", "stages"},
     "__init__": {"errors", "frames", "photos", "pipeline", "preview", "settings"},

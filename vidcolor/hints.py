@@ -10,7 +10,6 @@ triples) or CSV rows ``x,y,colour[,radius]``; each becomes a disc, exactly as if
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import os
 import re
@@ -22,6 +21,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from vidcolor.cache import fingerprint
 from vidcolor.colour import rgb_to_ycbcr
 from vidcolor.errors import InputError, check_readable_file
 from vidcolor.frames.timecode import TimePoint, parse_time
@@ -92,12 +92,8 @@ def read_hints(source: HintSource, width: int, height: int, matrix: str) -> Hint
 
 
 def hints_key(sources: Sequence[HintSource]) -> str:
-    """A digest of the hint files and their times, for the keyframe cache's key."""
-    digest = hashlib.sha256()
-    for source in sources:
-        digest.update(f"{source.at}|".encode())
-        digest.update(source.path.read_bytes())
-    return digest.hexdigest()[:16]
+    """A key of the hint files' contents and their times, for the keyframe cache's key (as references get)."""
+    return "+".join(f"{fingerprint(s.path)}@{s.at}" for s in sources)
 
 
 def _read_picture(path: Path, width: int, height: int) -> np.ndarray:
