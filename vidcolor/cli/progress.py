@@ -160,12 +160,8 @@ class BatchProgress:
     def finished(self, name: str, line: str, *, ok: bool) -> None:
         if name in self._running:
             self._running.remove(name)
-        if ok and self._quiet:
-            pass
-        elif self._progress is not None:
-            self._progress.console.print(line, highlight=False)
-        else:
-            self._console.print(line, highlight=False)
+        if not (ok and self._quiet):  # failures are said even when quiet
+            (self._progress.console if self._progress is not None else self._console).print(line, highlight=False)
         if self._progress is not None and self._task is not None:
             self._progress.advance(self._task)
         self._show()
