@@ -15,9 +15,10 @@ import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -40,6 +41,21 @@ def fingerprint(path: Path) -> str:
             f.seek(offset)
             digest.update(f.read(_SAMPLE))
     return digest.hexdigest()[:24]
+
+
+class PinnedFile(Protocol):
+    """A file given for a place in the video (a reference, a hint file)."""
+
+    @property
+    def path(self) -> Path: ...
+
+    @property
+    def at(self) -> object: ...
+
+
+def pinned_files_key(files: Iterable[PinnedFile]) -> str:
+    """A key that changes whenever one of the files' contents or the place it is pinned to changes."""
+    return "+".join(f"{fingerprint(f.path)}@{f.at}" for f in files)
 
 
 class KeyframeCache:

@@ -21,7 +21,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from vidcolor.cache import fingerprint
+from vidcolor.cache import pinned_files_key
 from vidcolor.colour import rgb_to_ycbcr
 from vidcolor.errors import InputError, check_readable_file
 from vidcolor.frames.timecode import TimePoint, parse_time
@@ -93,7 +93,7 @@ def read_hints(source: HintSource, width: int, height: int, matrix: str) -> Hint
 
 def hints_key(sources: Sequence[HintSource]) -> str:
     """A key of the hint files' contents and their times, for the keyframe cache's key (as references get)."""
-    return "+".join(f"{fingerprint(s.path)}@{s.at}" for s in sources)
+    return pinned_files_key(sources)
 
 
 def _read_picture(path: Path, width: int, height: int) -> np.ndarray:

@@ -11,7 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from vidcolor.cache import fingerprint
+from vidcolor.cache import pinned_files_key
 from vidcolor.colour import rgb_to_ycbcr
 from vidcolor.errors import ReferenceImageError, check_readable_file
 from vidcolor.frames.timecode import TimePoint, parse_time
@@ -118,7 +118,7 @@ class StyleSource:
 
 def sources_key(sources: Sequence[StyleSource]) -> str:
     """A key of reference files' contents and pins (cheap: files are sampled, not decoded)."""
-    return "+".join(f"{fingerprint(s.path)}@{s.at}" for s in sources) or "none"
+    return pinned_files_key(sources) or "none"
 
 
 @dataclass(frozen=True)
