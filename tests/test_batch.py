@@ -137,8 +137,10 @@ def test_a_map_picks_references_by_pattern_and_a_list_file_names_inputs(archive:
     assert [i.input.name for i in csv_items if i.references == (str(red),)] == ["b.mkv", "broken.mp4"]
     listed = collect_items([f"@{tmp_path / 'list.txt'}"], tmp_path / "out", [str(blue)])
     assert [i.input.name for i in listed] == ["a.mp4", "c.mov"]
-    with pytest.raises(UsageError, match="no reference for it"):
-        collect_items([str(archive)], tmp_path / "out", [])
+    # Neither --style nor --map: the automatic network colours every item (the batch's automatic mode).
+    assert {i.references for i in collect_items([str(archive)], tmp_path / "out", [])} == {()}
+    with pytest.raises(UsageError, match="no reference for it"):  # a map that misses an item, no --style
+        collect_items([str(archive)], tmp_path / "out", [], ReferenceMap([("nothing-*", (str(red),))]))
 
 
 def test_the_manifest_is_sqlite_in_wal_mode(archive: Path, reference: Path, tmp_path: Path) -> None:

@@ -87,14 +87,16 @@ def test_cut_detector_finds_a_hard_cut_not_motion() -> None:
 
 
 def test_windows_split_at_cuts_and_every_interval() -> None:
-    values = [0.2] * 25 + [0.9] * 7
-    thumbs = {i: np.full((4, 64), v, np.float32) for i, v in enumerate(values)}
-    # Constant thumbnails score 0 inside a shot; the jump at 25 is a cut.
-    got = list(windows(range(len(values)), lambda i: thumbs[i], interval=10))
+    # Shot 0 is frames 0-24, shot 1 frames 25-31 (the shots come from the plan).
+    got = list(windows(range(32), lambda i: int(i >= 25), interval=10))
     assert [w.frames[0] for w in got] == [0, 10, 20, 25]
     assert [w.next_keyframe for w in got] == [10, 20, None, None]
     assert [w.starts_shot for w in got] == [True, False, False, True]
-    assert sum(len(w.frames) for w in got) == len(values)
+    assert [w.shot for w in got] == [0, 0, 0, 1]
+    assert sum(len(w.frames) for w in got) == 32
+    # A shot of its own interval: keyframes every 4 frames in shot 1 only.
+    got = list(windows(range(32), lambda i: int(i >= 25), interval=lambda shot: 4 if shot == 1 else 10))
+    assert [w.frames[0] for w in got] == [0, 10, 20, 25, 29]
 
 
 def test_registry_names_the_choices() -> None:

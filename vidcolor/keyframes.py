@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 import cv2
@@ -149,6 +149,7 @@ class WindowColorizer:
         hints: colour hints by frame index of the run (each such frame is a keyframe; see ``hints``).
         automatic: unit luma → chroma without a reference (a colorization network), for runs with
             neither references nor hints; it fills what the carry does not vouch for.
+        neutral: the shots (as the windows number them) left uncoloured: no keyframe of theirs is solved.
     """
 
     def __init__(
@@ -161,6 +162,8 @@ class WindowColorizer:
         inspect: MaskInspector | None = None,
         hints: Mapping[int, HintImage] | None = None,
         automatic: Callable[[np.ndarray], np.ndarray] | None = None,
+        *,
+        neutral: Collection[int] = (),
     ) -> None:
         self._colorizer = colorizer
         self._segmenter = segmenter
@@ -170,14 +173,20 @@ class WindowColorizer:
         self._inspect = inspect
         self._hints = dict(hints or {})
         self._automatic = automatic
+        self._neutral = frozenset(neutral)
         self._matcher = ReferenceMatcher()
         self._masks: RegionMasks | None = None  # the last segmented keyframe's, for tracking within a shot
         self.stats = KeyframeStats()
 
-    def run(self, stream: Iterable[Window[WorkFrame]]) -> Iterator[tuple[WorkFrame, np.ndarray]]:
+    def run(self, stream: Iterable[Window[WorkFrame]]) -> Generator[tuple[WorkFrame, np.ndarray], None, None]:
         anchor: KeyframeColour | None = None  # the colour of the window's first frame
         for window in stream:
             frames, right = window.frames, window.next_keyframe
+            if window.shot in self._neutral:  # left grey, as the restorer asked: nothing to solve or carry
+                self.stats.shots += window.starts_shot
+                anchor = None
+                yield from ((f, np.zeros((*f.unit.shape, 2), np.float32)) for f in frames)
+                continue
             # Flow both ways between each pair of neighbours (and into the next keyframe), computed
             # once: the forward chain runs on one direction, the backward chain on the other, and
             # each checks its round trip with the opposite one.

@@ -31,7 +31,7 @@ from vidcolor.references import IMAGE_SUFFIXES, References, StyleSource
 from vidcolor.segment.base import Segmenter
 from vidcolor.settings import Settings
 from vidcolor.solver.base import KeyframeColorizer
-from vidcolor.stages import build_automatic, build_stages
+from vidcolor.stages import build_automatic, build_stages, check_stage_names
 from vidcolor.temporal.flow import FlowEstimator
 from vidcolor.temporal.shots import thumbnail
 from vidcolor.temporal.windows import Window
@@ -81,6 +81,7 @@ def colorize_photo(
         VidcolorError subclasses with a one-line message naming the file and the problem.
     """
     settings = settings or Settings()
+    check_stage_names(settings)
     input_path = Path(input_path)
     luma, depth = _read_luma(input_path)
     output = requested_output(output_path, default_photo_output(input_path))

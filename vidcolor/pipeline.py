@@ -23,7 +23,7 @@ import numpy as np
 
 from vidcolor.cache import KeyframeCache, fingerprint
 from vidcolor.colour import YCbCrSpec, fit_chroma_to_gamut, matrix_for_height, ycbcr_to_rgb
-from vidcolor.errors import InputError, OutputError
+from vidcolor.errors import InputError, OutputError, UsageError
 from vidcolor.frames.decode import DecodeStats, iter_luma_frames
 from vidcolor.frames.encode import ColorVideoWriter
 from vidcolor.frames.frame import LumaFrame
@@ -31,16 +31,17 @@ from vidcolor.frames.output import OutputTarget, check_output, default_output_pa
 from vidcolor.frames.prefetch import prefetch
 from vidcolor.frames.probe import VideoInfo, probe
 from vidcolor.geometry import work_size
-from vidcolor.hints import HintSource, hints_key, read_hints
-from vidcolor.keyframes import MaskInspector, WindowColorizer, WorkFrame, frame_thumbnail
-from vidcolor.match.placement import Placement, place
+from vidcolor.hints import hints_key, read_hints
+from vidcolor.keyframes import MaskInspector, WindowColorizer, WorkFrame
 from vidcolor.places import cache_place
+from vidcolor.plan.make import check_plan_for, make_plan, render_parts
+from vidcolor.plan.model import Plan
 from vidcolor.references import References, StyleSource
 from vidcolor.segment.base import RegionMasks, Segmenter
 from vidcolor.segment.regions import overlay
 from vidcolor.settings import Settings
 from vidcolor.solver.base import KeyframeColorizer
-from vidcolor.stages import build_automatic, build_stages
+from vidcolor.stages import build_automatic, build_stages, check_stage_names
 from vidcolor.temporal.flow import FlowEstimator
 from vidcolor.temporal.windows import windows
 
@@ -79,15 +80,20 @@ class ColorizeResult:
     seconds: float
     device: str
     keyframe_sources: dict[str, float]  # mean share of each colour source over the coloured keyframes
+    plan: Plan | None = None  # the plan the run rendered (made first when none was given)
 
 
 StylePaths = str | os.PathLike[str] | Sequence[str | os.PathLike[str]]
 """One reference or several: image files (``ref.png``, pinned as ``ref.png@12.5`` or ``ref.png@300f``) or folders."""
 
 
+def _given(style_path: StylePaths) -> bool:
+    return bool(style_path) if not isinstance(style_path, str | os.PathLike) else True
+
+
 def colorize_video(
     input_path: str | os.PathLike[str],
-    style_path: StylePaths,
+    style_path: StylePaths = (),
     output_path: str | os.PathLike[str] | None = None,
     settings: Settings | None = None,
     *,
@@ -99,6 +105,7 @@ def colorize_video(
     debug_masks: str | os.PathLike[str] | None = None,
     on_frame: FrameCallback | None = None,
     hints: Sequence[str | os.PathLike[str]] = (),
+    plan: Plan | None = None,
 ) -> ColorizeResult:
     """Colorize ``input_path`` after the colour reference(s) ``style_path``; write ``output_path``.
 
@@ -113,12 +120,17 @@ def colorize_video(
     ``on_frame`` is called with every frame as written (a preview picks its contact sheet's frames).
     ``hints`` are colour hint files (``hints.png@TIME``, points in JSON/CSV; see :mod:`vidcolor.hints`):
     each marked frame becomes a keyframe coloured by them; with hints, references may be left out.
+    ``plan`` (see :mod:`vidcolor.plan`) is rendered exactly as it says: its cuts, each shot's reference,
+    hints and overrides (then ``style_path`` and ``hints`` stay empty). Without one, the run makes one
+    first (``plan_video``'s pass), so a default run is plan + render; shots whose colour nothing vouches
+    for are named in one warning each.
 
     Raises:
         VidcolorError subclasses with a one-line message naming the file and the problem.
     """
     started = time.perf_counter()
     settings = settings or Settings()
+    check_stage_names(settings)
     input_path = Path(input_path)
     info = probe(input_path)
     output = requested_output(output_path, default_output_path(input_path))
@@ -127,34 +139,44 @@ def colorize_video(
         log.info("%s: removed, left by a run that was killed", stale)
     debug_dir = _debug_folder(debug_masks)
     spec = YCbCrSpec(matrix=matrix_for_height(info.height), bit_depth=info.bit_depth, full_range=info.full_range)
-    # Bad references and hints fail before any model loads.
-    references = References.read(StyleSource.parse_all(style_path), spec.matrix)
-    hint_sources = [HintSource.parse(h) for h in hints]
-    automatic = None
-    if not references.items and not hint_sources:  # neither: a colorization network colours it all
-        automatic = build_automatic(settings, spec.matrix)
+    content = fingerprint(input_path)
+    # Bad references, hints and plans fail before any model loads.
+    if plan is None:
+        references = References.read(StyleSource.parse_all(style_path), spec.matrix)
+        plan = make_plan(info, content, references, {}, [str(h) for h in hints], settings)
+        parts = render_parts(plan)
+    else:
+        if _given(style_path) or hints:
+            raise UsageError("a plan names its own references and hints; give them in the plan, not beside it")
+        check_plan_for(plan, info, content, settings.frame_range, "the plan")
+        parts = render_parts(plan)
+        references = References.read(parts.sources, spec.matrix)
+    for line in plan.warnings():
+        log.warning(line)
+    automatic = build_automatic(settings, spec.matrix) if plan.automatic else None
     work_h, work_w = work_size(info.height, info.width, settings.work_size)
     hint_map = {
-        source.frame_index(info.rate): read_hints(source, info.width, info.height, spec.matrix).at_size(work_h, work_w)
-        for source in hint_sources
+        source.frame_index(plan.input.fps): read_hints(source, info.width, info.height, spec.matrix).at_size(
+            work_h, work_w
+        )
+        for source in parts.hints
     }
     stages = build_stages(settings, segmenter=segmenter, colorizer=colorizer, flow=flow)
-    references = references.segmented(stages.segmenter)
-    if references.needs_placing:
-        references = references.placed(_place(references, info, spec, settings))
+    references = references.segmented(stages.segmenter).placed(parts.placement)
     inspect = None
     if debug_dir is not None:
         for i, reference in enumerate(references.items):
             _write_png(debug_dir / f"reference{i or ''}.png", overlay(reference.luma, reference.masks))
         inspect = _overlay_writer(debug_dir)
-    colour_sources = references.key + (f"|hints:{hints_key(hint_sources)}" if hint_sources else "")
+    colour_sources = references.key + (f"|hints:{hints_key(parts.hints)}" if parts.hints else "")
     colour_sources += f"|auto:{automatic.identity}" if automatic is not None else ""
+    colour_sources += f"|plan:{plan.render_key()}"
     settings_key, describe = settings.colour_key(colour_sources, stages.colorizer.identity())
     place = cache_place(settings.cache_dir)
     log.debug("keyframe cache: %s (%s)%s", place.path, place.why, "" if settings.use_cache else ", not used")
     cache = KeyframeCache(
         place.path if settings.use_cache else None,
-        fingerprint(input_path),
+        content,
         settings_key,
         describe,
         limit_bytes=settings.cache_limit_mb << 20,
@@ -168,6 +190,7 @@ def colorize_video(
         inspect,
         hint_map,
         automatic.colorize if automatic is not None else None,
+        neutral=parts.neutral,
     )
 
     decode_stats = DecodeStats()
@@ -178,12 +201,17 @@ def colorize_video(
     coloured = keyframes.run(
         windows(
             frames,
-            WorkFrame.thumbnail,
-            interval=settings.keyframe_interval,
+            lambda work: plan.shot_of(work.frame.index),
+            interval=lambda shot: parts.intervals.get(shot, settings.keyframe_interval),
             is_keyframe=lambda work: work.frame.index in placed,
         )
     )
-    first = next(coloured, None)
+    try:
+        first = next(coloured, None)
+    except BaseException:
+        coloured.close()
+        frames.close()
+        raise
     if first is None:
         raise InputError(f"{input_path}: no frame inside the range {settings.frame_range}")
     range_start_s = None if settings.frame_range.is_everything else (first[0].frame.time or 0.0)
@@ -211,6 +239,10 @@ def colorize_video(
         writer.close()
         target.commit()
     except BaseException as exc:
+        # Stop decoding ahead now, not when the traceback lets go of this frame (at exit, perhaps, where a
+        # decoder thread still running can crash the interpreter's shutdown).
+        coloured.close()
+        frames.close()
         writer.abort()
         target.discard()
         if _out_of_space(exc):  # the output's fault, not the encoder's: name the file the user asked for
@@ -228,6 +260,7 @@ def colorize_video(
         seconds=time.perf_counter() - started,
         device=stages.device,
         keyframe_sources=stats.source_shares(),
+        plan=plan,
     )
     log.info(
         "%s: %d frames, %d shots, %d keyframes (%d from cache), %d audio packets copied, %.1f s",
@@ -250,17 +283,6 @@ def _out_of_space(exc: BaseException | None) -> bool:
             return True
         exc = exc.__cause__ or exc.__context__
     return False
-
-
-def _place(references: References, info: VideoInfo, spec: YCbCrSpec, settings: Settings) -> Placement:
-    """A quick pass over the run's frames: the shots, and where each reference belongs."""
-    period = float(1 / info.rate) if info.rate else 1 / 25
-    origin = float((info.start_pts or 0) * info.time_base)
-    frames = (
-        (frame.time - origin if frame.time is not None else frame.index * period, frame_thumbnail(frame, spec))
-        for frame in iter_luma_frames(info, settings.frame_range)
-    )
-    return place(frames, [r.luma for r in references.items], [s.at for s in references.sources], period)
 
 
 def _open_writer(

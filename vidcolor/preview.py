@@ -22,6 +22,7 @@ from vidcolor.frames.output import OutputTarget, check_output, requested_output
 from vidcolor.frames.probe import probe
 from vidcolor.frames.timecode import FrameRange, TimePoint, clock
 from vidcolor.pipeline import ColorizeResult, ColouredFrame, ProgressCallback, StylePaths, colorize_video
+from vidcolor.plan import Plan, plan_video
 from vidcolor.segment.regions import overlay
 from vidcolor.settings import Settings
 from vidcolor.stages import build_stages
@@ -63,7 +64,7 @@ def preview_range(at: TimePoint | None, duration: TimePoint, length_s: float | N
 
 def preview_video(
     input_path: str | os.PathLike[str],
-    style_path: StylePaths,
+    style_path: StylePaths = (),
     output_path: str | os.PathLike[str] | None = None,
     settings: Settings | None = None,
     *,
@@ -71,12 +72,17 @@ def preview_video(
     duration: TimePoint = DEFAULT_DURATION,
     overwrite: bool = False,
     progress: ProgressCallback | None = None,
+    hints: Sequence[str | os.PathLike[str]] = (),
+    plan: Plan | None = None,
+    shot: int | None = None,
 ) -> PreviewResult:
     """Colour ``duration`` of ``input_path`` from ``at`` and write the clip (with its audio) and its sheet.
 
     Settings other than the range are those of a full run, so the preview shows what the run will
-    give. Raises the errors of :func:`~vidcolor.pipeline.colorize_video`, and ``SettingError`` when
-    ``settings`` already holds a range.
+    give. With a ``plan`` (a whole film's), the range is coloured as that plan says; ``shot`` (from 1)
+    previews that shot of it, whole; ``hints`` (their times from the video's start) or a ``shot`` without
+    a plan make the film's plan first (a pass over its thumbnails). Raises the errors of
+    :func:`~vidcolor.pipeline.colorize_video`, and ``SettingError`` when ``settings`` already holds a range.
     """
     settings = settings or Settings()
     if not settings.frame_range.is_everything:
@@ -86,9 +92,19 @@ def preview_video(
     sheet = sheet_path(output)
     sheet_target = check_output(sheet, input_path, overwrite=overwrite, formats={".png": "png"})  # before any work
     info = probe(input_path)
+    if plan is None and (hints or shot is not None):
+        plan = plan_video(input_path, style_path, settings, hints=hints)
+        style_path, hints = (), ()
+    if plan is not None and shot is not None:
+        chosen = plan.shot(shot)
+        at = TimePoint(seconds=Fraction(chosen.start_time).limit_denominator(100000))
+        duration = TimePoint(frames=chosen.frames)
     frame_range = preview_range(at, duration, info.duration_s)
     run = dataclasses.replace(settings, frame_range=frame_range)
     expected = frame_range.expected_frames(info.frame_count, info.rate) or 0
+    if plan is not None:
+        from_s = float(frame_range.start.seconds or 0) if frame_range.start is not None else 0.0
+        plan = plan.sliced(plan.frame_at(from_s), expected, str(frame_range))
     picks = _evenly_spaced(expected, SHEET_FRAMES)
     rows: list[ColouredFrame] = []
 
@@ -109,6 +125,8 @@ def preview_video(
         segmenter=stages.segmenter,
         flow=stages.flow,
         on_frame=keep,
+        hints=hints,
+        plan=plan,
     )
     origin = info.start_s
     segment = stages.segmenter.segment

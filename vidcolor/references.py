@@ -162,13 +162,6 @@ class References:
         """Changes whenever a reference file's content or pin changes."""
         return sources_key(self.sources)
 
-    @property
-    def needs_placing(self) -> bool:
-        """Whether a pass over the video must find where the references belong."""
-        if not self.items:
-            return False
-        return len(self.items) > 1 or self.sources[0].at is None or self.sources[0].at.frames is None
-
     def placed(self, placement: Placement) -> References:
         return dataclasses.replace(self, placement=placement)
 
@@ -178,4 +171,6 @@ class References:
         if not self.items:
             return None, False
         chosen, here = self.placement.reference_for(index)
+        if chosen < 0:  # a shot the plan gives no reference (coloured by its hints, or left grey)
+            return None, False
         return self.items[chosen], here

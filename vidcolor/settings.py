@@ -15,29 +15,16 @@ from pathlib import Path
 from typing import Any
 
 from vidcolor.errors import SettingError
+from vidcolor.frames.encode import EncoderSettings
 from vidcolor.frames.timecode import FrameRange
 from vidcolor.options import check_fields, declared, option
 
 # Bump when a change alters colours for the same settings, so old cache entries are not reused.
 ALGORITHM_VERSION = 3
 
-CODECS = ("libx264", "libx265")
-PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
 DEVICES = ("auto", "cpu", "cuda")
 FLOW_PRESETS = ("auto", "ultrafast", "fast", "medium")
 FEATURES = ("auto", "pyramid", "vgg")
-
-
-@dataclass(frozen=True)
-class EncoderSettings:
-    """How the output video is encoded."""
-
-    codec: str = option("libx264", "Video encoder.", flag="--codec", choices=CODECS)
-    crf: int = option(18, "Encoder quality, 0 (lossless) to 51.", flag="--crf", minimum=0, maximum=51)
-    preset: str = option("medium", "Encoder speed preset.", flag="--preset", choices=PRESETS)
-
-    def __post_init__(self) -> None:
-        check_fields(self, "encoder.")
 
 
 @dataclass(frozen=True)
@@ -143,11 +130,9 @@ class Settings:
     solver: SolverSettings = field(default_factory=SolverSettings)
 
     def __post_init__(self) -> None:
+        # Stage names are checked against the registries where a run starts (``stages.check_stage_names``):
+        # plug-ins may add names, and settings stay below the stages that read them.
         check_fields(self)
-        # Stage names are checked against the registries as they are now (plug-ins may add names).
-        from vidcolor.stages import check_stage_names
-
-        check_stage_names(self)
 
     @classmethod
     def from_paths(cls, values: dict[str, Any]) -> Settings:
@@ -186,6 +171,8 @@ class Settings:
         digest = hashlib.sha256(json.dumps(describe, sort_keys=True).encode()).hexdigest()[:16]
         return digest, describe
 
+
+__all__ = ["ALGORITHM_VERSION", "OPTIONS", "EncoderSettings", "Settings", "SolverSettings"]
 
 OPTIONS = {path: declaration for path, _, declaration in declared(Settings)}
 """Every declared option by field path (``solver.iterations`` → its :class:`~vidcolor.options.Option`)."""

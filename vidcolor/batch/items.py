@@ -13,6 +13,7 @@ from pathlib import Path
 from vidcolor.errors import InputError, ReferenceImageError, UsageError
 from vidcolor.frames.output import CONTAINERS
 from vidcolor.photos import PHOTO_FORMATS
+from vidcolor.plan.files import default_plan_path
 from vidcolor.references import IMAGE_SUFFIXES
 
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv", ".avi", ".ts", ".mts", ".m2ts", ".mpg", ".mpeg", ".webm", ".wmv")
@@ -20,11 +21,20 @@ VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv", ".avi", ".ts", ".mts", ".m2ts"
 
 @dataclass(frozen=True)
 class BatchItem:
-    """One input of a batch: where it is, where its output goes, and the references it is coloured after."""
+    """One input of a batch: where it is, where its output goes, and what colours it.
+
+    Attributes:
+        references: the references it is coloured after (none: hints, or the automatic network).
+        hints: colour hint files (``FILE@TIME``), as for a single run.
+        plan: a shot plan found beside the input (``NAME.plan.toml``): rendered as it says, references
+            and hints included (the item's own are then not used).
+    """
 
     input: Path
     output: Path
     references: tuple[str, ...]
+    hints: tuple[str, ...] = ()
+    plan: Path | None = None
 
     @property
     def is_photo(self) -> bool:
@@ -78,10 +88,16 @@ class ReferenceMap:
 
 
 def collect_items(
-    inputs: Sequence[str], outdir: Path, style: Sequence[str], mapping: ReferenceMap | None = None
+    inputs: Sequence[str],
+    outdir: Path,
+    style: Sequence[str],
+    mapping: ReferenceMap | None = None,
+    hints: Sequence[str] = (),
 ) -> list[BatchItem]:
     """The batch's items, in a stable order: files as given, folders walked (recursively, sorted),
-    ``@list.txt`` read line by line (blank lines and ``#`` comments skipped).
+    ``@list.txt`` read line by line (blank lines and ``#`` comments skipped). A video with a plan
+    beside it (``NAME.plan.toml``) is rendered from that plan. Without ``style``, ``mapping`` and
+    ``hints``, items are coloured by the automatic network.
 
     Raises:
         InputError: an input that does not exist, or a folder with no video or image in it.
@@ -104,13 +120,15 @@ def collect_items(
     outputs: dict[Path, Path] = {}
     for path, relative in found:
         refs = (mapping.references_for(relative) if mapping is not None else None) or tuple(style)
-        if not refs:
+        if not refs and mapping is not None:
             raise UsageError(f"{path}: no reference for it; give --style or a --map pattern that matches it")
         output = outdir / relative.with_suffix(_output_suffix(path))
         if output in outputs and outputs[output] != path:
             raise UsageError(f"{path} and {outputs[output]} would both write {output}")
         outputs[output] = path
-        items.append(BatchItem(path, output, refs))
+        plan = default_plan_path(path)
+        is_video = path.suffix.lower() not in IMAGE_SUFFIXES
+        items.append(BatchItem(path, output, refs, tuple(hints), plan if is_video and plan.is_file() else None))
     return list({item.input.resolve(): item for item in items}.values())  # an input given twice runs once
 
 
@@ -121,7 +139,7 @@ def _expand(path: Path) -> list[tuple[Path, Path]]:
         )
         if not inside:
             raise InputError(f"{path}: no video or image files in this folder")
-        return [(p, p.relative_to(path)) for p in inside]
+        return [(p, p.relative_to(path)) for p in inside if not p.name.endswith(".plan.toml")]
     if not path.exists():
         raise InputError(f"{path}: no such file")
     return [(path, Path(path.name))]

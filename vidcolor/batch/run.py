@@ -8,7 +8,6 @@ more can be registered). The driver keeps at most ``capacity`` items in flight, 
 from __future__ import annotations
 
 import concurrent.futures as cf
-import dataclasses
 import hashlib
 import json
 import logging
@@ -19,12 +18,14 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from vidcolor.batch.items import BatchItem
 from vidcolor.batch.manifest import Manifest
 from vidcolor.cache import fingerprint
 from vidcolor.errors import VidcolorError
+from vidcolor.hints import HintSource, hints_key
+from vidcolor.plan.make import recorded_settings
 from vidcolor.references import StyleSource, sources_key
 from vidcolor.registry import Registry
 from vidcolor.settings import ALGORITHM_VERSION, Settings
@@ -170,24 +171,28 @@ def run_batch(
 
 def colour_item(item: BatchItem, settings: Settings) -> Outcome:
     """Colour one item with this process's stages (built on first use, then kept: models load once per worker)."""
-    from vidcolor.photos import colorize_photo
-    from vidcolor.pipeline import colorize_video
+    from vidcolor.photos import PhotoResult, colorize_photo
+    from vidcolor.pipeline import ColorizeResult, colorize_video
+    from vidcolor.plan import read_plan
 
     started = time.perf_counter()
     try:
         stages = _stages_for(settings)
         item.output.parent.mkdir(parents=True, exist_ok=True)
-        colour = colorize_photo if item.is_photo else colorize_video
-        result = colour(
-            item.input,
-            list(item.references),
-            item.output,
-            settings,
-            overwrite=True,
-            colorizer=stages.colorizer,
-            segmenter=stages.segmenter,
-            flow=stages.flow,
-        )
+        stage_args: dict[str, Any] = {"colorizer": stages.colorizer, "segmenter": stages.segmenter, "flow": stages.flow}
+        result: ColorizeResult | PhotoResult
+        if item.is_photo:
+            result = colorize_photo(
+                item.input, list(item.references), item.output, settings, overwrite=True, **stage_args
+            )
+        elif item.plan is not None:
+            log.info("%s: rendered from its plan %s (its references and hints)", item.input, item.plan)
+            plan = read_plan(item.plan)
+            result = colorize_video(item.input, [], item.output, settings, overwrite=True, plan=plan, **stage_args)
+        else:
+            result = colorize_video(
+                item.input, list(item.references), item.output, settings, overwrite=True, hints=item.hints, **stage_args
+            )
         frames = getattr(result, "frames", 1)  # a photograph is one frame
         return Outcome(item.input, True, time.perf_counter() - started, frames)
     except VidcolorError as exc:
@@ -243,8 +248,9 @@ def _stages_for(settings: Settings) -> Stages:
 
 
 def _identify(item: BatchItem, settings: Settings, reference_keys: dict[tuple[str, ...], str]) -> tuple[int, str, str]:
-    """The item's size, content key, and a key of everything that decides its output (its references'
-    contents included, the images of a reference folder too)."""
+    """The item's size, content key, and a key of everything that decides its output: the settings that
+    change colours or the encoding (not where the cache is or how large it may grow), its references'
+    contents (the images of a reference folder too), its hints and its plan."""
     if item.references not in reference_keys:
         try:
             reference_keys[item.references] = sources_key(StyleSource.parse_all(list(item.references)))
@@ -252,11 +258,21 @@ def _identify(item: BatchItem, settings: Settings, reference_keys: dict[tuple[st
             reference_keys[item.references] = f"unusable: {exc}"
     describe = {
         "version": ALGORITHM_VERSION,
-        "settings": dataclasses.asdict(settings),
+        "settings": recorded_settings(settings),
+        "range": str(settings.frame_range),
         "references": reference_keys[item.references],
+        "hints": _files_key(item.hints),
+        "plan": fingerprint(item.plan) if item.plan is not None else None,
     }
     key = hashlib.sha256(json.dumps(describe, sort_keys=True, default=str).encode()).hexdigest()[:16]
     return item.input.stat().st_size, fingerprint(item.input), key
+
+
+def _files_key(specs: Sequence[str]) -> str:
+    try:
+        return hints_key([HintSource.parse(h) for h in specs])
+    except (VidcolorError, OSError) as exc:  # the item fails when it runs, with its own message
+        return f"unusable: {exc}"
 
 
 def _outcome_of(future: cf.Future[Outcome], item: BatchItem) -> Outcome:

@@ -19,6 +19,14 @@ from rich.console import Console
 from rich.logging import RichHandler
 
 from vidcolor import __version__
+from vidcolor.cli.shots import (
+    checked,
+    parse_shots,
+    plan_for_run,
+    read_plan_option,
+    refuse_for_photo,
+    settings_with_plan,
+)
 from vidcolor.errors import UsageError, VidcolorError
 from vidcolor.frames.output import default_output_path
 from vidcolor.frames.timecode import FrameRange, clock, parse_time
@@ -34,13 +42,30 @@ app = typer.Typer(
     "Usage: vidcolor INPUT [--style REF | --hints HINTS@TIME] [-o OUTPUT] (the 'colorize' command is the default; "
     "without --style and --hints, colour comes from a colorization network).",
 )
-SUBCOMMANDS = {"colorize", "preview", "batch", "hints-template", "weights", "cache"}
+SUBCOMMANDS = {"colorize", "plan", "preview", "batch", "hints-template", "weights", "cache"}
 EXIT_INTERNAL = 70
 T = TypeVar("T")
 
 DEFAULTS = Settings()
 # Library messages name API arguments that are not settings; the CLI's names for them.
-_API_FLAGS = {"overwrite": "-y", "preview.at": "--at", "preview.duration": "--duration", "hints": "--hints"}
+_API_FLAGS = {
+    "overwrite": "-y",
+    "preview.at": "--at",
+    "preview.duration": "--duration",
+    "hints": "--hints",
+    "shot": "--shot",
+}
+
+PLAN_OPTION = typer.Option(
+    "--plan",
+    help="Render this shot plan (NAME.plan.toml from 'vidcolor plan'): its cuts, each shot's reference, hints and "
+    "overrides, and its settings where no flag is given.",
+)
+SHOT_OPTION = typer.Option(
+    "--shot",
+    help="N=REF[@TIME]: shot N's own reference (placed in that shot, or pinned); repeat for several shots. "
+    "'vidcolor plan' lists the shots.",
+)
 
 # Lines are never wrapped: logs of long batch runs are read and searched line by line.
 err_console = Console(stderr=True, soft_wrap=True)
@@ -93,6 +118,7 @@ def _flag_of(name: str) -> str:
     "'vidcolor INPUT ...' is short for 'vidcolor colorize INPUT ...'."
 )
 def colorize(
+    ctx: typer.Context,
     input: Annotated[
         Path,
         typer.Argument(help="Black-and-white (or colour, taken as luma) video, or a photograph (PNG, JPEG, TIFF...)."),
@@ -119,6 +145,8 @@ def colorize(
         Path | None, typer.Option("--output", "-o", help="Output file (.mp4, .mkv, .mov); default NAME.colorized.mp4")
     ] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", "-y", help="Replace an existing output file.")] = False,
+    plan_file: Annotated[Path | None, PLAN_OPTION] = None,
+    shot: Annotated[list[str] | None, SHOT_OPTION] = None,
     start: Annotated[str | None, _option("frame_range.start")] = None,
     end: Annotated[str | None, _option("frame_range.end")] = None,
     duration: Annotated[str | None, _option("frame_range.duration")] = None,
@@ -149,8 +177,13 @@ def colorize(
 ) -> None:
     """Colorize INPUT after the colours of --style and write OUTPUT with the input's audio; a photograph gives a photograph (NAME.colorized.png by default)."""
     _configure_logging(quiet=quiet, verbose=verbose)
-    # Settings check every value here, before any model loads or any file is opened.
-    settings = _settings_from(locals(), FrameRange.parse(start, end, duration))
+    frame_range = FrameRange.parse(start, end, duration)
+    if is_photo(input):
+        refuse_for_photo(input, plan_file, shot)
+    # Settings check every value here, before any model loads; a plan's recorded settings stand where no flag is given.
+    base = read_plan_option(plan_file)
+    settings = settings_with_plan(ctx, locals(), SETTING_PATHS, frame_range, base, str(plan_file))
+    shot_references, _ = parse_shots(shot)
     with _interruptible(output or input):
         if is_photo(input):
             photo = colorize_photo(
@@ -161,18 +194,20 @@ def colorize(
                     f"[green]wrote[/green] {photo.output}  ({photo.width}x{photo.height}, {photo.bit_depth}-bit)"
                 )
             return
+        plan = plan_for_run(input, base, style or [], hints or [], shot_references, settings)
         result = _with_progress(
             quiet,
             input.name,
             lambda progress: colorize_video(
                 input,
-                list(style or []),
+                list(style or []) if plan is None else [],
                 output or default_output_path(input),
                 settings,
                 overwrite=overwrite,
                 progress=progress,
                 debug_masks=debug_masks,
-                hints=list(hints or []),
+                hints=list(hints or []) if plan is None else [],
+                plan=plan,
             ),
         )
     if not quiet:
@@ -197,8 +232,10 @@ SETTING_PATHS = _setting_paths(colorize)
 
 
 def _settings_from(values: dict[str, Any], frame_range: FrameRange) -> Settings:
-    return Settings.from_paths(
-        {"frame_range": frame_range, **{path: values[name] for name, path in SETTING_PATHS.items()}}
+    return checked(
+        Settings.from_paths(
+            {"frame_range": frame_range, **{path: values[name] for name, path in SETTING_PATHS.items()}}
+        )
     )
 
 
@@ -235,8 +272,19 @@ def _say_written(result: ColorizeResult) -> None:
 
 
 def preview(
+    ctx: typer.Context,
     input: Annotated[Path, typer.Argument(help="The video to preview.")],
-    style: Annotated[list[str], typer.Option("--style", "-s", help="As for colorize.")],
+    style: Annotated[list[str] | None, typer.Option("--style", "-s", help="As for colorize.")] = None,
+    hints: Annotated[
+        list[str] | None, typer.Option("--hints", help="As for colorize; TIME counts from the video's start.")
+    ] = None,
+    plan_file: Annotated[Path | None, PLAN_OPTION] = None,
+    shot: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--shot", help="N: preview shot N, whole; N=REF[@TIME]: shot N's own reference (as for colorize)."
+        ),
+    ] = None,
     at: Annotated[
         str | None, typer.Option(help="Where the range starts (time as --start); default: centred on the middle.")
     ] = None,
@@ -249,17 +297,30 @@ def preview(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Say what each stage does.")] = False,
     **options: Any,
 ) -> None:
-    """Colour a few seconds of INPUT exactly as a full run would; write the clip with its audio and a contact sheet (greyscale | colorized | regions)."""
+    """Colour a few seconds of INPUT (or one shot, --shot N) exactly as a full run would; write the clip with its audio and a contact sheet (greyscale | colorized | regions)."""
     _configure_logging(quiet=quiet, verbose=verbose)
-    settings = _settings_from(options, FrameRange())
+    base = read_plan_option(plan_file)
+    settings = settings_with_plan(ctx, options, SETTING_PATHS, FrameRange(), base, str(plan_file))
+    shot_references, chosen = parse_shots(shot, selecting=True)
     at_point = parse_time(at, setting="preview.at") if at else None
     length = parse_time(duration, setting="preview.duration")
     with _interruptible(output or input):
+        plan = plan_for_run(input, base, style or [], hints or [], shot_references, settings)
         result = _with_progress(
             quiet,
             input.name,
             lambda progress: preview_video(
-                input, style, output, settings, at=at_point, duration=length, overwrite=overwrite, progress=progress
+                input,
+                list(style or []) if plan is None else [],
+                output,
+                settings,
+                at=at_point,
+                duration=length,
+                overwrite=overwrite,
+                progress=progress,
+                hints=list(hints or []) if plan is None else [],
+                plan=plan,
+                shot=chosen[0] if chosen else None,
             ),
         )
     if not quiet:
@@ -310,6 +371,9 @@ def batch(
     mapping: Annotated[
         Path | None, typer.Option("--map", help="TOML or CSV: glob pattern -> reference image(s), first match wins.")
     ] = None,
+    hints: Annotated[
+        list[str] | None, typer.Option("--hints", help="Colour hints for every item, as for colorize.")
+    ] = None,
     jobs: Annotated[
         int, typer.Option(help="Items coloured in parallel (0: as many as cores and memory fit).", min=0)
     ] = 1,
@@ -327,7 +391,7 @@ def batch(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Say what each stage does.")] = False,
     **options: Any,
 ) -> None:
-    """Colour many videos and photographs into one folder; resumable (a manifest in the folder skips what is done)."""
+    """Colour many videos and photographs into one folder; resumable (a manifest in the folder skips what is done). A video with NAME.plan.toml beside it is rendered from that plan; without --style, --map and --hints, the automatic network colours the items."""
     from vidcolor.batch import ReferenceMap, collect_items, run_batch
 
     _configure_logging(quiet=quiet, verbose=verbose)
@@ -337,7 +401,7 @@ def batch(
     if not inputs or output is None:
         raise UsageError("batch needs INPUTS... and -o OUTDIR (or --status OUTDIR)")
     settings = _settings_from(options, FrameRange())
-    items = collect_items(inputs, output, style or [], ReferenceMap.read(mapping) if mapping else None)
+    items = collect_items(inputs, output, style or [], ReferenceMap.read(mapping) if mapping else None, hints or [])
 
     from vidcolor.cli.progress import BatchProgress
 

@@ -7,9 +7,10 @@ frame rates and rational rates like 30000/1001 survive.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import cast
 
 import av
 import cv2
@@ -19,9 +20,23 @@ from vidcolor.colour import YCbCrSpec
 from vidcolor.errors import EncodeError
 from vidcolor.frames.frame import LumaFrame
 from vidcolor.frames.remux import StreamCopier
+from vidcolor.options import check_fields, option
 
-if TYPE_CHECKING:
-    from vidcolor.settings import EncoderSettings
+CODECS = ("libx264", "libx265")
+PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
+
+
+@dataclass(frozen=True)
+class EncoderSettings:
+    """How the output video is encoded."""
+
+    codec: str = option("libx264", "Video encoder.", flag="--codec", choices=CODECS)
+    crf: int = option(18, "Encoder quality, 0 (lossless) to 51.", flag="--crf", minimum=0, maximum=51)
+    preset: str = option("medium", "Encoder speed preset.", flag="--preset", choices=PRESETS)
+
+    def __post_init__(self) -> None:
+        check_fields(self, "encoder.")
+
 
 # FFmpeg's enum values for the colour tags written into the bitstream.
 _MATRIX_TAGS = {"bt709": 1, "bt601": 6}

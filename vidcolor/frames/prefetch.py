@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -17,7 +17,7 @@ T = TypeVar("T")
 _DONE = object()
 
 
-def prefetch(items: Iterable[T], depth: int = 8) -> Iterator[T]:
+def prefetch(items: Iterable[T], depth: int = 8) -> Generator[T, None, None]:
     """Yield ``items`` in order while a thread produces up to ``depth`` of them ahead.
 
     An exception in the producer is raised here, at the point it happened in the sequence. Closing

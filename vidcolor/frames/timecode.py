@@ -62,6 +62,26 @@ def clock(seconds: float) -> str:
     return f"{sign}{f'{hours}:' if hours else ''}{minutes:02d}:{secs:05.2f}"
 
 
+def smpte(frame: int, rate: Fraction) -> str:
+    """SMPTE timecode ``HH:MM:SS:FF`` of a frame counted from 0 at ``rate``.
+
+    At 30000/1001 and 60000/1001 it is drop-frame (``HH:MM:SS;FF``: frame numbers 0 and 1, or 0 to 3,
+    are skipped at every minute but each tenth, so the timecode keeps to the clock), as editors show it.
+    """
+    nominal = max(1, round(rate))
+    drop = rate.denominator == 1001 and nominal in (30, 60)
+    if drop:
+        skipped = nominal // 15  # 2 at 29.97, 4 at 59.94
+        per_ten_minutes = nominal * 600 - 9 * skipped
+        per_minute = nominal * 60 - skipped
+        tens, rest = divmod(frame, per_ten_minutes)
+        frame += 9 * skipped * tens + (skipped * ((rest - skipped) // per_minute) if rest > skipped else 0)
+    seconds, ff = divmod(frame, nominal)
+    minutes, ss = divmod(seconds, 60)
+    hh, mm = divmod(minutes, 60)
+    return f"{hh:02d}:{mm:02d}:{ss:02d}{';' if drop else ':'}{ff:02d}"
+
+
 @dataclass(frozen=True)
 class FrameRange:
     """Which frames of the input a run keeps: ``start`` inclusive, ``end`` exclusive.

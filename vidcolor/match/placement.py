@@ -11,7 +11,7 @@ resembles well takes the placed reference nearest in time.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -28,10 +28,18 @@ PLACE_ABOVE = 0.6
 
 @dataclass(frozen=True)
 class Shot:
-    """Frames ``start`` (inclusive) to ``end`` (exclusive), indices of the run's frames."""
+    """Frames ``start`` (inclusive) to ``end`` (exclusive), indices of the run's frames.
+
+    Attributes:
+        cut_score: the cut detector's score at the cut that starts the shot (0 for the first shot).
+        start_s, end_s: the times of its first and last frames, in seconds from the video's start.
+    """
 
     start: int
     end: int
+    cut_score: float = 0.0
+    start_s: float = 0.0
+    end_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -41,29 +49,40 @@ class Placement:
     Attributes:
         shots: the shots in order.
         frames: per reference, the frame it is placed on (pinned or found), or None.
-        shot_reference: per shot, the index of the reference it takes its colours from.
+        shot_reference: per shot, the index of the reference it takes its colours from (-1: none).
+        similarity: per reference, how much it resembles the frame it is placed on (a pinned one: its
+            pinned frame), else the frame it resembles most; empty when no pass was made.
+        shot_similarity: per shot, how much it resembles the reference it takes (its best frame).
+        nearest: per shot, whether it resembles no reference and took the placed one nearest in time.
     """
 
     shots: tuple[Shot, ...]
     frames: tuple[int | None, ...]
     shot_reference: tuple[int, ...]
+    similarity: tuple[float, ...] = ()
+    shot_similarity: tuple[float, ...] = ()
+    nearest: tuple[bool, ...] = ()
 
     @classmethod
     def single(cls, frame: int | None) -> Placement:
         """One reference, no pass needed: every frame takes it; ``frame`` is where it was pinned."""
         return cls((Shot(0, 2**62),), (frame,), (0,))
 
+    def shot_at(self, index: int) -> int:
+        """The shot (its position in ``shots``) that frame ``index`` belongs to."""
+        return next((k for k, s in enumerate(self.shots) if s.start <= index < s.end), len(self.shots) - 1)
+
     def reference_for(self, index: int) -> tuple[int, bool]:
         """The reference frame ``index`` takes its colours from, and whether it is placed on this frame."""
-        shot = next((k for k, s in enumerate(self.shots) if s.start <= index < s.end), len(self.shots) - 1)
+        shot = self.shot_at(index)
         chosen = self.shot_reference[shot]
         # Several references placed inside this shot: each frame takes the nearest in time.
         inside = [
             r for r, f in enumerate(self.frames) if f is not None and self.shots[shot].start <= f < self.shots[shot].end
         ]
-        if len(inside) > 1:
+        if len(inside) > 1 and chosen >= 0:
             chosen = min(inside, key=lambda r: abs(self.frames[r] - index))  # type: ignore[operator]
-        return chosen, self.frames[chosen] == index
+        return chosen, chosen >= 0 and self.frames[chosen] == index
 
 
 def normalized(thumb: np.ndarray) -> np.ndarray:
@@ -77,6 +96,9 @@ def place(
     references: Sequence[np.ndarray],
     pins: Sequence[TimePoint | None],
     period_s: float,
+    *,
+    cuts: Collection[int] | None = None,
+    only_shot: Sequence[int | None] | None = None,
 ) -> Placement:
     """Scan the run's frames once and place the references.
 
@@ -86,64 +108,89 @@ def place(
         references: per reference, its unit luma (any size; compared at thumbnail size).
         pins: per reference, where the user pinned it (a time, or a frame of the run), or None to search.
         period_s: the frame period, so that a pinned time selects the frame shown at that time.
+        cuts: the frames that start a shot (a plan's, edited by hand perhaps); None: the cut detector's.
+        only_shot: per reference, the shot (its position, from 0) it is given for, or None: a reference
+            given for one shot is placed inside it only, and that shot takes it whatever the others show.
     """
+    only = list(only_shot) if only_shot is not None else [None] * len(references)
     detector = CutDetector()
-    starts: list[int] = []
+    starts: list[tuple[int, float, float]] = []  # (frame, cut score, time)
     best_frame: list[int | None] = [None] * len(references)
     best_score = [-1.0] * len(references)
-    shot_scores: list[list[float]] = []  # per shot, per reference: best similarity inside it
+    # Per shot, per reference: the best similarity inside it (a pin counts as a perfect match where it
+    # lands, since the user said so), and the true similarity, for the plan.
+    shot_scores: list[list[float]] = []
+    shot_true: list[list[float]] = []
     targets: list[np.ndarray] | None = None
-    count = 0
+    count, last_time = 0, 0.0
+    last_times: list[float] = []  # per shot, the time of the frame before it starts
     for index, (time_s, thumb) in enumerate(frames):
-        count = index + 1
         if targets is None:
             size = (thumb.shape[1], thumb.shape[0])
             targets = [normalized(cv2.resize(r, size, interpolation=cv2.INTER_AREA)) for r in references]
-        if detector.is_cut(thumb) or index == 0:
-            starts.append(index)
+        detected = detector.is_cut(thumb)
+        if index == 0 or (index in cuts if cuts is not None else detected):
+            starts.append((index, detector.last_score if index else 0.0, time_s))
+            last_times.append(last_time)
             shot_scores.append([-1.0] * len(references))
+            shot_true.append([-1.0] * len(references))
+        current = len(starts) - 1
         frame = normalized(thumb)
         for r, target in enumerate(targets):
+            if only[r] is not None and only[r] != current:
+                continue
+            score = float((frame * target).mean())
             pin = pins[r]
             if pin is not None:
                 if best_frame[r] is None and _reached(pin, index, time_s, period_s):
-                    best_frame[r], best_score[r] = index, 1.0
-                    shot_scores[-1][r] = 1.0
+                    best_frame[r], best_score[r] = index, score
+                    shot_scores[-1][r], shot_true[-1][r] = 1.0, score
                 continue
-            score = float((frame * target).mean())
             shot_scores[-1][r] = max(shot_scores[-1][r], score)
+            shot_true[-1][r] = shot_scores[-1][r]
             if score > best_score[r]:
                 best_score[r], best_frame[r] = score, index
+        count, last_time = index + 1, time_s
     if count == 0:
         return Placement((Shot(0, 0),), (None,) * len(references), (0,))
     for r, pin in enumerate(pins):
         if pin is not None and best_frame[r] is None:
-            log.warning("reference %d is pinned at %s, outside the frames of this run: it is not placed", r + 1, pin)
-    shots = tuple(Shot(a, b) for a, b in zip(starts, [*starts[1:], count], strict=True))
-    placed = tuple(f if f is not None and best_score[r] >= PLACE_ABOVE else None for r, f in enumerate(best_frame))
+            log.debug("reference %d is pinned at %s, outside the frames of this run: it is not placed", r + 1, pin)
+    bounds = [*(s for s, _, _ in starts[1:]), count]
+    shots = tuple(
+        Shot(start, end, round(score, 3), start_s, end_s)
+        for (start, score, start_s), end, end_s in zip(starts, bounds, [*last_times[1:], last_time], strict=True)
+    )
+    placed = tuple(
+        f if f is not None and (pins[r] is not None or best_score[r] >= PLACE_ABOVE) else None
+        for r, f in enumerate(best_frame)
+    )
     for r, f in enumerate(placed):
         if f is not None:
-            log.info("reference %d placed at frame %d (similarity %.2f)", r + 1, f, best_score[r])
+            log.debug("reference %d placed at frame %d (similarity %.2f)", r + 1, f, best_score[r])
         elif pins[r] is None:
-            log.info("reference %d resembles no frame well (best %.2f): not placed", r + 1, best_score[r])
-    chosen = []
+            log.debug("reference %d resembles no frame well (best %.2f): not placed", r + 1, best_score[r])
+    chosen, similarity, nearest = [], [], []
     for k, (shot, scores) in enumerate(zip(shots, shot_scores, strict=True)):
-        best = int(np.argmax(scores))
-        if scores[best] < PLACE_ABOVE:
-            candidates = [r for r, f in enumerate(placed) if f is not None]
+        given = [r for r in range(len(references)) if only[r] == k]
+        best = given[0] if given else int(np.argmax(scores)) if references else 0
+        took_nearest = not given and bool(references) and scores[best] < PLACE_ABOVE
+        if took_nearest:
+            candidates = [r for r, f in enumerate(placed) if f is not None and only[r] is None]
             if candidates:
                 middle = (shot.start + shot.end) / 2
                 best = min(candidates, key=lambda r: abs(placed[r] - middle))  # type: ignore[operator]
-            log.info(
-                "shot %d (frames %d-%d) resembles no reference (best %.2f); it takes reference %d, the nearest in time",
-                k,
-                shot.start,
-                shot.end - 1,
-                scores[int(np.argmax(scores))],
-                best + 1,
-            )
         chosen.append(best)
-    return Placement(shots, placed, tuple(chosen))
+        similarity.append(round(max(shot_true[k][best], 0.0), 3) if references else 0.0)
+        nearest.append(took_nearest)
+    return Placement(
+        shots,
+        placed,
+        tuple(chosen),
+        tuple(round(max(s, 0.0), 3) for s in best_score),
+        tuple(similarity),
+        tuple(nearest),
+    )
 
 
 def _reached(pin: TimePoint, index: int, time_s: float, period_s: float) -> bool:

@@ -103,7 +103,10 @@ class ExemplarColorizer(KeyframeColorizer):
         feat = _features(luma, self.position_weight)[wanted]
         k = min(self.neighbours, len(ref_feat))
         tree = cKDTree(ref_feat)
-        dist, idx = tree.query(feat, k=k, workers=-1)
+        # In this thread: with workers=-1 scipy queries in Python threads and joins them, and Ctrl-C or
+        # SIGTERM raised inside that join unwinds this frame while they still read its arrays (a crash
+        # seen in about half of the runs interrupted under load).
+        dist, idx = tree.query(feat, k=k, workers=1)
         if k == 1:
             dist, idx = dist[:, None], idx[:, None]
         weights = 1.0 / (dist + 1e-3)

@@ -50,13 +50,14 @@ class CutDetector:
         self._prev: np.ndarray | None = None
         self._recent: list[float] = []
         self._since_cut = 0
+        self.last_score = 0.0  # the score of the last frame seen against the one before it
 
     def is_cut(self, thumb: np.ndarray) -> bool:
         prev, self._prev = self._prev, thumb
         if prev is None:
             return False
         self._since_cut += 1
-        score = cut_score(prev, thumb)
+        score = self.last_score = cut_score(prev, thumb)
         baseline = float(np.mean(self._recent)) if self._recent else 0.0
         cut = score > self.threshold and score > self.ratio * baseline and self._since_cut >= self.min_shot
         if cut:
