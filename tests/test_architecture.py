@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -80,6 +81,41 @@ def test_every_module_imports_only_what_its_layer_may(path: Path) -> None:
     unit = path.relative_to(PACKAGE).with_suffix("").parts[0]
     used = _imports(path) - {unit, "__version__"}
     assert used <= ALLOWED[unit], f"{path.relative_to(PACKAGE)} imports {sorted(used - ALLOWED[unit])}"
+
+
+README = PACKAGE.parent / "README.md"
+
+
+def _readme_table(heading: str) -> list[list[str]]:
+    """The cells of the first table under ``heading`` in the README, one list per row (header rows left out)."""
+    lines = README.read_text().split(f"\n{heading}\n", 1)[1].splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("|"))
+    end = next((i for i in range(start, len(lines)) if not lines[i].startswith("|")), len(lines))
+    return [[cell.strip() for cell in row.strip("|").split(" | ")] for row in lines[start + 2 : end]]
+
+
+def _names(cell: str) -> set[str]:
+    """The parts of vidcolor a README cell names in backticks (``frames/`` and ``errors.py`` as frames, errors)."""
+    return {name.split(".")[0].rstrip("/") for name in re.findall(r"`([^`]+)`", cell)}
+
+
+def test_the_readme_architecture_table_says_what_this_test_allows() -> None:
+    documented: set[str] = set()
+    for part, _holds, may_import in _readme_table("## Architecture"):
+        parts = _names(part)
+        documented |= parts
+        if "cli" in parts:
+            continue  # the fence: everything public below it, nothing above
+        allowed = set().union(*(ALLOWED[name] for name in parts))
+        assert _names(may_import) == allowed, (part, sorted(_names(may_import) ^ allowed))
+    assert documented == set(ALLOWED) - {"__init__", "__main__"} | {"cli"}
+
+
+def test_the_readme_lists_every_exit_code() -> None:
+    from vidcolor.errors import exit_codes
+
+    documented = {int(code) for row in _readme_table("### Errors") for code in re.findall(r"\d+", row[0])}
+    assert documented == set(exit_codes())
 
 
 def test_a_default_run_never_imports_torch(tmp_path: Path, clip: Path, reference: Path) -> None:

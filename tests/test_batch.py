@@ -16,8 +16,7 @@ from tests.media import decoded_frames, luma_planes, make_reference, make_video
 from vidcolor.batch import Manifest, ReferenceMap, collect_items
 from vidcolor.batch.manifest import MANIFEST_NAME
 from vidcolor.cli import run
-from vidcolor.cli.app import EXIT_PARTIAL
-from vidcolor.errors import UsageError
+from vidcolor.errors import EXIT_PARTIAL, UsageError
 
 
 @pytest.fixture()

@@ -21,6 +21,7 @@ from vidcolor.match.placement import place
 from vidcolor.references import StyleSource
 from vidcolor.segment.base import RegionMasks
 from vidcolor.solver.base import Reference
+from vidcolor.temporal.flow import DISFlow
 
 SIZE = (256, 144)  # (w, h): even sides, 4:2:0 output
 
@@ -95,7 +96,7 @@ def test_the_reference_frame_itself_is_reproduced(tmp_path: Path) -> None:
     """Correspondence of a keyframe with its own colour version: the colour arrives pixel for pixel."""
     rgb = pan(data.coffee(), 1)[0]
     luma, chroma = rgb_to_ycbcr(rgb)
-    match = ReferenceMatcher().match(luma, Reference(luma, chroma, RegionMasks.whole(*luma.shape)))
+    match = ReferenceMatcher(DISFlow("medium")).match(luma, Reference(luma, chroma, RegionMasks.whole(*luma.shape)))
     assert match.confidence.mean() > 0.97
     mse = np.mean((224 * (match.chroma - chroma)) ** 2)
     assert 10 * np.log10(255**2 / max(mse, 1e-12)) >= 45.0
@@ -105,7 +106,9 @@ def test_a_reference_of_another_scene_is_not_trusted_pixel_for_pixel() -> None:
     cat, rocket = pan(data.chelsea(), 1)[0], pan(data.rocket(), 1)[0]
     luma = rgb_to_ycbcr(cat)[0]
     ref_luma, ref_chroma = rgb_to_ycbcr(rocket)
-    match = ReferenceMatcher().match(luma, Reference(ref_luma, ref_chroma, RegionMasks.whole(*luma.shape)))
+    match = ReferenceMatcher(DISFlow("medium")).match(
+        luma, Reference(ref_luma, ref_chroma, RegionMasks.whole(*luma.shape))
+    )
     assert match.confidence.mean() < 0.3
 
 

@@ -8,6 +8,7 @@ Stage-specific errors (segmenters, colorizers, flow) subclass these beside their
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Callable
 from pathlib import Path
 
@@ -114,6 +115,28 @@ class StageError(VidcolorError):
     """
 
     exit_code = 6
+
+
+# The exit codes no error class carries; each class above carries its own (2 to 6, and 70 for a bug).
+EXIT_OK = 0
+EXIT_PARTIAL = 8  # a batch where some items failed (each recorded with its error); the others were written
+EXIT_INTERNAL = VidcolorError.exit_code  # a bug: one line, the traceback with --debug
+EXIT_SIGNAL_BASE = 128  # interrupted: 128 + the signal's number, the shells' convention
+# What the CLI unwinds on like Ctrl-C: a closed terminal, Ctrl-C, `timeout`/`docker stop`/systemd.
+INTERRUPTING_SIGNALS = (signal.SIGHUP, signal.SIGINT, signal.SIGTERM)
+
+
+def exit_codes() -> list[int]:
+    """Every exit code a front end returns: the error classes' (stage errors subclass these and keep their
+    parent's), the ones above, and the signals the CLI unwinds on. The README's table is checked against it."""
+    classes: list[type[VidcolorError]] = [VidcolorError]
+    codes = {EXIT_OK, EXIT_PARTIAL}
+    while classes:
+        error = classes.pop()
+        codes.add(error.exit_code)
+        classes.extend(error.__subclasses__())
+    codes |= {EXIT_SIGNAL_BASE + signum for signum in INTERRUPTING_SIGNALS}
+    return sorted(codes)
 
 
 def check_readable_file(path: Path, error: type[VidcolorError], kind: str) -> None:

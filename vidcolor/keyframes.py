@@ -149,6 +149,7 @@ class WindowColorizer:
         hints: colour hints by frame index of the run (each such frame is a keyframe; see ``hints``).
         automatic: unit luma → chroma without a reference (a colorization network), for runs with
             neither references nor hints; it fills what the carry does not vouch for.
+        match_flow: the flow estimator that matches keyframes to references (``Stages.match_flow``).
         neutral: the shots (as the windows number them) left uncoloured: no keyframe of theirs is solved.
     """
 
@@ -163,6 +164,7 @@ class WindowColorizer:
         hints: Mapping[int, HintImage] | None = None,
         automatic: Callable[[np.ndarray], np.ndarray] | None = None,
         *,
+        match_flow: FlowEstimator,
         neutral: Collection[int] = (),
     ) -> None:
         self._colorizer = colorizer
@@ -174,7 +176,7 @@ class WindowColorizer:
         self._hints = dict(hints or {})
         self._automatic = automatic
         self._neutral = frozenset(neutral)
-        self._matcher = ReferenceMatcher()
+        self._matcher = ReferenceMatcher(match_flow)
         self._masks: RegionMasks | None = None  # the last segmented keyframe's, for tracking within a shot
         self.stats = KeyframeStats()
 

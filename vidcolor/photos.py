@@ -110,6 +110,7 @@ def colorize_photo(
         references,
         KeyframeCache(None, "", ""),
         automatic=automatic.colorize if automatic is not None else None,
+        match_flow=stages.match_flow,
     )
     [(_, chroma)] = list(keyframes.run([Window([work], None, True)]))
     if chroma.shape[:2] != (h, w):

@@ -190,6 +190,7 @@ def colorize_video(
         inspect,
         hint_map,
         automatic.colorize if automatic is not None else None,
+        match_flow=stages.match_flow,
         neutral=parts.neutral,
     )
 

@@ -1,9 +1,10 @@
-"""A name → stage registry shared by the pluggable stages (segmenters, flow, colorizers).
+"""Name → implementation registries for what is pluggable (segmenters, flow, colorizers, batch executors).
 
-Every stage class is built the same way, ``cls.from_settings(settings)``, so the pipeline builds
-any registered stage without knowing its constructor. Stages whose module imports an optional
-package (torch, mediapipe) are registered by module path and imported only when chosen: this is
-the one way optional dependencies are deferred in vidcolor.
+A :class:`Registry` maps names to factories of one contract (the batch executors' classes); a
+:class:`StageRegistry` holds the stages of a run, each built the same way, ``cls.from_settings(settings)``,
+so the pipeline builds any registered stage without knowing its constructor. Implementations whose
+module imports an optional package (torch, mediapipe, ray) are registered by module path and imported
+only when chosen: this is the one way optional dependencies are deferred in vidcolor.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar, cast
 
 from vidcolor.errors import SettingError, StageError
 
@@ -34,15 +35,18 @@ class _Entry:
     extra: str | None  # the pip extra that provides its optional packages
 
 
-T = TypeVar("T")
+F = TypeVar("F")  # what a registry hands out: a factory of its contract
+C = TypeVar("C")  # what a decorator registers and hands back untouched
+T = TypeVar("T")  # a stage
 
 
-class Registry(Generic[T]):
-    """Maps names to one stage's implementations.
+class Registry(Generic[F]):
+    """Maps names to the implementations of one contract ``F`` (a class, or an object with the contract's
+    constructor).
 
     Args:
-        kind: what the stage is called in messages (``segmenter``).
-        setting: the field of :class:`~vidcolor.settings.Settings` that names the stage.
+        kind: what the implementations are called in messages (``segmenter``).
+        setting: the field of :class:`~vidcolor.settings.Settings` (or the API argument) that names one.
     """
 
     def __init__(self, kind: str, setting: str) -> None:
@@ -50,10 +54,10 @@ class Registry(Generic[T]):
         self.setting = setting
         self._entries: dict[str, _Entry] = {}
 
-    def register(self, name: str, *, needs_torch: bool = False) -> Callable[[type[T]], type[T]]:
-        """Class decorator for a stage defined in a module that is always imported."""
+    def register(self, name: str, *, needs_torch: bool = False) -> Callable[[C], C]:
+        """Class decorator for an implementation defined in a module that is always imported."""
 
-        def decorator(factory: type[T]) -> type[T]:
+        def decorator(factory: C) -> C:
             self._add(name, _Entry(factory, needs_torch, None))
             return factory
 
@@ -79,7 +83,7 @@ class Registry(Generic[T]):
         self.check(name)
         return self._entries[name].needs_torch
 
-    def load(self, name: str) -> StageFactory[T]:
+    def load(self, name: str) -> F:
         """The factory registered as ``name``, importing its module if it was registered lazily."""
         self.check(name)
         entry = self._entries[name]
@@ -94,13 +98,17 @@ class Registry(Generic[T]):
                 raise StageError(f"the {name} {self.kind} needs a package that is missing ({exc}); {install}") from exc
             entry = _Entry(factory, entry.needs_torch, entry.extra)
             self._entries[name] = entry
-        return entry.target  # type: ignore[return-value]
-
-    def create(self, name: str, settings: Settings) -> T:
-        """Build the stage ``name`` from the run's settings."""
-        return self.load(name).from_settings(settings)
+        return cast(F, entry.target)
 
     def _add(self, name: str, entry: _Entry) -> None:
         if name in self._entries:
             raise ValueError(f"{self.kind} {name!r} is registered twice")
         self._entries[name] = entry
+
+
+class StageRegistry(Registry[StageFactory[T]]):
+    """The implementations of one stage of a run (segmenter, flow, colorizer), built from the run's settings."""
+
+    def create(self, name: str, settings: Settings) -> T:
+        """Build the stage ``name`` from the run's settings."""
+        return self.load(name).from_settings(settings)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from vidcolor.device import resolve_device
 from vidcolor.errors import StageError
-from vidcolor.registry import Registry
+from vidcolor.registry import StageRegistry
 from vidcolor.segment import SEGMENTERS, Segmenter
 from vidcolor.solver import COLORIZERS, KeyframeColorizer
 from vidcolor.temporal.flow import FLOWS, FlowEstimator
@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from vidcolor.solver.zhang import AutomaticColorizer
 
 log = logging.getLogger("vidcolor")
+# A keyframe and a reference photograph of its scene are further apart than two neighbouring frames.
+MATCH_FLOW_PRESET = "medium"
 
 
 def check_stage_names(settings: Settings) -> None:
@@ -36,6 +38,9 @@ class Stages:
     colorizer: KeyframeColorizer
     flow: FlowEstimator
     device: str
+    # The same estimator for keyframe-to-reference matching, at the preset for the larger motion between a
+    # keyframe and a photograph of its scene.
+    match_flow: FlowEstimator
 
 
 def build_stages(
@@ -50,7 +55,7 @@ def build_stages(
     torch is imported only when a chosen stage needs it: resolving ``device="auto"`` asks torch
     for a GPU, and that import alone costs about a second.
     """
-    chosen: list[tuple[Registry[Any], str, object | None]] = [
+    chosen: list[tuple[StageRegistry[Any], str, object | None]] = [
         (SEGMENTERS, settings.segmenter, segmenter),
         (COLORIZERS, settings.colorizer, colorizer),
         (FLOWS, settings.flow, flow),
@@ -68,6 +73,7 @@ def build_stages(
         colorizer=colorizer or COLORIZERS.create(settings.colorizer, settings),
         flow=flow or FLOWS.create(settings.flow, settings),
         device=device,
+        match_flow=FLOWS.create(settings.flow, dataclasses.replace(settings, flow_preset=MATCH_FLOW_PRESET)),
     )
 
 

@@ -87,7 +87,7 @@ class Executor(ABC):
         """Release the workers; ``cancel`` drops items not yet started."""
 
 
-EXECUTORS: Registry[Executor] = Registry("batch executor", "executor")
+EXECUTORS: Registry[type[Executor]] = Registry("batch executor", "executor")
 EXECUTORS.register_lazy("ray", "vidcolor.batch.ray_executor:RayExecutor", extra="ray")
 
 
@@ -138,7 +138,7 @@ def run_batch(
     done: list[Path] = []
     failed: list[Outcome] = []
     if to_do:
-        pool = EXECUTORS.load(executor).for_batch(settings, jobs, address)  # type: ignore[attr-defined]
+        pool = EXECUTORS.load(executor).for_batch(settings, jobs, address)
         waiting = list(reversed(to_do))
         in_flight: dict[cf.Future[Outcome], BatchItem] = {}
         try:

@@ -1,7 +1,9 @@
-"""The command-line fence around the library (typer + rich). The library never imports this."""
+"""The command-line fence around the library (typer + rich). The library never imports this.
 
-from vidcolor.cli import plan_command as _plan_command  # registers 'vidcolor plan' on the app
-from vidcolor.cli.app import app, main, run
+One module per command (``*_command.py``), what they share in ``common``, the process in ``main``.
+"""
+
+from vidcolor.cli.common import app
+from vidcolor.cli.main import main, run
 
 __all__ = ["app", "main", "run"]
-del _plan_command

@@ -9,16 +9,8 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from vidcolor.cli.app import (
-    PLAN_OPTION,
-    SETTING_PATHS,
-    SHOT_OPTION,
-    _configure_logging,
-    _interruptible,
-    _with_settings_options,
-    app,
-    err_console,
-)
+from vidcolor.cli.colorize_command import SETTING_PATHS, with_settings_options
+from vidcolor.cli.common import PLAN_OPTION, SHOT_OPTION, app, configure_logging, err_console, interruptible
 from vidcolor.cli.shots import parse_shots, print_shot_table, read_plan_option, settings_with_plan
 from vidcolor.frames.timecode import FrameRange
 from vidcolor.plan import default_plan_path, plan_to_json, plan_video, write_plan
@@ -46,12 +38,12 @@ def plan(
     """List INPUT's shots (frames, timecodes, each shot's reference, similarity and status) and write the plan
     file that 'vidcolor INPUT --plan FILE' renders. With --plan, the plan given is brought up to date (its cuts
     and overrides kept)."""
-    _configure_logging(quiet=quiet, verbose=verbose)
+    configure_logging(quiet=quiet, verbose=verbose)
     base = read_plan_option(plan_file)
     settings = settings_with_plan(ctx, options, SETTING_PATHS, FrameRange(), base, str(plan_file))
     shot_references, _ = parse_shots(shot)
     target = output if output is not None else (None if as_json else default_plan_path(input))
-    with _interruptible(target or input):
+    with interruptible(target or input):
         made = plan_video(
             input, list(style or []), settings, hints=list(hints or []), shot_references=shot_references, base=base
         )
@@ -67,4 +59,4 @@ def plan(
         )
 
 
-app.command()(_with_settings_options(plan))
+app.command()(with_settings_options(plan))

@@ -19,13 +19,9 @@ import cv2
 import numpy as np
 
 from vidcolor.solver.base import Reference
-from vidcolor.temporal.flow import warp
+from vidcolor.temporal.flow import FlowEstimator, positions_of, sample
+from vidcolor.temporal.trust import TO_REFERENCE
 
-# Forward–backward disagreement (pixels) at which trust falls to 1/e; it grows with the motion.
-CONSISTENCY_PX = 0.8
-CONSISTENCY_PER_PX = 0.05
-# Luma difference (unit, after a 5x5 blur) at which trust falls to 1/e.
-PHOTOMETRIC_SIGMA = 0.08
 # References whose aspect ratio differs more than this from the video's show another framing: they
 # are cut to the video's shape around their centre before matching.
 ASPECT_TOLERANCE = 0.04
@@ -45,10 +41,11 @@ class Match:
 
 
 class ReferenceMatcher:
-    """Matches keyframes to references with DIS optical flow (MEDIUM preset: larger motion than frame to frame)."""
+    """Matches keyframes to references with an optical flow estimator (the run's, set for larger motion than
+    frame to frame: see ``stages.MATCH_FLOW_PRESET``)."""
 
-    def __init__(self) -> None:
-        self._dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)  # type: ignore[attr-defined]
+    def __init__(self, flow: FlowEstimator) -> None:
+        self._flow = flow
 
     def match(self, luma: np.ndarray, reference: Reference) -> Match:
         """Where each pixel of unit luma ``(h, w)`` is in ``reference``, and the colour found there."""
@@ -57,18 +54,16 @@ class ReferenceMatcher:
         # Exposure: a photograph of the scene may be brighter or flatter than the film.
         ref_luma = (ref_luma - ref_luma.mean()) * (luma.std() + 1e-4) / (ref_luma.std() + 1e-4) + luma.mean()
         a, b = _u8(luma), _u8(ref_luma)
-        back = self._dis.calc(a, b, None)  # keyframe pixel x is at x + back(x) in the reference
-        ahead = self._dis.calc(b, a, None)  # and back again
-        error = np.linalg.norm(back + warp(ahead, back), axis=2)
-        tolerance = CONSISTENCY_PX + CONSISTENCY_PER_PX * np.linalg.norm(back, axis=2)
-        confidence = np.exp(-np.square(error / tolerance))
+        back = self._flow.flow(a, b)  # keyframe pixel x is at x + back(x) in the reference
+        ahead = self._flow.flow(b, a)  # and back again
+        at = positions_of(back)
         blurred = cv2.blur(ref_luma.astype(np.float32), (5, 5))
-        difference = (cv2.blur(luma, (5, 5)) - warp(blurred, back)) / PHOTOMETRIC_SIGMA
-        confidence *= np.exp(-np.square(difference))
+        distrust = TO_REFERENCE.distrust(at, back, cv2.blur(luma, (5, 5)), blurred, ahead)
+        confidence = np.exp(-distrust, out=distrust)
         confidence *= _inside(back)
         # A pixel is only as sure as its least sure neighbour: edges of trusted areas are where flow errs.
         confidence = cv2.erode(confidence.astype(np.float32), np.ones((3, 3), np.uint8))
-        return Match(warp(ref_chroma, back), confidence)
+        return Match(sample(ref_chroma, at), confidence)
 
 
 def _framed_like(reference: Reference, h: int, w: int) -> tuple[np.ndarray, np.ndarray]:

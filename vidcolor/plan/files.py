@@ -21,9 +21,9 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from vidcolor.errors import SettingError, UsageError
+from vidcolor.errors import SettingError
 from vidcolor.frames.output import check_output
-from vidcolor.frames.timecode import parse_time, smpte
+from vidcolor.frames.timecode import smpte
 from vidcolor.plan.model import (
     PLAN_FORMAT,
     STATUSES,
@@ -33,6 +33,8 @@ from vidcolor.plan.model import (
     PlanReference,
     PlanShot,
     ShotOverrides,
+    hint_frame,
+    split_spec,
 )
 
 PLAN_SUFFIX = ".plan.toml"
@@ -197,7 +199,7 @@ def plan_from_dict(
     _check_tiling(shots, plan_input.frames, fail)
     for k, shot in enumerate(shots):
         for hint in shot.hints:
-            frame = _hint_frame(hint)
+            frame = hint_frame(hint)
             if frame is None:
                 raise fail(f"shot {k + 1}: hint {hint!r} does not end in @FRAMEf (the frame it marks)", "shots", k)
             if not shot.contains(frame):
@@ -257,16 +259,6 @@ def _time_of(
     return float(given)
 
 
-def _hint_frame(spec: str) -> int | None:
-    _, pin = _split_spec(spec)
-    if pin is None:
-        return None
-    try:
-        return parse_time(pin).frames
-    except UsageError:
-        return None
-
-
 def _table(value: Any, what: str, fail: Callable[..., PlanError]) -> dict[str, Any]:
     if not isinstance(value, Mapping):
         raise fail(f"{what} must be a table")
@@ -323,22 +315,10 @@ _KIND_NAMES = {
 # ---------------------------------------------------------------------------------------------- paths
 
 
-def _split_spec(spec: str) -> tuple[str, str | None]:
-    """``file@pin`` → ``(file, pin)`` where what follows the last ``@`` reads as a time; else ``(spec, None)``."""
-    head, sep, tail = spec.rpartition("@")
-    if sep and head:
-        try:
-            parse_time(tail)
-        except UsageError:
-            return spec, None
-        return head, tail
-    return spec, None
-
-
 def _spec_with(spec: str | None, path: Callable[[str], str]) -> str | None:
     if spec is None:
         return None
-    file, pin = _split_spec(spec)
+    file, pin = split_spec(spec)
     return path(file) + (f"@{pin}" if pin is not None else "")
 
 
@@ -367,8 +347,8 @@ def check_files(plan: Plan, source: str) -> None:
             raise PlanError(f"{source}: reference {r.file}: no such file")
     for s in plan.shots:
         for spec in (*s.hints, s.overrides.reference):
-            if spec is not None and not Path(_split_spec(spec)[0]).is_file():
-                raise PlanError(f"{source}: shot {s.index}: {_split_spec(spec)[0]}: no such file")
+            if spec is not None and not Path(split_spec(spec)[0]).is_file():
+                raise PlanError(f"{source}: shot {s.index}: {split_spec(spec)[0]}: no such file")
 
 
 def check_settings(plan: Plan, source: str, known: Mapping[str, Any]) -> None:

@@ -21,7 +21,7 @@ from fractions import Fraction
 from typing import Any
 
 from vidcolor.errors import UsageError
-from vidcolor.frames.timecode import clock
+from vidcolor.frames.timecode import clock, parse_time
 from vidcolor.match.placement import PLACE_ABOVE
 
 PLAN_FORMAT = 1
@@ -229,10 +229,9 @@ class Plan:
                 continue
             hints = []
             for spec in s.hints:
-                file, _, frame = spec.rpartition("@")
-                at = int(frame.rstrip("f"))
-                if first <= at <= last:
-                    hints.append(f"{file}@{at - first}f")
+                at = hint_frame(spec)
+                if at is not None and first <= at <= last:
+                    hints.append(f"{split_spec(spec)[0]}@{at - first}f")
             shots.append(
                 replace(
                     s,
@@ -291,3 +290,26 @@ class Plan:
             elif r.pinned and r.frame is None:
                 lines.append(f"{r.spec}: pinned outside the frames of this run; it is placed nowhere")
         return lines
+
+
+def split_spec(spec: str) -> tuple[str, str | None]:
+    """``file@pin`` → ``(file, pin)`` where what follows the last ``@`` reads as a time; else ``(spec, None)``."""
+    head, sep, tail = spec.rpartition("@")
+    if sep and head:
+        try:
+            parse_time(tail)
+        except UsageError:
+            return spec, None
+        return head, tail
+    return spec, None
+
+
+def hint_frame(spec: str) -> int | None:
+    """The frame a plan's hint ``FILE@Nf`` marks, or None when it marks none."""
+    _, pin = split_spec(spec)
+    if pin is None:
+        return None
+    try:
+        return parse_time(pin).frames
+    except UsageError:
+        return None

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 from vidcolor.errors import StageError
-from vidcolor.registry import Registry
+from vidcolor.registry import StageRegistry
 
 if TYPE_CHECKING:
     from typing import Self
@@ -81,7 +81,7 @@ class Segmenter(ABC):
         """
 
 
-SEGMENTERS: Registry[Segmenter] = Registry("segmenter", "segmenter")
+SEGMENTERS: StageRegistry[Segmenter] = StageRegistry("segmenter", "segmenter")
 
 
 @SEGMENTERS.register("whole")

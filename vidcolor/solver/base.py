@@ -12,7 +12,7 @@ import numpy as np
 
 from vidcolor.errors import StageError
 from vidcolor.geometry import size_within
-from vidcolor.registry import Registry
+from vidcolor.registry import StageRegistry
 from vidcolor.segment.base import RegionMasks
 from vidcolor.segment.regions import counterpart
 from vidcolor.temporal.propagate import Propagated
@@ -147,4 +147,4 @@ class KeyframeColorizer(ABC):
         return {"colorizer": self.name}
 
 
-COLORIZERS: Registry[KeyframeColorizer] = Registry("keyframe colorizer", "colorizer")
+COLORIZERS: StageRegistry[KeyframeColorizer] = StageRegistry("keyframe colorizer", "colorizer")

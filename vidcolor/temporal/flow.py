@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 from vidcolor.errors import StageError
-from vidcolor.registry import Registry
+from vidcolor.registry import StageRegistry
 
 if TYPE_CHECKING:
     from typing import Self
@@ -44,7 +44,7 @@ class FlowEstimator(ABC):
         """
 
 
-FLOWS: Registry[FlowEstimator] = Registry("flow estimator", "flow")
+FLOWS: StageRegistry[FlowEstimator] = StageRegistry("flow estimator", "flow")
 
 _DIS_PRESETS = {
     "ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST,

@@ -13,15 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from vidcolor.temporal.flow import identity_positions, positions_of, sample
-
-# Luma error (unit) beyond a dead zone at which a warped pixel's confidence drops to 1/e.
-PHOTOMETRIC_DEAD_ZONE = 0.02
-PHOTOMETRIC_SIGMA = 0.06
-# Round-trip error (pixels) of forward and backward flow beyond a dead zone at which it drops to
-# 1/e; the tolerance grows with the motion.
-CONSISTENCY_DEAD_ZONE_PX = 0.5
-CONSISTENCY_PX = 0.7
-CONSISTENCY_PER_PX = 0.05
+from vidcolor.temporal.trust import FRAME_TO_FRAME
 
 
 @dataclass(frozen=True)
@@ -79,28 +71,11 @@ def step(
             luma alone cannot tell.
     """
     # Composition is one resampling: the target pixel x sits at x + flow(x) on the source frame,
-    # whose positions on the keyframe are known. The checks sample at the same places.
+    # whose positions on the keyframe are known. The trust test samples at the same places.
     at = positions_of(flow)
     positions = sample(previous.positions, at)
     confidence = sample(previous.confidence, at)
-    # Errors inside the dead zones cost no trust: trust is multiplied at every step, and small
-    # imperfections of a good flow would otherwise compound into distrust over a long window.
-    photometric = np.abs(target_luma - sample(source_luma, at))
-    photometric -= PHOTOMETRIC_DEAD_ZONE
-    np.maximum(photometric, 0.0, out=photometric)
-    photometric *= 1.0 / PHOTOMETRIC_SIGMA
-    distrust = np.square(photometric, out=photometric)
-    if reverse is not None:
-        back = sample(reverse, at)
-        back += flow
-        round_trip = np.hypot(back[..., 0], back[..., 1])
-        round_trip -= CONSISTENCY_DEAD_ZONE_PX
-        np.maximum(round_trip, 0.0, out=round_trip)
-        tolerance = np.hypot(flow[..., 0], flow[..., 1])
-        tolerance *= CONSISTENCY_PER_PX
-        tolerance += CONSISTENCY_PX
-        round_trip /= tolerance
-        distrust += np.square(round_trip, out=round_trip)
+    distrust = FRAME_TO_FRAME.distrust(at, flow, target_luma, source_luma, reverse)
     confidence *= np.exp(-distrust, out=distrust)
     return Propagated(previous.source, positions, confidence)
 

@@ -1,0 +1,89 @@
+"""The ``vidcolor`` process: arguments routed to a command, library errors turned into one line and an exit code
+(declared in ``vidcolor.errors``), signals turned into interruptions."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import signal
+import sys
+
+import typer
+
+from vidcolor.cli import (  # each registers its command(s) on the app
+    batch_command,
+    cache_command,
+    colorize_command,
+    hints_command,
+    plan_command,
+    preview_command,
+    weights_command,
+)
+from vidcolor.cli.common import Terminated, app, err_console, flag_of
+from vidcolor.errors import EXIT_INTERNAL, INTERRUPTING_SIGNALS, VidcolorError
+
+del batch_command, cache_command, colorize_command, hints_command, plan_command, preview_command, weights_command
+# The first word that names a command; anything else is an input, short for `vidcolor colorize INPUT`.
+SUBCOMMANDS = frozenset(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the CLI in-process and return its exit code (what ``main`` exits with)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args in ([], ["--help"], ["-h"]):  # the main job's options, not just a list of commands
+        args = ["colorize", "--help"]
+    if args and args[0] not in SUBCOMMANDS and not args[0].startswith("-"):
+        args.insert(0, "colorize")  # `vidcolor movie.mp4 --style ref.jpg`
+    debug = "--debug" in args or os.environ.get("VIDCOLOR_DEBUG") == "1"
+    args = [a for a in args if a != "--debug"]
+    try:
+        # Standalone mode: click reports usage errors itself (exit 2) and exits through SystemExit.
+        typer.main.get_command(app).main(args=args, prog_name="vidcolor", standalone_mode=True)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except VidcolorError as exc:
+        if debug:
+            raise
+        err_console.print(
+            f"[bold red]vidcolor: error:[/bold red] {exc.render(flag_of)}", highlight=False, soft_wrap=True
+        )
+        return exc.exit_code
+    except Exception as exc:  # a bug: one line for users, the traceback with --debug
+        if debug:
+            raise
+        err_console.print(
+            f"vidcolor: internal error: {type(exc).__name__}: {exc} (run again with --debug for the traceback)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        return EXIT_INTERNAL
+    return 0
+
+
+def _limit_malloc_arenas() -> None:
+    """Cap glibc's malloc arenas at two for this process.
+
+    glibc gives each allocating thread (decoder, x264, OpenCV workers) an arena of its own; with
+    many large short-lived arrays they fragment and resident memory creeps up with video length
+    (measured on a 3000-frame 640x360 run: +31 MB over 2000 frames by default, +9 MB with two arenas).
+    The CLI owns the process, so it sets this; the library leaves process-wide settings alone.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(OSError, AttributeError):  # not glibc (musl, ...): nothing to tune
+        ctypes.CDLL("libc.so.6").mallopt(-8, 2)  # M_ARENA_MAX
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated(signum)
+
+
+def main() -> None:
+    _limit_malloc_arenas()
+    # The CLI owns the process, so it decides what these signals do: unwind like Ctrl-C, so that
+    # every ``finally`` runs and no temporary file is left behind (exit 128 + the signal's number).
+    for signum in INTERRUPTING_SIGNALS:
+        if signum != signal.SIGINT:  # Python already raises KeyboardInterrupt for it
+            signal.signal(signum, _terminate)
+    sys.exit(run())

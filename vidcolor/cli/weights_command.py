@@ -1,0 +1,66 @@
+"""``vidcolor weights list|verify|fetch|import``: the feature networks' weight files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from vidcolor.cli.common import app
+
+weights_app = typer.Typer(
+    help="List, verify, fetch or import the feature networks' weight files.", no_args_is_help=True
+)
+app.add_typer(weights_app, name="weights")
+WeightsDir = Annotated[
+    Path | None, typer.Option("--dir", help="Weights folder (default weights/ or $VIDCOLOR_WEIGHTS).")
+]
+
+
+@weights_app.command("list")
+def weights_list(folder: WeightsDir = None) -> None:
+    """Show the known weight files and whether each is present."""
+    from vidcolor import weights
+
+    for w in weights.KNOWN.values():
+        path = weights.locate(w.name, folder)
+        state = f"present: {path}" if path else f"missing: {weights.weights_dir(folder) / w.filename}"
+        typer.echo(f"{w.name:14s} {state}")
+        typer.echo(f"{'':14s} {w.purpose}; about {w.approx_mb} MB from {w.url}")
+
+
+@weights_app.command("verify")
+def weights_verify(folder: WeightsDir = None) -> None:
+    """Check the sha256 of every present weight file."""
+    from vidcolor import weights
+
+    for w in weights.KNOWN.values():
+        path = weights.locate(w.name, folder)
+        if path is not None:
+            weights.verify(w.name, path)
+            typer.echo(f"{w.name}: ok ({path})")
+        else:
+            typer.echo(f"{w.name}: missing")
+
+
+@weights_app.command("fetch")
+def weights_fetch(
+    name: Annotated[str, typer.Argument(help="vgg19 or clip-vit-b32")], folder: WeightsDir = None
+) -> None:
+    """Download a weight file from its official URL, verify it and put it in place."""
+    from vidcolor import weights
+
+    typer.echo(f"wrote {weights.fetch(name, folder)}")
+
+
+@weights_app.command("import")
+def weights_import(
+    name: Annotated[str, typer.Argument(help="vgg19, clip-vit-b32 or bisenet")],
+    source: Annotated[Path, typer.Argument(help="A copy of the file you already have.")],
+    folder: WeightsDir = None,
+) -> None:
+    """Verify a weight file you already have and copy it into the weights folder."""
+    from vidcolor import weights
+
+    typer.echo(f"wrote {weights.import_file(name, source, folder)}")
