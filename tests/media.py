@@ -10,6 +10,8 @@ import av
 import cv2
 import numpy as np
 
+from vidcolor.colour import ycbcr_to_rgb
+
 
 @dataclass(frozen=True)
 class Tone:
@@ -185,4 +187,27 @@ def make_labelled_mkv(path: Path) -> Path:
             if packet.size:
                 packet.stream = text
                 out.mux(packet)
+    return path
+
+
+SHOT_FRAMES = 12  # three_shots: three shots of 12 frames each
+
+
+def three_shots(index: int, width: int, height: int) -> np.ndarray:
+    """Shot 1: the moving pattern; shot 2: a dark drifting texture; shot 3: bright moving stripes."""
+    shot, i = divmod(index, SHOT_FRAMES)
+    if shot == 0:
+        return moving_pattern(i, width, height)
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    if shot == 1:
+        return np.clip(40 + 25 * np.sin((xs + 2 * i) / 5.0) * np.cos(ys / 7.0) + ys / 4, 16, 235).astype(np.uint8)
+    return np.clip(190 + 40 * np.sign(np.sin((xs - 3 * i) / 3.0)) * (ys > height / 2), 16, 235).astype(np.uint8)
+
+
+def reference_of(frame: np.ndarray, cb: float, cr: float, path: Path) -> Path:
+    """A colour image whose luma is ``frame``'s, tinted by (cb, cr): it resembles that frame exactly."""
+    luma = (frame.astype(np.float32) - 16) / 219
+    chroma = np.dstack([np.full_like(luma, cb), np.full_like(luma, cr)])
+    rgb = np.clip(ycbcr_to_rgb(luma, chroma, "bt601"), 0, 1)
+    cv2.imwrite(str(path), cv2.cvtColor((rgb * 255).astype(np.uint8), cv2.COLOR_RGB2BGR))
     return path

@@ -57,6 +57,7 @@ ALLOWED = {
         "cache", "errors", "frames", "hints", "photos", "pipeline", "plan", "references", "registry", "settings",
         "stages",
     },
+    "studio": {"cache", "colour", "errors", "frames", "pipeline", "places", "plan", "preview", "segment", "settings"},
     "__init__": {"errors", "frames", "photos", "pipeline", "preview", "settings"},
     "__main__": {"cli"},
 }  # fmt: skip

@@ -8,14 +8,14 @@ import tomllib
 from pathlib import Path
 
 import av
-import cv2
 import numpy as np
 import pytest
 
-from tests.media import luma_planes, make_video, moving_pattern
+from tests.media import SHOT_FRAMES, luma_planes, make_video
+from tests.media import reference_of as _reference_of
+from tests.media import three_shots as _three_shots
 from vidcolor import Settings, colorize_video
 from vidcolor.cli import run
-from vidcolor.colour import ycbcr_to_rgb
 from vidcolor.plan import (
     PlanError,
     plan_from_json,
@@ -29,18 +29,6 @@ from vidcolor.plan.files import plan_from_dict
 
 FAST = Settings(segmenter="whole", use_cache=False)
 FAST_FLAGS = ["--segmenter", "whole", "--no-cache", "--crf", "0", "-q"]
-SHOT_FRAMES = 12  # three shots of 12 frames each
-
-
-def _three_shots(index: int, width: int, height: int) -> np.ndarray:
-    """Shot 1: the moving pattern; shot 2: a dark drifting texture; shot 3: bright moving stripes."""
-    shot, i = divmod(index, SHOT_FRAMES)
-    if shot == 0:
-        return moving_pattern(i, width, height)
-    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
-    if shot == 1:
-        return np.clip(40 + 25 * np.sin((xs + 2 * i) / 5.0) * np.cos(ys / 7.0) + ys / 4, 16, 235).astype(np.uint8)
-    return np.clip(190 + 40 * np.sign(np.sin((xs - 3 * i) / 3.0)) * (ys > height / 2), 16, 235).astype(np.uint8)
 
 
 @pytest.fixture(scope="module")
@@ -49,15 +37,6 @@ def reel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_video(
         tmp_path_factory.mktemp("reel") / "reel.mp4", width=96, height=64, frames=36, luma_of=_three_shots
     )
-
-
-def _reference_of(frame: np.ndarray, cb: float, cr: float, path: Path) -> Path:
-    """A colour image whose luma is ``frame``'s, tinted by (cb, cr): it resembles that frame exactly."""
-    luma = (frame.astype(np.float32) - 16) / 219
-    chroma = np.dstack([np.full_like(luma, cb), np.full_like(luma, cr)])
-    rgb = np.clip(ycbcr_to_rgb(luma, chroma, "bt601"), 0, 1)
-    cv2.imwrite(str(path), cv2.cvtColor((rgb * 255).astype(np.uint8), cv2.COLOR_RGB2BGR))
-    return path
 
 
 @pytest.fixture(scope="module")

@@ -94,17 +94,16 @@ def flag_of(name: str) -> str:
 
 
 @contextlib.contextmanager
-def interruptible(output: Path) -> Iterator[None]:
+def interruptible(output: Path | None, said: str | None = None) -> Iterator[None]:
     """Ctrl-C, or SIGTERM/SIGHUP turned into the same interruption by main(), as one line and 128 + signal
-    (the library has removed its temporary file on the way out)."""
+    (the library has removed its temporary file on the way out). ``said``: what the line says instead of
+    "nothing was written to OUTPUT" (a server that was asked to stop)."""
     try:
         yield
     except KeyboardInterrupt as exc:
         signum = exc.signum if isinstance(exc, Terminated) else signal.SIGINT
-        err_console.print(
-            f"vidcolor: interrupted ({signal.Signals(signum).name}); nothing was written to {output}",
-            highlight=False,
-        )
+        what = said or f"nothing was written to {output}"
+        err_console.print(f"vidcolor: interrupted ({signal.Signals(signum).name}); {what}", highlight=False)
         raise typer.Exit(EXIT_SIGNAL_BASE + signum) from None
 
 
