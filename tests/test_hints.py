@@ -15,6 +15,7 @@ from vidcolor.colour import rgb_to_ycbcr
 from vidcolor.errors import InputError
 from vidcolor.hints import HintSource, read_hints
 from vidcolor.temporal.affinity import propagate
+from vidcolor.temporal.reach import stroke_reach
 
 RED, BLUE = (220, 40, 40), (40, 60, 220)
 
@@ -110,6 +111,51 @@ def test_hints_and_a_reference_mix(clip: Path, reference: Path, tmp_path: Path) 
     # The hinted quarter is red (as red as the gamut of each pixel's luma lets it be).
     assert mixed[:, :6].mean() > 0.5 * chroma_of(RED)[1] > alone[:, :6].mean() + 0.1
     np.testing.assert_allclose(mixed[:, 20:], alone[:, 20:], atol=0.05)  # the rest keeps the reference's colour
+
+
+def _two_regions(index: int, width: int, height: int) -> np.ndarray:
+    """Two flat regions, dark on the left and light on the right, with a faint texture."""
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    return (np.where(xs < width // 2, 70, 170) + 4 * np.sin(ys / 3) * np.cos(xs / 4)).astype(np.uint8)
+
+
+def test_a_stroke_reaches_its_own_region_not_across_an_edge() -> None:
+    luma = _two_regions(0, 96, 64).astype(np.float32) / 255
+    strokes = np.zeros(luma.shape, bool)
+    strokes[30, 20] = True  # one click in the dark region
+    reach = stroke_reach(luma, strokes)
+    assert reach[30, 20] == 1.0
+    assert reach[30, 40:46].mean() > 0.4  # the region's far side, 20-26 pixels away
+    assert reach[:, 52:].max() < 0.05  # across the edge: nothing
+
+
+def test_one_click_colours_its_region_and_the_other_keeps_its_own_colour(tmp_path: Path) -> None:
+    """Hints alone: the other region stays neutral; with a reference, it keeps the reference's colour."""
+    clip = make_video(tmp_path / "two.mp4", width=96, height=64, frames=8, luma_of=_two_regions)
+    points = tmp_path / "click.json"
+    points.write_text(json.dumps({"points": [{"x": 20, "y": 30, "colour": "#dc2828"}]}))
+    out = tmp_path / "out.mp4"
+    assert run([str(clip), "--hints", str(points), "-o", str(out), "-q", "--no-cache", "--crf", "0"]) == 0
+
+    def cr(path: Path) -> np.ndarray:
+        frame = decoded_frames(path)[0]
+        return (np.frombuffer(frame.planes[2], np.uint8).reshape(32, -1)[:, :48].astype(np.float32) - 128) / 224
+
+    alone = cr(out)
+    red = chroma_of(RED)[1]
+    assert alone[10:20, 4:18].mean() > 0.4 * red  # the clicked region is red around the click
+    assert np.abs(alone[:, 27:]).max() < 0.02  # the other stays grey: nothing vouches for a colour there
+    tinted = np.dstack([_two_regions(0, 96, 64)] * 3).astype(np.float32)
+    tinted[..., 0] *= 0.8  # a blue-ish reference (BGR: blue kept, red lowered)
+    tinted[..., 2] *= 0.8
+    cv2.imwrite(str(tmp_path / "ref.png"), np.clip(tinted * 1.1, 0, 255).astype(np.uint8))
+    both, plain = tmp_path / "both.mp4", tmp_path / "plain.mp4"
+    common = ["--style", str(tmp_path / "ref.png"), "-q", "--no-cache", "--crf", "0"]
+    assert run([str(clip), *common, "--hints", str(points), "-o", str(both)]) == 0
+    assert run([str(clip), *common, "-o", str(plain)]) == 0
+    mixed, reference_only = cr(both), cr(plain)
+    assert mixed[10:20, 4:18].mean() > 0.4 * red
+    np.testing.assert_allclose(mixed[:, 27:], reference_only[:, 27:], atol=0.02)
 
 
 def test_bad_hint_files_and_times_are_one_line_naming_them(clip: Path, tmp_path: Path, capsys) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+import cv2
 import numpy as np
 import pytest
 
@@ -77,13 +78,51 @@ def test_ycbcr_spec_round_trips_ten_bit_limited_range() -> None:
     np.testing.assert_array_equal(spec.chroma_to_samples(np.zeros(2, np.float32)), [512, 512])
 
 
+def _scene(seed: int, width: int = 96, height: int = 54) -> np.ndarray:
+    """A unit-luma picture with structure at several scales (blurred noise), wider than the frame: it pans."""
+    noise = np.random.default_rng(seed).uniform(0, 1, (height, 2 * width)).astype(np.float32)
+    blurred = cv2.GaussianBlur(noise, (0, 0), 2.5) + 0.5 * cv2.GaussianBlur(noise, (0, 0), 8)
+    return (blurred - blurred.min()) / (blurred.max() - blurred.min()) * 0.7 + 0.15
+
+
+def _cuts(frames: list[np.ndarray], detector: CutDetector | None = None) -> list[int]:
+    scanned = (detector or CutDetector()).scan((i, thumbnail(f)) for i, f in enumerate(frames))
+    return [i for i, cut, _ in scanned if cut]
+
+
+def _two_shots(frames: int = 40) -> list[np.ndarray]:
+    a, b = _scene(1), _scene(2)
+    return [(a if i < frames // 2 else b)[:, i : i + 96].copy() for i in range(frames)]
+
+
 def test_cut_detector_finds_a_hard_cut_not_motion() -> None:
-    rng = np.random.default_rng(1)
-    shot_a = rng.uniform(40, 120, (36, 64)).astype(np.uint8)
-    shot_b = rng.uniform(120, 230, (36, 64)).astype(np.uint8)
-    frames = [np.roll(shot_a, i, axis=1) for i in range(10)] + [np.roll(shot_b, i, axis=1) for i in range(10)]
+    assert _cuts(_two_shots()) == [20]
+    fast = _scene(3)
+    assert _cuts([np.roll(fast, 3 * i, axis=1)[:, :96] for i in range(40)]) == []  # a fast pan
+
+
+def test_cuts_survive_film_damage_flicker_grain_specks_and_a_scratch() -> None:
+    rng = np.random.default_rng(0)
+    damaged = []
+    for i, frame in enumerate(_two_shots(80)):
+        gain = 1 + rng.uniform(-0.07, 0.07)  # exposure flicker, +-7 %
+        frame = frame * gain + rng.normal(0, 0.03, frame.shape).astype(np.float32)  # grain
+        for _ in range(6):  # dust: dark and bright specks
+            cv2.circle(frame, (int(rng.integers(0, 96)), int(rng.integers(0, 54))), 1, float(rng.choice([0, 1])), -1)
+        x = 30 + int(3 * np.sin(i / 5))
+        frame[:, x : x + 1] = 0.95  # a wandering vertical scratch
+        damaged.append(np.clip(frame, 0, 1))
+    assert _cuts(damaged) == [40]
+
+
+def test_a_flash_frame_and_a_fade_are_not_cuts() -> None:
+    frames = _two_shots(60)
+    frames[12] = np.clip(frames[12] * 2.2 + 0.3, 0, 1)  # a flash: one over-exposed, partly clipped frame
+    for i in range(40, 60):
+        frames[i] = frames[i] * (1 - (i - 40) / 22)  # fading to (almost) black
     detector = CutDetector()
-    assert [i for i, f in enumerate(frames) if detector.is_cut(thumbnail(f) / 255.0)] == [10]
+    assert _cuts(frames, detector) == [30]
+    assert detector.flashes == 1
 
 
 def test_windows_split_at_cuts_and_every_interval() -> None:

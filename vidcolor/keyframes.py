@@ -37,6 +37,7 @@ from vidcolor.solver.base import Keyframe, KeyframeColorizer, Trusted
 from vidcolor.temporal.affinity import propagate
 from vidcolor.temporal.flow import FlowEstimator
 from vidcolor.temporal.propagate import Propagated, blend, step
+from vidcolor.temporal.reach import stroke_reach
 from vidcolor.temporal.refine import spread_trusted
 from vidcolor.temporal.shots import thumbnail
 from vidcolor.temporal.windows import Window
@@ -341,10 +342,21 @@ class WindowColorizer:
         trusted sources (``sure`` of it: matched, carried, spread from those) is kept as a soft prior."""
         h, w = work.unit.shape
         hints = hints.at_size(h, w)
-        solved = propagate(work.unit, hints.chroma, hints.given, prior=chroma, prior_weight=sure * sure)
-        log.debug("keyframe %d: %.1f%% of its pixels hinted", work.frame.index, 100 * float(hints.given.mean()))
-        # A user's hints are the authority on their frame: its colour outweighs guesses carried from elsewhere.
-        return solved, np.where(hints.given, 1.0, np.maximum(sure, HINTED_CERTAINTY)).astype(np.float32)
+        # The strokes' colours alone, divided between strokes along the luma edges...
+        alone = propagate(work.unit, hints.chroma, hints.given)
+        # ...hold where the strokes reach (what is connected to them by similar luma, fading with the
+        # distance); beyond, the frame keeps the colour it had (its reference's, or none).
+        reach = stroke_reach(work.unit, hints.given)
+        solved = reach[..., None] * alone + (1.0 - reach[..., None]) * chroma
+        log.debug(
+            "keyframe %d: %.1f%% of its pixels hinted, %.0f%% within their reach",
+            work.frame.index,
+            100 * float(hints.given.mean()),
+            100 * float((reach > 0.5).mean()),
+        )
+        # A user's hints are the authority where they reach: their colour outweighs guesses carried from elsewhere.
+        certainty = np.where(hints.given, 1.0, np.maximum(sure, HINTED_CERTAINTY * reach))
+        return solved, certainty.astype(np.float32)
 
     def _masks_for(self, work: WorkFrame, previous: Propagated | None) -> RegionMasks:
         """Regions of a keyframe: carried from the last keyframe of the shot while the flow holds them."""

@@ -124,13 +124,13 @@ def place(
     targets: list[np.ndarray] | None = None
     count, last_time = 0, 0.0
     last_times: list[float] = []  # per shot, the time of the frame before it starts
-    for index, (time_s, thumb) in enumerate(frames):
+    scanned = detector.scan(((time_s, thumb), thumb) for time_s, thumb in frames)
+    for index, ((time_s, thumb), detected, cut_score) in enumerate(scanned):
         if targets is None:
             size = (thumb.shape[1], thumb.shape[0])
             targets = [normalized(cv2.resize(r, size, interpolation=cv2.INTER_AREA)) for r in references]
-        detected = detector.is_cut(thumb)
         if index == 0 or (index in cuts if cuts is not None else detected):
-            starts.append((index, detector.last_score if index else 0.0, time_s))
+            starts.append((index, cut_score, time_s))
             last_times.append(last_time)
             shot_scores.append([-1.0] * len(references))
             shot_true.append([-1.0] * len(references))

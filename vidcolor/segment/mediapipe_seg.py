@@ -84,6 +84,7 @@ class MediaPipeSegmenter(Segmenter):
         # MediaPipe's C++ side logs start-up lines to the process's stderr (see vidcolor.native).
         with native_stderr_silenced():
             self._selfie = selfie_segmentation.SelfieSegmentation(model_selection=0)
+            _opened(self._selfie)
         self._meshes: dict[float, Any] = {}
         self.max_faces = max_faces
         self.confidences = confidences
@@ -142,7 +143,7 @@ class MediaPipeSegmenter(Segmenter):
     def _mesh(self, confidence: float) -> Any:
         if confidence not in self._meshes:
             with native_stderr_silenced():
-                self._meshes[confidence] = self._new_mesh(confidence)
+                self._meshes[confidence] = _opened(self._new_mesh(confidence))
         return self._meshes[confidence]
 
     def _new_mesh(self, confidence: float) -> Any:
@@ -255,3 +256,11 @@ def _as_rgb_u8(luma: np.ndarray, rgb: np.ndarray | None) -> np.ndarray:
         return np.ascontiguousarray(np.clip(rgb * 255.0, 0, 255).astype(np.uint8))
     grey = np.clip(luma * 255.0, 0, 255).astype(np.uint8)
     return np.ascontiguousarray(np.repeat(grey[..., None], 3, axis=2))
+
+
+def _opened(graph: Any) -> Any:
+    """``graph`` once its calculators are open. A MediaPipe graph opens them on its own threads after the
+    constructor returns, and TensorFlow Lite's start-up line ("Created TensorFlow Lite XNNPACK delegate")
+    comes then: under load, after the silenced constructor. One tiny frame through it waits for them."""
+    graph.process(np.zeros((32, 32, 3), np.uint8))
+    return graph
