@@ -116,6 +116,8 @@ def test_output_may_not_be_the_input(capsys, clip: Path, reference: Path) -> Non
     ("option", "value", "words"),
     [
         ("--start", "soon", "not a time"),
+        ("--start", "", "'': not a time"),  # empty is refused, not taken as the whole clip
+        ("--start", "100000000000000000000", "beyond the end of any video"),
         ("--crf", "99", "--crf must be 0..51"),
         ("--codec", "mpeg2video", "--codec must be one of libx264, libx265"),
         ("--device", "tpu", "--device must be"),
@@ -353,4 +355,30 @@ def test_a_full_disk_names_the_output_with_exit_3(capsys, clip: Path, reference:
     assert code == 3
     assert_one_line_naming(err, target, "no space left")
     assert ".partial" not in err
+    assert_nothing_written(out_dir)
+
+
+def test_options_may_come_before_the_input_and_an_input_may_start_with_a_dash(
+    clip: Path, reference: Path, tmp_path: Path
+) -> None:
+    dashed = tmp_path / "-dash.mp4"
+    dashed.write_bytes(clip.read_bytes())
+    first, second = tmp_path / "a.mp4", tmp_path / "b.mp4"
+    fast = ["-q", "--no-cache", "--segmenter", "whole"]
+    assert run(["--style", str(reference), "-o", str(first), *fast, str(clip)]) == 0
+    assert run(["--", str(dashed), "--style", str(reference), "-o", str(second), *fast]) == 0
+    assert first.is_file() and second.is_file()
+
+
+def test_debug_shows_the_traceback_and_keeps_the_exit_code(capsys, clip: Path, tmp_path: Path) -> None:
+    assert run([str(clip), "--style", str(tmp_path / "missing.png"), "--debug"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "missing.png: no such file" in err
+
+
+@pytest.mark.parametrize("pin", ["999", "500f", "-1"])
+def test_a_reference_pinned_outside_the_video_is_an_error(capsys, clip: Path, reference: Path, out_dir: Path, pin):
+    code, err = run_and_capture(capsys, str(clip), "--style", f"{reference}@{pin}", "-o", str(out_dir / "o.mp4"))
+    assert code == 2
+    assert "pinned outside the video (frames 0..29" in err and err.count("\n") == 0, err
     assert_nothing_written(out_dir)

@@ -162,7 +162,11 @@ def test_bad_hint_files_and_times_are_one_line_naming_them(clip: Path, tmp_path:
     out = str(tmp_path / "x.mp4")
     (tmp_path / "bad.png").write_text("not a picture")
     (tmp_path / "p.json").write_text('{"points": [[1, 2, "red"]]}')
+    (tmp_path / "r.json").write_text('{"points": [{"x": 5, "y": 5, "colour": "#ff0000", "radius": -2}]}')
+    (tmp_path / "n.json").write_text('{"points": [{"x": NaN, "y": 5, "colour": "#ff0000"}]}')
     cases = [
+        (f"{tmp_path / 'r.json'}", "r.json: point 1: radius -2 is not from 0 to"),
+        (f"{tmp_path / 'n.json'}", "n.json: point 1: x and y must be numbers of pixels"),
         (f"{tmp_path / 'missing.png'}", "missing.png: no such file"),
         (f"{tmp_path / 'bad.png'}@0:75", "--hints '0:75': not a time"),
         (f"{tmp_path / 'bad.png'}", "bad.png: not a readable hint picture"),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 import re
 from collections.abc import Sequence
@@ -29,6 +30,7 @@ from vidcolor.native import native_stderr_silenced
 from vidcolor.temporal.affinity import shrink_constraints
 
 POINT_RADIUS = 3
+MAX_POINT_RADIUS = 10_000  # a disc larger than any frame is a typo
 _COLOUR = re.compile(r"^#?([0-9a-fA-F]{6})$")
 
 
@@ -139,6 +141,11 @@ def _read_points(path: Path) -> list[tuple[float, float, tuple[int, int, int], i
                 points.append((float(row[0]), float(row[1]), _rgb(row[2].strip()), radius))
     except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
         raise InputError(f"{path}: not a readable list of hint points ({exc})") from exc
+    for k, (x, y, _, radius) in enumerate(points):
+        if not (math.isfinite(x) and math.isfinite(y)):
+            raise InputError(f"{path}: point {k + 1}: x and y must be numbers of pixels; got {x}, {y}")
+        if not 0 <= radius <= MAX_POINT_RADIUS:
+            raise InputError(f"{path}: point {k + 1}: radius {radius} is not from 0 to {MAX_POINT_RADIUS} pixels")
     return points
 
 

@@ -8,6 +8,7 @@ import ctypes
 import os
 import signal
 import sys
+import traceback
 
 import typer
 
@@ -38,13 +39,31 @@ del (
 SUBCOMMANDS = frozenset(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
 
 
+# The main app's own options: anything else first on the line belongs to the implicit colorize command.
+APP_OPTIONS = frozenset({"--version", "--install-completion", "--show-completion"})
+
+
+def implicit_colorize(args: list[str]) -> list[str]:
+    """The command line with ``colorize`` made explicit where no command is named: ``vidcolor movie.mp4
+    --style r.png``, options first (``vidcolor --style r.png -o o.mp4 movie.mp4``), and an input that
+    starts with a dash after ``--`` with options after it (``vidcolor -- -dash.mp4 --style r.png``)."""
+    if not args or args[0] in SUBCOMMANDS or args[0] in APP_OPTIONS:
+        return args
+    args = ["colorize", *args]
+    if "--" in args:
+        # click takes everything after `--` as arguments: the one input is moved to the end instead.
+        k = args.index("--")
+        if k + 1 < len(args) and k + 2 < len(args):
+            args = [*args[:k], *args[k + 2 :], "--", args[k + 1]]
+    return args
+
+
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI in-process and return its exit code (what ``main`` exits with)."""
     args = list(sys.argv[1:] if argv is None else argv)
     if args in ([], ["--help"], ["-h"]):  # the main job's options, not just a list of commands
         args = ["colorize", "--help"]
-    if args and args[0] not in SUBCOMMANDS and not args[0].startswith("-"):
-        args.insert(0, "colorize")  # `vidcolor movie.mp4 --style ref.jpg`
+    args = implicit_colorize(args)
     debug = "--debug" in args or os.environ.get("VIDCOLOR_DEBUG") == "1"
     args = [a for a in args if a != "--debug"]
     try:
@@ -53,15 +72,15 @@ def run(argv: list[str] | None = None) -> int:
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except VidcolorError as exc:
-        if debug:
-            raise
+        if debug:  # the traceback, and the same exit code as without --debug
+            traceback.print_exc()
         err_console.print(
             f"[bold red]vidcolor: error:[/bold red] {exc.render(flag_of)}", highlight=False, soft_wrap=True
         )
         return exc.exit_code
-    except Exception as exc:  # a bug: one line for users, the traceback with --debug
+    except Exception as exc:  # a bug: one line for users, the traceback with --debug (same exit code)
         if debug:
-            raise
+            traceback.print_exc()
         err_console.print(
             f"vidcolor: internal error: {type(exc).__name__}: {exc} (run again with --debug for the traceback)",
             highlight=False,

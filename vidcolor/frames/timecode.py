@@ -18,6 +18,9 @@ from vidcolor.options import option
 _CLOCK = re.compile(r"^(-)?(?:(\d+):)?(\d+):(\d+(?:\.\d+)?)$")
 _SECONDS = re.compile(r"^(-)?(\d+(?:\.\d*)?|\.\d+)(s|ms|us)?$")
 _FRAMES = re.compile(r"^(\d+)f$")
+# Past these a time is a typo, and it would overflow the demuxer's 64-bit timestamps when seeking.
+MAX_SECONDS = 100 * 86400
+MAX_FRAMES = MAX_SECONDS * 1000
 _UNIT = {None: Fraction(1), "s": Fraction(1), "ms": Fraction(1, 1000), "us": Fraction(1, 1000000)}
 
 
@@ -34,6 +37,13 @@ class TimePoint:
 
 def parse_time(text: str, *, setting: str = "time") -> TimePoint:
     """Parse one position; raises :class:`SettingError` naming ``setting`` for anything else."""
+    point = _parsed_time(text, setting)
+    if abs(Fraction(point.seconds or 0)) > MAX_SECONDS or (point.frames or 0) > MAX_FRAMES:
+        raise SettingError(setting, f"{text!r}: beyond the end of any video (more than {MAX_SECONDS // 86400} days)")
+    return point
+
+
+def _parsed_time(text: str, setting: str) -> TimePoint:
     s = text.strip().replace(" ", "")
     if m := _FRAMES.match(s):
         return TimePoint(frames=int(m.group(1)))
@@ -108,9 +118,10 @@ class FrameRange:
     def parse(cls, start: str | None, end: str | None, duration: str | None) -> FrameRange:
         """A range from the time syntax above; each part is optional."""
         return cls(
-            start=parse_time(start, setting="frame_range.start") if start else None,
-            end=parse_time(end, setting="frame_range.end") if end else None,
-            duration=parse_time(duration, setting="frame_range.duration") if duration else None,
+            # An empty value is refused (parse_time: "not a time"), not taken as "not given".
+            start=parse_time(start, setting="frame_range.start") if start is not None else None,
+            end=parse_time(end, setting="frame_range.end") if end is not None else None,
+            duration=parse_time(duration, setting="frame_range.duration") if duration is not None else None,
         )
 
     @property

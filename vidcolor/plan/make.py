@@ -19,7 +19,7 @@ import numpy as np
 
 from vidcolor.cache import fingerprint
 from vidcolor.colour import YCbCrSpec, matrix_for_height
-from vidcolor.errors import SettingError
+from vidcolor.errors import SettingError, UsageError
 from vidcolor.frames.decode import iter_luma_frames
 from vidcolor.frames.probe import VideoInfo, probe
 from vidcolor.frames.timecode import FrameRange, TimePoint, smpte
@@ -126,6 +126,17 @@ def make_plan(
         for r, source in enumerate(all_sources)
     )
     period = 1 / float(rate)
+    for source, reference in zip(all_sources, plan_references, strict=True):
+        # A pin outside the whole video is a typo that would leave the run without that reference; outside
+        # a range only (a preview), the reference simply belongs elsewhere in the film (a warning says so).
+        if source.at is None:
+            continue
+        negative = source.at.seconds is not None and source.at.seconds < 0
+        if negative or (settings.frame_range.is_everything and reference.frame is None):
+            raise UsageError(
+                f"{source.path}@{source.at}: pinned outside the video (frames 0..{count - 1}, "
+                f"0-{count * period:.2f} s); pin it to a time inside it"
+            )
     for number, source in given:
         shot = shots[number - 1]
         if source.at is not None and not _pin_inside(source.at, shot, period):
