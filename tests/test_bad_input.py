@@ -304,6 +304,25 @@ def test_cache_info_and_clean(capsys, tmp_path: Path) -> None:
     assert run(["cache", "clean", "--dir", str(root)]) == 0
     assert "removed 1 entries" in capsys.readouterr().out
     assert list(root.iterdir()) == []
+    not_a_folder = tmp_path / "cache-file"
+    not_a_folder.write_text("x")
+    for command in ("info", "clean"):
+        assert run(["cache", command, "--cache-dir", str(not_a_folder)]) == 2
+        err = capsys.readouterr().err
+        assert "cache-file" in err and "not a folder" in err and err.count("\n") == 1, err
+    assert not_a_folder.read_text() == "x"
+
+
+def test_weights_commands_say_every_name_and_a_typo_is_a_usage_error(capsys, tmp_path: Path) -> None:
+    from vidcolor.weights import KNOWN
+
+    assert run(["weights", "fetch", "vgg91", "--weights-dir", str(tmp_path)]) == 2
+    assert "unknown weights 'vgg91'; known: " + ", ".join(KNOWN) in capsys.readouterr().err
+    assert run(["weights", "fetch", "--help"]) == 0
+    flat = "".join(capsys.readouterr().out.replace("│", "").split())  # the help as rich wraps it, unwrapped
+    assert all(name in flat for name in KNOWN), flat
+    assert run(["batch", "--help"]) == 0
+    assert "vidcolor[ray]" in capsys.readouterr().out.replace("\n", "").replace(" ", "")
 
 
 def test_data_folders_follow_the_environment_then_the_user(monkeypatch, tmp_path: Path) -> None:

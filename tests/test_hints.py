@@ -70,6 +70,7 @@ def test_a_clip_coloured_by_hints_alone_keeps_them_over_the_shot(tmp_path: Path)
     clip = make_video(tmp_path / "clip.mp4", frames=30)
     template = tmp_path / "frame.png"
     assert run(["hints-template", str(clip), "-o", str(template), "--at", "0"]) == 0
+    assert cv2.imread(str(template), cv2.IMREAD_UNCHANGED).shape == (48, 64, 3)  # RGB: an editor paints colour
     painted = cv2.imread(str(template))
     assert painted.shape == (48, 64, 3) and (painted[..., 0] == painted[..., 2]).all()
     cv2.rectangle(painted, (4, 4), (60, 44), RED[::-1], thickness=2)  # a red outline, painted on the frame

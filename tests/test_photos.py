@@ -51,6 +51,10 @@ def test_sixteen_bit_tiff_stays_sixteen_bit(colour_reference: Path, tmp_path: Pa
     assert out.dtype == np.uint16 and out.shape == (64, 96, 3)
     np.testing.assert_allclose(_luma_of(result.output) * 65535, ramp, atol=2.0)
     assert not list(tmp_path.glob(".*partial*"))
+    import tifffile
+
+    with tifffile.TiffFile(result.output) as tiff:  # deflate, which every TIFF reader has; not LZW
+        assert tiff.pages[0].compression == tifffile.COMPRESSION.ADOBE_DEFLATE
 
 
 def test_a_photograph_to_an_unknown_image_type_is_refused(capsys, colour_reference: Path, tmp_path: Path) -> None:

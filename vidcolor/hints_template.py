@@ -30,7 +30,8 @@ def write_hints_template(
     if frame is None:
         raise InputError(f"{input_path}: no frame at {at}")
     luma = frame.luma if frame.luma.dtype == np.uint8 else (frame.luma >> (info.bit_depth - 8)).astype(np.uint8)
-    if not cv2.imwrite(str(target.partial), luma):
+    # Three channels: a one-channel PNG opens in editors' greyscale mode, where no colour can be painted.
+    if not cv2.imwrite(str(target.partial), cv2.cvtColor(luma, cv2.COLOR_GRAY2BGR)):
         target.discard()
         raise OutputError(f"{target.path}: cannot be written")
     target.commit()

@@ -43,6 +43,7 @@ PHOTO_FORMATS = {
     ".png": "png", ".tif": "tiff", ".tiff": "tiff", ".jpg": "jpeg", ".jpeg": "jpeg", ".webp": "webp", ".bmp": "bmp",
 }  # fmt: skip
 SIXTEEN_BIT = {"png", "tiff"}
+TIFF_DEFLATE = 8  # the TIFF Compression tag's value for Adobe deflate
 
 
 @dataclass(frozen=True)
@@ -154,7 +155,12 @@ def _best_reference(references: References, luma: np.ndarray) -> Placement:
 def _write(path: Path, rgb: np.ndarray, depth: int) -> None:
     top = float((1 << depth) - 1)
     samples = np.rint(rgb * top).astype(np.uint16 if depth == 16 else np.uint8)
-    params = [cv2.IMWRITE_JPEG_QUALITY, 95] if path.suffix.lower() in (".jpg", ".jpeg") else []
+    suffix = path.suffix.lower()
+    params = [cv2.IMWRITE_JPEG_QUALITY, 95] if suffix in (".jpg", ".jpeg") else []
+    if suffix in (".tif", ".tiff"):
+        # OpenCV's default TIFF compression is LZW, which readers without extra codecs cannot open; Adobe
+        # deflate (code 8) is read everywhere libtiff or zlib is.
+        params = [cv2.IMWRITE_TIFF_COMPRESSION, TIFF_DEFLATE]
     ok, encoded = cv2.imencode(path.suffix, cv2.cvtColor(samples, cv2.COLOR_RGB2BGR), params)
     if not ok:
         raise OutputError(f"{path}: the image could not be encoded")

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from vidcolor.errors import WeightsError
+from vidcolor.errors import UsageError, WeightsError
 from vidcolor.places import weights_place
 
 
@@ -95,7 +95,7 @@ def entry(name: str) -> WeightFile:
     try:
         return KNOWN[name]
     except KeyError:
-        raise WeightsError(f"unknown weights {name!r}; known: {', '.join(KNOWN)}") from None
+        raise UsageError(f"unknown weights {name!r}; known: {', '.join(KNOWN)}") from None  # a typo: exit 2
 
 
 def locate(name: str, folder: str | os.PathLike | None = None) -> Path | None:

@@ -36,7 +36,9 @@ def batch(
     ] = 1,
     executor: Annotated[
         str,
-        typer.Option(help="Where items run: local (this machine) or ray (a Ray cluster; pip install 'vidcolor[ray]')."),
+        typer.Option(
+            help="Where items run: local (this machine) or ray (a Ray cluster; pip install 'vidcolor\\[ray]')."
+        ),
     ] = "local",
     ray_address: Annotated[
         str | None, typer.Option(help="Ray cluster address (default: start a local Ray instance).")

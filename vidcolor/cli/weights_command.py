@@ -8,13 +8,19 @@ from typing import Annotated
 import typer
 
 from vidcolor.cli.common import app
+from vidcolor.weights import KNOWN
+
+KNOWN_NAMES = ", ".join(KNOWN)
 
 weights_app = typer.Typer(
     help="List, verify, fetch or import the feature networks' weight files.", no_args_is_help=True
 )
 app.add_typer(weights_app, name="weights")
 WeightsDir = Annotated[
-    Path | None, typer.Option("--dir", help="Weights folder (default weights/ or $VIDCOLOR_WEIGHTS).")
+    Path | None,
+    typer.Option(
+        "--weights-dir", "--dir", help="Weights folder (default weights/ or $VIDCOLOR_WEIGHTS), as for colorize."
+    ),
 ]
 
 
@@ -46,7 +52,7 @@ def weights_verify(folder: WeightsDir = None) -> None:
 
 @weights_app.command("fetch")
 def weights_fetch(
-    name: Annotated[str, typer.Argument(help="vgg19 or clip-vit-b32")], folder: WeightsDir = None
+    name: Annotated[str, typer.Argument(help=f"One of: {KNOWN_NAMES}.")], folder: WeightsDir = None
 ) -> None:
     """Download a weight file from its official URL, verify it and put it in place."""
     from vidcolor import weights
@@ -56,7 +62,7 @@ def weights_fetch(
 
 @weights_app.command("import")
 def weights_import(
-    name: Annotated[str, typer.Argument(help="vgg19, clip-vit-b32 or bisenet")],
+    name: Annotated[str, typer.Argument(help=f"One of: {KNOWN_NAMES}.")],
     source: Annotated[Path, typer.Argument(help="A copy of the file you already have.")],
     folder: WeightsDir = None,
 ) -> None:

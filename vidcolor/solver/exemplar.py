@@ -114,7 +114,22 @@ class ExemplarColorizer(KeyframeColorizer):
         ref_values = ref_chroma[ref_region]
         out = np.zeros((*luma.shape, 2), np.float32)
         out[wanted] = np.einsum("nk,nkc->nc", weights, ref_values[idx]).astype(np.float32)
+        # What nothing in the reference looks like (content it does not show) gets its nearest matches'
+        # colour muted toward neutral in proportion to how far they are: muted rather than wrong.
+        out[wanted] *= match_quality(dist.mean(axis=1))[:, None]
         return out
+
+
+# Mean distance of a pixel's nearest reference descriptors (unit luma): up to GOOD_MATCH they are alike (most
+# pixels of a frame of the reference's scene lie below 0.06); beyond, the colour fades, to a third at +POOR_MATCH.
+GOOD_MATCH = 0.06
+POOR_MATCH = 0.06
+
+
+def match_quality(distance: np.ndarray) -> np.ndarray:
+    """``(n,)`` mean descriptor distances → ``(n,)`` float32 in (0, 1]: 1 for good matches, toward 0 for none."""
+    excess = np.maximum(distance - GOOD_MATCH, 0.0) / POOR_MATCH
+    return np.exp(-excess * excess).astype(np.float32)
 
 
 def _features(luma: np.ndarray, position_weight: float) -> np.ndarray:
