@@ -16,7 +16,7 @@ from tests.media import decoded_frames, luma_planes, make_reference, make_video
 from vidcolor.batch import Manifest, ReferenceMap, collect_items
 from vidcolor.batch.manifest import MANIFEST_NAME
 from vidcolor.cli import run
-from vidcolor.errors import EXIT_PARTIAL, UsageError
+from vidcolor.errors import EXIT_PARTIAL
 
 
 @pytest.fixture()
@@ -53,7 +53,7 @@ def test_a_folder_with_a_bad_file_colours_the_rest_records_the_error_and_says_pa
     assert rows["a.mp4"].frames == 12 and rows["a.mp4"].content and rows["a.mp4"].settings
 
     # Again: nothing done is redone (only the failed item is tried again; no output is rewritten).
-    before = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.suffix != ".sqlite" and p.is_file()}
+    before = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.suffix in (".mp4", ".mkv", ".mov", ".png")}
     assert batch(archive, "--style", reference, "-o", out) == EXIT_PARTIAL
     assert before == {p: p.stat().st_mtime_ns for p in before}
     assert {Path(r.input).name for r in Manifest.existing(out).rows() if r.status == "failed"} == {"broken.mp4"}
@@ -138,8 +138,12 @@ def test_a_map_picks_references_by_pattern_and_a_list_file_names_inputs(archive:
     assert [i.input.name for i in listed] == ["a.mp4", "c.mov"]
     # Neither --style nor --map: the automatic network colours every item (the batch's automatic mode).
     assert {i.references for i in collect_items([str(archive)], tmp_path / "out", [])} == {()}
-    with pytest.raises(UsageError, match="no reference for it"):  # a map that misses an item, no --style
-        collect_items([str(archive)], tmp_path / "out", [], ReferenceMap([("nothing-*", (str(red),))]))
+    # A map that misses an item, and no --style: that item fails (it is said why), the others run.
+    missed = collect_items([str(archive)], tmp_path / "out", [], ReferenceMap([("*.mov", (str(red),))]))
+    assert {i.input.name: bool(i.problem) for i in missed} == {
+        "a.mp4": True, "b.mkv": True, "broken.mp4": True, "c.mov": False, "scan.png": True
+    }  # fmt: skip
+    assert "no reference for it" in (missed[0].problem or "")
 
 
 def test_the_manifest_is_sqlite_in_wal_mode(archive: Path, reference: Path, tmp_path: Path) -> None:
@@ -174,3 +178,79 @@ def test_a_changed_image_in_a_reference_folder_redoes_the_items(archive: Path, t
     make_reference(refs / "a.png", width=32, height=32)
     assert batch(archive / "a.mp4", "--style", refs, "-o", out) == 0
     assert (out / "a.mp4").stat().st_mtime_ns != first
+
+
+def test_an_output_folder_inside_the_input_folder_is_never_an_input(reference: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    make_video(folder / "a.mp4", frames=8)
+    for _ in range(2):  # twice: the second run finds the first one's outputs inside the input folder
+        assert batch(folder, "--style", reference, "-o", folder / "res") == 0
+    assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.mp4")) == ["a.mp4", "res/a.mp4"]
+
+
+def test_a_missing_file_of_a_list_fails_its_item_and_the_rest_are_coloured(
+    reference: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "500")  # the status table's paths unfolded
+    make_video(tmp_path / "a.mp4", frames=8)
+    (tmp_path / "list.txt").write_text("a.mp4\ngone.mp4\n")
+    out = tmp_path / "out"
+    assert batch(f"@{tmp_path / 'list.txt'}", "--style", reference, "-o", out) == EXIT_PARTIAL
+    assert "gone.mp4: no such file (listed in" in capsys.readouterr().err
+    rows = {Path(r.input).name: r for r in Manifest.existing(out).rows()}
+    assert rows["a.mp4"].status == "done" and rows["gone.mp4"].status == "failed"
+    assert (out / "a.mp4").is_file()
+    assert run(["batch", "--status", str(out)]) == 0
+    assert str(out / "a.mp4") in capsys.readouterr().out  # the status shows each item's output
+
+
+def _slow_batch(folder: Path, reference: Path, out: Path, cache: Path) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "vidcolor", "batch", str(folder), "--style", str(reference), "-o", str(out),
+               "--segmenter", "whole", "--cache-dir", str(cache)]  # fmt: skip
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+@pytest.fixture()
+def reels(tmp_path: Path) -> Path:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(3):
+        make_video(folder / f"clip{i}.mp4", width=320, height=176, frames=90)
+    return folder
+
+
+def test_a_second_batch_on_the_same_folder_is_refused_while_the_first_runs(
+    reels: Path, reference: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    first = _slow_batch(reels, reference, out, tmp_path / "cache")
+    try:
+        deadline = time.monotonic() + 60
+        while not (out / ".vidcolor-batch.lock").exists() or not (out / MANIFEST_NAME).exists():
+            assert first.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        assert batch(reels, "--style", reference, "-o", out) == 2
+        err = capsys.readouterr().err
+        assert f"{out}: another batch is running on this folder (pid {first.pid})" in err and err.count("\n") == 1
+    finally:
+        first.kill()
+        first.communicate(timeout=60)
+    assert batch(reels, "--style", reference, "-o", out) == 0  # the killed batch held no lock any more
+
+
+def test_ctrl_c_during_a_batch_says_what_was_kept(reels: Path, reference: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    proc = _slow_batch(reels, reference, out, tmp_path / "cache")
+    deadline = time.monotonic() + 120
+    while not _done(out):
+        assert proc.poll() is None, f"ended before it could be interrupted: {proc.communicate()}"
+        assert time.monotonic() < deadline, "no item finished"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert _done(out) < 3, "the batch finished before it was interrupted: make the clips longer"
+    line = err.decode().strip().splitlines()[-1]
+    assert "interrupted (SIGINT); 1 item finished and kept in" in line and "nothing was written" not in line, line
+    assert "in progress stopped (run the same batch again to finish them)" in line

@@ -35,6 +35,7 @@ class BatchItem:
     references: tuple[str, ...]
     hints: tuple[str, ...] = ()
     plan: Path | None = None
+    problem: str | None = None  # why it cannot be coloured (a listed file missing...): it fails, the rest run
 
     @property
     def is_photo(self) -> bool:
@@ -100,10 +101,12 @@ def collect_items(
     ``hints``, items are coloured by the automatic network.
 
     Raises:
-        InputError: an input that does not exist, or a folder with no video or image in it.
-        UsageError: two inputs that would write the same output, or an item with no reference.
+        InputError: an input given that does not exist, or a folder with no video or image in it (a file
+            missing from a list, or an item a ``mapping`` does not cover, is an item that fails instead).
+        UsageError: two inputs that would write the same output.
     """
-    found: list[tuple[Path, Path]] = []  # (input, its path under its root)
+    found: list[tuple[Path, Path, str | None]] = []  # (input, its path under its root, why it cannot run)
+    skip = outdir.resolve()  # outputs are never inputs, even where the output folder is inside an input folder
     for given in inputs:
         if given.startswith("@"):
             listed = Path(given[1:])
@@ -113,29 +116,39 @@ def collect_items(
                 raise InputError(f"{listed}: cannot read the list of inputs ({exc.strerror or exc})") from exc
             for line in lines:
                 if line.strip() and not line.lstrip().startswith("#"):
-                    found.extend(_expand(_beside_path(listed, line.strip())))
+                    path = _beside_path(listed, line.strip())
+                    if not path.exists():  # one bad line of a list fails its item, not the batch
+                        found.append((path, Path(path.name), f"{path}: no such file (listed in {listed})"))
+                    else:
+                        found.extend((p, r, None) for p, r in _expand(path, skip))
         else:
-            found.extend(_expand(Path(given)))
+            found.extend((p, r, None) for p, r in _expand(Path(given), skip))
     items: list[BatchItem] = []
     outputs: dict[Path, Path] = {}
-    for path, relative in found:
+    for path, relative, problem in found:
         refs = (mapping.references_for(relative) if mapping is not None else None) or tuple(style)
-        if not refs and mapping is not None:
-            raise UsageError(f"{path}: no reference for it; give --style or a --map pattern that matches it")
+        if not refs and mapping is not None and problem is None:
+            problem = f"{path}: no reference for it; give --style or a --map pattern that matches it"
         output = outdir / relative.with_suffix(_output_suffix(path))
         if output in outputs and outputs[output] != path:
             raise UsageError(f"{path} and {outputs[output]} would both write {output}")
         outputs[output] = path
         plan = default_plan_path(path)
         is_video = path.suffix.lower() not in IMAGE_SUFFIXES
-        items.append(BatchItem(path, output, refs, tuple(hints), plan if is_video and plan.is_file() else None))
+        has_plan = problem is None and is_video and plan.is_file()
+        items.append(BatchItem(path, output, refs, tuple(hints), plan if has_plan else None, problem))
     return list({item.input.resolve(): item for item in items}.values())  # an input given twice runs once
 
 
-def _expand(path: Path) -> list[tuple[Path, Path]]:
+def _expand(path: Path, skip: Path) -> list[tuple[Path, Path]]:
+    """A file, or a folder's videos and images (sorted), leaving out what lies in ``skip`` (the output folder)."""
     if path.is_dir():
         inside = sorted(
-            p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES + IMAGE_SUFFIXES
+            p
+            for p in path.rglob("*")
+            if p.is_file()
+            and p.suffix.lower() in VIDEO_SUFFIXES + IMAGE_SUFFIXES
+            and not p.resolve().is_relative_to(skip)
         )
         if not inside:
             raise InputError(f"{path}: no video or image files in this folder")

@@ -8,6 +8,8 @@ more can be registered). The driver keeps at most ``capacity`` items in flight, 
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
+import fcntl
 import hashlib
 import json
 import logging
@@ -15,7 +17,7 @@ import multiprocessing
 import os
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -23,7 +25,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from vidcolor.batch.items import BatchItem
 from vidcolor.batch.manifest import Manifest
 from vidcolor.cache import fingerprint
-from vidcolor.errors import VidcolorError
+from vidcolor.errors import UsageError, VidcolorError
 from vidcolor.hints import HintSource, hints_key
 from vidcolor.plan.make import recorded_settings
 from vidcolor.references import StyleSource, sources_key
@@ -40,6 +42,7 @@ log = logging.getLogger("vidcolor.batch")
 # What one worker may take at most (a 640x360 run peaks near 0.75 GB, HD about twice that): the
 # default number of jobs is what fits in the available memory, at most one per core.
 WORKER_BUDGET_BYTES = 1_500 << 20
+LOCK_NAME = ".vidcolor-batch.lock"  # in the output folder, beside the manifest
 
 
 @dataclass(frozen=True)
@@ -119,10 +122,58 @@ def run_batch(
     re-run redoes them (taking their solved keyframes from the cache).
     """
     started = time.perf_counter()
+    outdir.mkdir(parents=True, exist_ok=True)
+    with batch_lock(outdir):
+        return _run_locked(items, outdir, settings, jobs, executor, address, on_outcome, on_start, started)
+
+
+@contextlib.contextmanager
+def batch_lock(outdir: Path) -> Iterator[None]:
+    """Hold the output folder for one batch: a second batch on it at once is refused (it would colour every
+    item again and race on the outputs). The lock is the kernel's (``flock``): a killed batch holds none."""
+    path = outdir / LOCK_NAME
+    with open(path, "a+") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise UsageError(
+                f"{outdir}: another batch is running on this folder ({holder}); wait for it or choose another -o"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}")
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.seek(0)
+            handle.truncate()
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def _run_locked(
+    items: Sequence[BatchItem],
+    outdir: Path,
+    settings: Settings,
+    jobs: int,
+    executor: str,
+    address: str | None,
+    on_outcome: Callable[[Outcome, int, int], None] | None,
+    on_start: Callable[[BatchItem], None] | None,
+    started: float,
+) -> BatchResult:
     manifest = Manifest.create(outdir)
     to_do, skipped = [], []
+    unusable: list[Outcome] = []  # items that cannot run (a listed file missing...): failed without running
     reference_keys: dict[tuple[str, ...], str] = {}  # items mostly share their references: read each once
     for item in items:
+        if item.problem is not None:
+            manifest.plan(item.input, item.output, 0, "", "")
+            manifest.failed(item.input, item.problem)
+            unusable.append(Outcome(item.input, False, 0.0, error=item.problem))
+            continue
         size, content, key = _identify(item, settings, reference_keys)
         row = manifest.get(item.input)
         if (
@@ -137,6 +188,10 @@ def run_batch(
         to_do.append(item)
     done: list[Path] = []
     failed: list[Outcome] = []
+    for outcome in unusable:
+        failed.append(outcome)
+        if on_outcome is not None:
+            on_outcome(outcome, len(failed), len(to_do) + len(unusable))
     if to_do:
         pool = EXECUTORS.load(executor).for_batch(settings, jobs, address)
         waiting = list(reversed(to_do))
@@ -160,7 +215,7 @@ def run_batch(
                         manifest.failed(item.input, outcome.error or "failed", seconds=outcome.seconds)
                         failed.append(outcome)
                     if on_outcome is not None:
-                        on_outcome(outcome, len(done) + len(failed), len(to_do))
+                        on_outcome(outcome, len(done) + len(failed), len(to_do) + len(unusable))
         except BaseException:
             manifest.interrupt_running()
             pool.shutdown(cancel=True)

@@ -64,9 +64,25 @@ def batch(
 
     from vidcolor.cli.progress import BatchProgress
 
+    # For the line an interruption prints: what was kept, what was stopped.
+    done: list[int] = [0]
+    running: set[Path] = set()
+
+    def kept() -> str:
+        return (
+            f"{done[0]} item{'s' * (done[0] != 1)} finished and kept in {output}; {len(running)} in progress "
+            "stopped (run the same batch again to finish them)"
+        )
+
     with BatchProgress(err_console, len(items), quiet=quiet) as bar:
 
+        def started(item: Any) -> None:
+            running.add(item.input)
+            bar.started(str(item.input))
+
         def report(outcome: Any, finished: int, total: int) -> None:
+            done[0] += outcome.ok
+            running.discard(outcome.input)
             what = (
                 f"[green]done[/green] {outcome.input}  ({outcome.seconds:.1f} s)"
                 if outcome.ok
@@ -74,7 +90,7 @@ def batch(
             )
             bar.finished(str(outcome.input), f"[{finished}/{total}] {what}", ok=outcome.ok)
 
-        with interruptible(output):
+        with interruptible(output, kept):
             result = run_batch(
                 items,
                 output,
@@ -83,7 +99,7 @@ def batch(
                 executor=executor,
                 address=ray_address,
                 on_outcome=report,
-                on_start=lambda item: bar.started(str(item.input)),
+                on_start=started,
             )
     if not quiet:
         err_console.print(
@@ -104,9 +120,9 @@ def print_status(outdir: Path) -> None:
 
     rows = Manifest.existing(outdir).rows()
     table = Table(title=f"{outdir}: {len(rows)} items")
-    for column in ("input", "status", "seconds", "frames", "error"):
+    for column in ("input", "output", "status", "seconds", "frames", "error"):
         table.add_column(column, overflow="fold")
     for row in rows:
         seconds = f"{row.seconds:.1f}" if row.seconds is not None else ""
-        table.add_row(row.input, row.status, seconds, str(row.frames or ""), row.error or "")
+        table.add_row(row.input, row.output, row.status, seconds, str(row.frames or ""), row.error or "")
     Console(soft_wrap=True).print(table)

@@ -94,15 +94,15 @@ def flag_of(name: str) -> str:
 
 
 @contextlib.contextmanager
-def interruptible(output: Path | None, said: str | None = None) -> Iterator[None]:
+def interruptible(output: Path | None, said: str | Callable[[], str] | None = None) -> Iterator[None]:
     """Ctrl-C, or SIGTERM/SIGHUP turned into the same interruption by main(), as one line and 128 + signal
     (the library has removed its temporary file on the way out). ``said``: what the line says instead of
-    "nothing was written to OUTPUT" (a server that was asked to stop)."""
+    "nothing was written to OUTPUT" (a server that was asked to stop; a batch's count, told when it stops)."""
     try:
         yield
     except KeyboardInterrupt as exc:
         signum = exc.signum if isinstance(exc, Terminated) else signal.SIGINT
-        what = said or f"nothing was written to {output}"
+        what = (said() if callable(said) else said) or f"nothing was written to {output}"
         err_console.print(f"vidcolor: interrupted ({signal.Signals(signum).name}); {what}", highlight=False)
         raise typer.Exit(EXIT_SIGNAL_BASE + signum) from None
 
