@@ -401,3 +401,24 @@ def test_a_reference_pinned_outside_the_video_is_an_error(capsys, clip: Path, re
     assert code == 2
     assert "pinned outside the video (frames 0..29" in err and err.count("\n") == 0, err
     assert_nothing_written(out_dir)
+
+
+def test_a_missing_reference_is_said_before_an_existing_output(capsys, clip: Path, tmp_path: Path) -> None:
+    existing = tmp_path / "o.mp4"
+    existing.write_bytes(b"keep me")
+    for flag in ("--style", "--hints"):
+        code, err = run_and_capture(capsys, str(clip), flag, str(tmp_path / "missing.png"), "-o", str(existing))
+        assert code == 2 and "missing.png: no such file" in err, err
+    assert existing.read_bytes() == b"keep me"
+
+
+def test_ranges_in_seconds_on_an_mpeg_ts_that_starts_at_100_s(reference: Path, tmp_path: Path) -> None:
+    from tests.media import luma_planes, make_video
+
+    ts = make_video(tmp_path / "capture.ts", frames=75, start_s=100.0)
+    out, preview = tmp_path / "range.mp4", tmp_path / "p.mp4"
+    fast = ["--style", str(reference), "-q", "--no-cache", "--segmenter", "whole"]
+    assert run([str(ts), *fast, "--start", "1", "--duration", "1", "-o", str(out)]) == 0
+    assert len(luma_planes(out)) == 25
+    assert run(["preview", str(ts), *fast, "--at", "1", "--duration", "1", "-o", str(preview)]) == 0
+    assert len(luma_planes(preview)) == 25

@@ -197,3 +197,23 @@ def test_a_file_without_a_published_digest_is_never_fetched(tmp_path) -> None:
     with pytest.raises(WeightsError, match="no direct download"):
         weights.fetch("bisenet", tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_weights_import_loads_a_file_without_a_published_digest_before_installing_it(tmp_path, capsys) -> None:
+    torch = pytest.importorskip("torch")
+    from vidcolor.cli import run
+    from vidcolor.segment.bisenet import build_network
+
+    junk = tmp_path / "random.pth"
+    junk.write_bytes(np.random.default_rng(0).bytes(4096))
+    folder = tmp_path / "weights"
+    assert run(["weights", "import", "bisenet", str(junk), "--weights-dir", str(folder)]) == 5
+    err = capsys.readouterr().err
+    assert "random.pth: not a face-parsing BiSeNet checkpoint" in err and err.count("\n") == 1
+    assert not folder.exists() or not list(folder.iterdir())  # nothing installed
+    good = tmp_path / "good.pth"
+    torch.save(build_network().state_dict(), good)  # the published layout, random weights
+    assert run(["weights", "import", "bisenet", str(good), "--weights-dir", str(folder)]) == 0
+    assert run(["weights", "verify", "--weights-dir", str(folder)]) == 0
+    (folder / "79999_iter.pth").write_bytes(b"overwritten")
+    assert run(["weights", "verify", "--weights-dir", str(folder)]) == 5

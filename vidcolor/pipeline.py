@@ -23,7 +23,7 @@ import numpy as np
 
 from vidcolor.cache import KeyframeCache, fingerprint
 from vidcolor.colour import YCbCrSpec, fit_chroma_to_gamut, matrix_for_height, ycbcr_to_rgb
-from vidcolor.errors import InputError, OutputError, UsageError
+from vidcolor.errors import InputError, OutputError, UsageError, check_readable_file
 from vidcolor.frames.decode import DecodeStats, iter_luma_frames
 from vidcolor.frames.encode import ColorVideoWriter
 from vidcolor.frames.frame import LumaFrame
@@ -31,7 +31,7 @@ from vidcolor.frames.output import OutputTarget, check_output, default_output_pa
 from vidcolor.frames.prefetch import prefetch
 from vidcolor.frames.probe import VideoInfo, probe
 from vidcolor.geometry import work_size
-from vidcolor.hints import hints_key, read_hints
+from vidcolor.hints import HintSource, hints_key, read_hints
 from vidcolor.keyframes import MaskInspector, WindowColorizer, WorkFrame
 from vidcolor.places import cache_place
 from vidcolor.plan.make import check_plan_for, make_plan, render_parts
@@ -133,24 +133,28 @@ def colorize_video(
     check_stage_names(settings)
     input_path = Path(input_path)
     info = probe(input_path)
+    spec = YCbCrSpec(matrix=matrix_for_height(info.height), bit_depth=info.bit_depth, full_range=info.full_range)
+    content = fingerprint(input_path)
+    # Every input is checked before the output (a missing reference is said before an existing output), and
+    # bad references, hints and plans fail before any model loads.
+    if plan is None:
+        references = References.read(StyleSource.parse_all(style_path), spec.matrix)
+        hint_sources = [HintSource.parse(h) for h in hints]
+        for source in hint_sources:
+            check_readable_file(source.path, InputError, "a hint file")
+    else:
+        if _given(style_path) or hints:
+            raise UsageError("a plan names its own references and hints; give them in the plan, not beside it")
+        check_plan_for(plan, info, content, settings.frame_range, "the plan")
+        references = References.read(render_parts(plan).sources, spec.matrix)
     output = requested_output(output_path, default_output_path(input_path))
     target = check_output(output, input_path, overwrite=overwrite)
     for stale in target.remove_stale_partials():
         log.info("%s: removed, left by a run that was killed", stale)
     debug_dir = _debug_folder(debug_masks)
-    spec = YCbCrSpec(matrix=matrix_for_height(info.height), bit_depth=info.bit_depth, full_range=info.full_range)
-    content = fingerprint(input_path)
-    # Bad references, hints and plans fail before any model loads.
     if plan is None:
-        references = References.read(StyleSource.parse_all(style_path), spec.matrix)
         plan = make_plan(info, content, references, {}, [str(h) for h in hints], settings)
-        parts = render_parts(plan)
-    else:
-        if _given(style_path) or hints:
-            raise UsageError("a plan names its own references and hints; give them in the plan, not beside it")
-        check_plan_for(plan, info, content, settings.frame_range, "the plan")
-        parts = render_parts(plan)
-        references = References.read(parts.sources, spec.matrix)
+    parts = render_parts(plan)
     for line in plan.warnings():
         log.warning(line)
     automatic = build_automatic(settings, spec.matrix) if plan.automatic else None

@@ -45,6 +45,7 @@ def weights_verify(folder: WeightsDir = None) -> None:
         path = weights.locate(w.name, folder)
         if path is not None:
             weights.verify(w.name, path)
+            _loads(w.name, path)
             typer.echo(f"{w.name}: ok ({path})")
         else:
             typer.echo(f"{w.name}: missing")
@@ -69,4 +70,16 @@ def weights_import(
     """Verify a weight file you already have and copy it into the weights folder."""
     from vidcolor import weights
 
+    weights.entry(name)  # a typo first
+    if source.is_file():
+        _loads(name, source)  # before it is installed: a file that is not what it claims never lands
     typer.echo(f"wrote {weights.import_file(name, source, folder)}")
+
+
+def _loads(name: str, path: Path) -> None:
+    """A file with no published digest (bisenet) is checked by loading it, so that a wrong file fails here
+    rather than at the next run."""
+    if name == "bisenet":
+        from vidcolor.segment.bisenet import load_checkpoint
+
+        load_checkpoint(path)

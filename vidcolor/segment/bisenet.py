@@ -127,6 +127,18 @@ class BiSeNet(nn.Module):
         return F.interpolate(logits, x.shape[2:], mode="bilinear", align_corners=True)
 
 
+def load_checkpoint(path: os.PathLike[str] | str, error: type[Exception] = WeightsError) -> nn.Module:
+    """The face-parsing network with the weights of ``path``; ``error`` naming the file unless it loads exactly
+    into the published layout (what ``vidcolor weights import bisenet`` checks: the file has no published digest)."""
+    network = build_network()
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        network.load_state_dict(state, strict=True)
+    except Exception as exc:
+        raise error(f"{path}: not a face-parsing BiSeNet checkpoint ({exc})") from exc
+    return network
+
+
 def build_network() -> nn.Module:
     """An untrained BiSeNet with the published checkpoint's module layout."""
     return BiSeNet()
@@ -161,13 +173,7 @@ class BiSeNetSegmenter(Segmenter):
                 f"{weights.weights_dir(weights_dir) / w.filename}: not found, so the bisenet segmenter is unavailable; "
                 f"download it from {w.url} and run 'vidcolor weights import bisenet FILE'"
             )
-        network = build_network()
-        try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-            network.load_state_dict(state, strict=True)
-        except Exception as exc:
-            raise SegmentationError(f"{path}: not a face-parsing BiSeNet checkpoint ({exc})") from exc
-        return network
+        return load_checkpoint(path, SegmentationError)
 
     def segment(self, luma: np.ndarray, rgb: np.ndarray | None = None) -> RegionMasks:
         base, faces = self._mediapipe.segment_with_faces(luma, rgb)  # FaceMesh runs once for both
