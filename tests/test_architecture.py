@@ -19,7 +19,7 @@ from vidcolor.temporal.propagate import Propagated
 
 PACKAGE = Path(__file__).resolve().parents[1] / "vidcolor"
 
-# What each part of the package may import from the rest of it (the README's table). The stage
+# What each part of the package may import from the rest of it (docs/architecture.md's table). The stage
 # packages know nothing of the spine above them; nothing but the CLI knows the CLI.
 ALLOWED = {
     "errors": set(),
@@ -84,25 +84,25 @@ def test_every_module_imports_only_what_its_layer_may(path: Path) -> None:
     assert used <= ALLOWED[unit], f"{path.relative_to(PACKAGE)} imports {sorted(used - ALLOWED[unit])}"
 
 
-README = PACKAGE.parent / "README.md"
+DOCS = PACKAGE.parent / "docs"
 
 
-def _readme_table(heading: str) -> list[list[str]]:
-    """The cells of the first table under ``heading`` in the README, one list per row (header rows left out)."""
-    lines = README.read_text().split(f"\n{heading}\n", 1)[1].splitlines()
+def _doc_table(document: str) -> list[list[str]]:
+    """The cells of the first table of ``docs/DOCUMENT``, one list per row (header rows left out)."""
+    lines = (DOCS / document).read_text().splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith("|"))
     end = next((i for i in range(start, len(lines)) if not lines[i].startswith("|")), len(lines))
     return [[cell.strip() for cell in row.strip("|").split(" | ")] for row in lines[start + 2 : end]]
 
 
 def _names(cell: str) -> set[str]:
-    """The parts of vidcolor a README cell names in backticks (``frames/`` and ``errors.py`` as frames, errors)."""
+    """The parts of vidcolor a docs table cell names in backticks (``frames/`` and ``errors.py`` as frames, errors)."""
     return {name.split(".")[0].rstrip("/") for name in re.findall(r"`([^`]+)`", cell)}
 
 
-def test_the_readme_architecture_table_says_what_this_test_allows() -> None:
+def test_the_architecture_document_says_what_this_test_allows() -> None:
     documented: set[str] = set()
-    for part, _holds, may_import in _readme_table("## Architecture"):
+    for part, _holds, may_import in _doc_table("architecture.md"):
         parts = _names(part)
         documented |= parts
         if "cli" in parts:
@@ -112,10 +112,10 @@ def test_the_readme_architecture_table_says_what_this_test_allows() -> None:
     assert documented == set(ALLOWED) - {"__init__", "__main__"} | {"cli"}
 
 
-def test_the_readme_lists_every_exit_code() -> None:
+def test_the_errors_document_lists_every_exit_code() -> None:
     from vidcolor.errors import exit_codes
 
-    documented = {int(code) for row in _readme_table("### Errors") for code in re.findall(r"\d+", row[0])}
+    documented = {int(code) for row in _doc_table("errors.md") for code in re.findall(r"\d+", row[0])}
     assert documented == set(exit_codes())
 
 
@@ -209,3 +209,19 @@ def test_existing_output_names_the_api_argument_or_the_flag(capsys, clip: Path, 
     assert run([str(clip), "--style", str(reference), "-o", str(target), "-q"]) == 3
     assert "already exists; pass -y to replace it" in capsys.readouterr().err
     assert target.read_bytes() == b"keep me"
+
+
+def test_the_options_document_is_generated_from_the_settings() -> None:
+    """docs/options.md is what scripts/options_doc.py writes from the declarations: it cannot drift."""
+    script = PACKAGE.parent / "scripts" / "options_doc.py"
+    done = subprocess.run([sys.executable, str(script), "--check"], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+
+
+def test_the_readme_keeps_to_what_a_newcomer_needs() -> None:
+    """What it is, the two set-up commands, the ways in with an example each, links (issue 19); the rest is docs/."""
+    readme = (PACKAGE.parent / "README.md").read_text()
+    assert len(readme) < 6000
+    assert "bash scripts/demo.sh" in readme and "bash scripts/test.sh" in readme
+    for page in ("guide", "options", "errors", "how-it-works", "architecture", "figures"):
+        assert f"(docs/{page}.md)" in readme and (DOCS / f"{page}.md").is_file()

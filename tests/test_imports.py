@@ -1,4 +1,4 @@
-"""No import cycle in vidcolor: the layers of the README's table form a tree, type-only imports included."""
+"""No import cycle in vidcolor: the layers of docs/architecture.md's table form a tree, type-only imports included."""
 
 from __future__ import annotations
 
