@@ -178,3 +178,15 @@ def test_bad_hint_files_and_times_are_one_line_naming_them(clip: Path, tmp_path:
         err = capsys.readouterr().err
         assert said in err and err.count("\n") == 1, err
     assert not list(tmp_path.glob("x*"))
+
+
+def test_frames_before_a_shots_first_hint_that_stay_grey_are_named(tmp_path: Path, capsys) -> None:
+    clip = make_video(tmp_path / "long.mp4", frames=120)
+    points = tmp_path / "h.json"
+    points.write_text(json.dumps({"points": [{"x": 10, "y": 10, "colour": "#ff0000"}]}))
+    out = tmp_path / "out.mp4"
+    assert run([str(clip), "--hints", f"{points}@60f", "-o", str(out), "--no-cache", "--segmenter", "whole"]) == 0
+    err = capsys.readouterr().err
+    assert "has hints from frame 60 on only: frames 0-48 (up to the keyframe before them) stay grey" in err, err
+    greys = [bool(np.all(f.to_ndarray(format="yuv444p")[1:] == 128)) for f in decoded_frames(out)]
+    assert greys[:49] == [True] * 49 and not any(greys[49:])  # what the warning says

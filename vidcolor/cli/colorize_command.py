@@ -38,11 +38,14 @@ from vidcolor.settings import Settings
 
 
 @app.command(
-    epilog="Also: 'vidcolor weights list|verify|fetch|import' (feature networks' files), "
-    "'vidcolor cache info|clean' (the keyframe cache), 'vidcolor preview INPUT --style REF [--at TIME]' "
-    "(a few seconds and a contact sheet), 'vidcolor batch INPUTS... --style REF -o OUTDIR' (many files, "
-    "resumable), 'vidcolor hints-template INPUT --at TIME -o frame.png' (a frame to paint --hints on), "
-    "'vidcolor --version'. "
+    epilog="Also: 'vidcolor plan INPUT --style REF' (the shot table and an editable plan), "
+    "'vidcolor studio INPUT --style REF' (a local web page to steer the colour shot by shot), "
+    "'vidcolor preview INPUT --style REF [--at TIME]' (a few seconds and a contact sheet), "
+    "'vidcolor batch INPUTS... --style REF -o OUTDIR' (many files, resumable), "
+    "'vidcolor hints-template INPUT --at TIME -o frame.png' (a frame to paint --hints on), "
+    "'vidcolor weights list|verify|fetch|import' (feature networks' files), "
+    "'vidcolor cache info|clean' (the keyframe cache), 'vidcolor --version'. "
+    "--debug on any command shows an error's traceback (same exit code). "
     "'vidcolor INPUT ...' is short for 'vidcolor colorize INPUT ...'."
 )
 def colorize(

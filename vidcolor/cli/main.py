@@ -58,11 +58,21 @@ def implicit_colorize(args: list[str]) -> list[str]:
     return args
 
 
+def _main_help() -> int:
+    """The main job's help as ``vidcolor`` (its usage line reads ``vidcolor [OPTIONS] INPUT``)."""
+    command = typer.main.get_command(app).commands["colorize"]  # type: ignore[attr-defined]
+    try:
+        command.main(args=["--help"], prog_name="vidcolor", standalone_mode=True)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 0
+    return 0
+
+
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI in-process and return its exit code (what ``main`` exits with)."""
     args = list(sys.argv[1:] if argv is None else argv)
     if args in ([], ["--help"], ["-h"]):  # the main job's options, not just a list of commands
-        args = ["colorize", "--help"]
+        return _main_help()
     args = implicit_colorize(args)
     debug = "--debug" in args or os.environ.get("VIDCOLOR_DEBUG") == "1"
     args = [a for a in args if a != "--debug"]

@@ -281,6 +281,8 @@ class Plan:
                     f"{where} has no reference and no hints: it stays grey; give it a reference with "
                     f"--shot {s.index}=REF or hints with --hints FILE@{clock(s.start_time)}"
                 )
+            if s.status == "hinted" and s.colour_reference is None:
+                lines.extend(self._before_first_hint(s, where))
         for r in self.references:
             if r.pinned and r.frame is not None and r.similarity < PIN_RESEMBLES:
                 lines.append(
@@ -290,6 +292,23 @@ class Plan:
             elif r.pinned and r.frame is None:
                 lines.append(f"{r.spec}: pinned outside the frames of this run; it is placed nowhere")
         return lines
+
+    def _before_first_hint(self, shot: PlanShot, where: str) -> list[str]:
+        """A hinted shot with no reference is coloured back from its first hinted keyframe only to the keyframe
+        before it, which itself has no colour (keyframes start the shot, then come every interval frames)."""
+        frames = [f for f in map(hint_frame, shot.hints) if f is not None]
+        if not frames:
+            return []
+        first_hint = min(frames)
+        interval = shot.overrides.keyframe_interval or int(self.settings.get("keyframe_interval", 48))
+        before = shot.first_frame + interval * ((first_hint - shot.first_frame - 1) // interval)
+        if first_hint <= shot.first_frame or before <= shot.first_frame:
+            return []
+        return [
+            f"{where} has hints from frame {first_hint} on only: frames {shot.first_frame}-{before} (up to the "
+            f"keyframe before them) stay grey; put hints for the whole shot on its first frame "
+            f"(@{shot.first_frame}f) or give it a reference"
+        ]
 
 
 def split_spec(spec: str) -> tuple[str, str | None]:
