@@ -33,7 +33,7 @@ def _default(field: dataclasses.Field[Any]) -> str:
         value = field.default_factory()
     else:
         return ""
-    return "" if value is None else f"`{value}`"
+    return "" if value is None or value == "" else f"`{value}`"
 
 
 def _accepted(option: Any) -> str:

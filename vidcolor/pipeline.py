@@ -25,7 +25,7 @@ from vidcolor.cache import KeyframeCache, fingerprint
 from vidcolor.colour import YCbCrSpec, fit_chroma_to_gamut, matrix_for_height, ycbcr_to_rgb
 from vidcolor.errors import InputError, OutputError, UsageError, check_readable_file
 from vidcolor.frames.decode import DecodeStats, iter_luma_frames
-from vidcolor.frames.encode import ColorVideoWriter
+from vidcolor.frames.encode import ColorVideoWriter, check_container, default_for_codec
 from vidcolor.frames.frame import LumaFrame
 from vidcolor.frames.output import OutputTarget, check_output, default_output_path, requested_output
 from vidcolor.frames.prefetch import prefetch
@@ -147,8 +147,9 @@ def colorize_video(
             raise UsageError("a plan names its own references and hints; give them in the plan, not beside it")
         check_plan_for(plan, info, content, settings.frame_range, "the plan")
         references = References.read(render_parts(plan).sources, spec.matrix)
-    output = requested_output(output_path, default_output_path(input_path))
+    output = requested_output(output_path, default_for_codec(default_output_path(input_path), settings.encoder))
     target = check_output(output, input_path, overwrite=overwrite)
+    check_container(settings.encoder, target.path)
     for stale in target.remove_stale_partials():
         log.info("%s: removed, left by a run that was killed", stale)
     debug_dir = _debug_folder(debug_masks)

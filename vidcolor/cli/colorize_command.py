@@ -30,7 +30,6 @@ from vidcolor.cli.shots import (
     refuse_for_photo,
     settings_with_plan,
 )
-from vidcolor.frames.output import default_output_path
 from vidcolor.frames.timecode import FrameRange
 from vidcolor.photos import colorize_photo, default_photo_output, is_photo
 from vidcolor.pipeline import colorize_video
@@ -85,6 +84,7 @@ def colorize(
     codec: Annotated[str, setting_option("encoder.codec")] = default_of("encoder.codec"),
     crf: Annotated[int, setting_option("encoder.crf")] = default_of("encoder.crf"),
     preset: Annotated[str, setting_option("encoder.preset")] = default_of("encoder.preset"),
+    profile: Annotated[str, setting_option("encoder.profile")] = default_of("encoder.profile"),
     keyframe_interval: Annotated[int, setting_option("keyframe_interval")] = default_of("keyframe_interval"),
     work_size: Annotated[int, setting_option("work_size")] = default_of("work_size"),
     flow_preset: Annotated[str, setting_option("flow_preset")] = default_of("flow_preset"),
@@ -132,7 +132,7 @@ def colorize(
             lambda progress: colorize_video(
                 input,
                 list(style or []) if plan is None else [],
-                output or default_output_path(input),
+                output,  # None: the library's default name, with the codec's usual type
                 settings,
                 overwrite=overwrite,
                 progress=progress,

@@ -7,6 +7,8 @@ frame rates and rational rates like 30000/1001 survive.
 
 from __future__ import annotations
 
+import dataclasses
+import os
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -17,25 +19,126 @@ import cv2
 import numpy as np
 
 from vidcolor.colour import YCbCrSpec
-from vidcolor.errors import EncodeError
+from vidcolor.errors import EncodeError, SettingError
 from vidcolor.frames.frame import LumaFrame
 from vidcolor.frames.remux import StreamCopier
 from vidcolor.options import check_fields, option
 
-CODECS = ("libx264", "libx265")
+# Delivery codecs (x264, x265), masters for editors (ProRes, DNxHR), the archive's lossless preservation
+# format (FFV1) and small access copies (SVT-AV1).
+CODECS = ("libx264", "libx265", "prores", "dnxhr", "ffv1", "svtav1")
 PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
+PROFILES = {
+    "prores": ("proxy", "lt", "standard", "hq", "4444", "4444xq"),
+    "dnxhr": ("lb", "sq", "hq", "hqx", "444"),
+}
+DEFAULT_PROFILE = {"prores": "hq", "dnxhr": "hqx"}  # both 10-bit 4:2:2, what editors expect of a master
 
 
 @dataclass(frozen=True)
 class EncoderSettings:
     """How the output video is encoded."""
 
-    codec: str = option("libx264", "Video encoder.", flag="--codec", choices=CODECS)
-    crf: int = option(18, "Encoder quality, 0 (lossless) to 51.", flag="--crf", minimum=0, maximum=51)
-    preset: str = option("medium", "Encoder speed preset.", flag="--preset", choices=PRESETS)
+    codec: str = option(
+        "libx264",
+        "Video encoder: libx264, libx265, prores (.mov), dnxhr (.mov), ffv1 (.mkv, lossless) or svtav1 (AV1).",
+        flag="--codec",
+        choices=CODECS,
+    )
+    crf: int = option(
+        18, "Encoder quality, 0 (lossless) to 51 (x264, x265; SVT-AV1 too).", flag="--crf", minimum=0, maximum=51
+    )
+    preset: str = option("medium", "Encoder speed preset (x264, x265, SVT-AV1).", flag="--preset", choices=PRESETS)
+    profile: str = option(
+        "",
+        "Master profile: prores proxy, lt, standard, hq (default), 4444, 4444xq; dnxhr lb, sq, hq, hqx (default), 444.",
+        flag="--profile",
+    )
 
     def __post_init__(self) -> None:
         check_fields(self, "encoder.")
+        if self.profile and self.codec not in PROFILES:
+            raise SettingError("encoder.profile", f"{self.profile!r}: only --codec prores and dnxhr have profiles")
+        if self.profile and self.profile not in PROFILES[self.codec]:
+            raise SettingError(
+                "encoder.profile", f"{self.profile!r} is not a {self.codec} profile: {', '.join(PROFILES[self.codec])}"
+            )
+
+
+# The output suffixes each codec is written to (where players and editors expect it), the first the usual one.
+CONTAINERS_OF = {
+    "libx264": (".mp4", ".m4v", ".mov", ".mkv"),
+    "libx265": (".mp4", ".m4v", ".mov", ".mkv"),
+    "prores": (".mov", ".mkv"),
+    "dnxhr": (".mov",),
+    "ffv1": (".mkv",),
+    "svtav1": (".mp4", ".mkv"),
+}
+
+
+def check_container(settings: EncoderSettings, output: Path) -> None:
+    """:class:`SettingError` (before any work) when the output's type is not one the codec is written to."""
+    allowed = CONTAINERS_OF[settings.codec]
+    if output.suffix.lower() not in allowed:
+        raise SettingError(
+            "encoder.codec",
+            f"{settings.codec} is written to {' or '.join(allowed)}, not {output.suffix or 'a file without a type'}; "
+            f"name the output {output.stem}{allowed[0]}",
+        )
+
+
+def default_for_codec(path: Path, settings: EncoderSettings) -> Path:
+    """A default output name with the codec's usual type (``NAME.colorized.mov`` for ProRes)."""
+    allowed = CONTAINERS_OF[settings.codec]
+    return path if path.suffix.lower() in allowed else path.with_suffix(allowed[0])
+
+
+@dataclass(frozen=True)
+class CodecSetup:
+    """What FFmpeg is asked for: the encoder, its pixel format and bit depth, its options."""
+
+    encoder: str
+    pix_fmt: str
+    bit_depth: int
+    options: dict[str, str]
+
+
+# x264's preset names on SVT-AV1's 0 (slowest) .. 13 scale.
+_SVT_PRESETS = dict(zip(PRESETS, (12, 11, 10, 9, 8, 7, 5, 4, 3), strict=True))
+_PRORES_PROFILE = {name: str(k) for k, name in enumerate(PROFILES["prores"])}
+
+
+def codec_setup(settings: EncoderSettings, width: int, height: int, bit_depth: int) -> CodecSetup:
+    """The encoder for ``settings`` at this size and input bit depth (:class:`EncodeError` where it cannot be)."""
+    codec = settings.codec
+    even = width % 2 == 0 and height % 2 == 0
+    if codec in ("libx264", "libx265"):
+        # --crf 0 means lossless, but x264's CRF scale shifts at 10 bits (0 is not lossless there): qp 0 is.
+        quality = {"qp": "0"} if settings.crf == 0 else {"crf": str(settings.crf)}
+        options = {**quality, "preset": settings.preset}
+        if codec == "libx265":
+            options["x265-params"] = "log-level=error"
+        return CodecSetup(codec, choose_pix_fmt(width, height, bit_depth), bit_depth, options)
+    if codec == "ffv1":
+        # As archives configure it (FFV1 version 3, every frame a keyframe, slices with CRCs), at the input's depth.
+        options = {"level": "3", "g": "1", "slicecrc": "1", "slices": "4"}
+        return CodecSetup("ffv1", choose_pix_fmt(width, height, bit_depth), bit_depth, options)
+    if codec == "svtav1":
+        if not even:
+            raise EncodeError(f"svtav1 needs even frame sides; this video is {width}x{height} (use ffv1 or libx264)")
+        depth = 8 if bit_depth == 8 else 10
+        options = {"crf": str(max(settings.crf, 1)), "preset": str(_SVT_PRESETS[settings.preset])}
+        return CodecSetup("libsvtav1", "yuv420p" if depth == 8 else "yuv420p10le", depth, options)
+    profile = settings.profile or DEFAULT_PROFILE[codec]
+    full_chroma = profile in ("4444", "4444xq", "444")
+    if width % 2 and not full_chroma:
+        raise EncodeError(f"{codec} {profile} is 4:2:2, which needs an even width; this video is {width} wide")
+    if codec == "prores":
+        pix_fmt = "yuv444p10le" if full_chroma else "yuv422p10le"
+        return CodecSetup("prores_ks", pix_fmt, 10, {"profile": _PRORES_PROFILE[profile], "vendor": "apl0"})
+    depth = 8 if profile in ("lb", "sq", "hq") else 10
+    pix_fmt = ("yuv444p" if full_chroma else "yuv422p") + ("10le" if depth == 10 else "")
+    return CodecSetup("dnxhd", pix_fmt, depth, {"profile": f"dnxhr_{profile}"})
 
 
 # FFmpeg's enum values for the colour tags written into the bitstream.
@@ -85,8 +188,11 @@ class ColorVideoWriter:
         self._time_base = time_base
         self._rate = rate
         self._width, self._height = width, height
-        self.pix_fmt = choose_pix_fmt(width, height, spec.bit_depth)
-        self._subsampled = self.pix_fmt.startswith("yuv420")
+        self._setup = codec_setup(settings, width, height, spec.bit_depth)
+        self.pix_fmt = self._setup.pix_fmt
+        # Chroma is subsampled 2x2 for 4:2:0, 2x1 for 4:2:2; samples are written at the output's bit depth.
+        self._chroma_step = (2, 2) if "420" in self.pix_fmt else (2, 1) if "422" in self.pix_fmt else (1, 1)
+        self._out_spec = dataclasses.replace(spec, bit_depth=self._setup.bit_depth)
         self._shift_pts = round(shift_s / time_base)
         self._preview = range_start_s is not None
         self._last_end_s = 0.0
@@ -109,13 +215,13 @@ class ColorVideoWriter:
             raise
 
     def _add_video_stream(self, settings: EncoderSettings) -> av.VideoStream:
-        # --crf 0 means lossless, but x264's CRF scale shifts at 10 bits (0 is not lossless there): qp 0 is.
-        quality = {"qp": "0"} if settings.crf == 0 else {"crf": str(settings.crf)}
-        options = {**quality, "preset": settings.preset}
-        if settings.codec == "libx265":
-            options["x265-params"] = "log-level=error"
+        setup = self._setup
+        if setup.encoder == "libsvtav1":
+            os.environ.setdefault("SVT_LOG", "1")  # SVT-AV1 prints its banner to stderr; errors only
         try:
-            stream = cast(av.VideoStream, self._output.add_stream(settings.codec, rate=self._rate, options=options))
+            stream = cast(
+                av.VideoStream, self._output.add_stream(setup.encoder, rate=self._rate, options=setup.options)
+            )
         except ValueError as exc:
             raise EncodeError(
                 f"{self.path}: the {self._output.format.name} container cannot hold {settings.codec}"
@@ -133,12 +239,13 @@ class ColorVideoWriter:
         """Encode one frame: its own luma plane plus unit chroma ``(H, W, 2)`` at full size."""
         if chroma.shape != (*frame.luma.shape, 2):
             raise ValueError(f"chroma must be {(*frame.luma.shape, 2)}, got {chroma.shape}")
-        if self._subsampled:
+        step_x, step_y = self._chroma_step
+        if step_x > 1 or step_y > 1:
             h, w = frame.luma.shape
-            chroma = cv2.resize(chroma, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
-        samples = self._spec.chroma_to_samples(chroma)
+            chroma = cv2.resize(chroma, (w // step_x, h // step_y), interpolation=cv2.INTER_AREA)
+        samples = self._out_spec.chroma_to_samples(chroma)
         out = av.VideoFrame(self._width, self._height, self.pix_fmt)
-        _fill_plane(out.planes[0], frame.luma)
+        _fill_plane(out.planes[0], at_depth(frame.luma, self._spec.bit_depth, self._setup.bit_depth))
         _fill_plane(out.planes[1], samples[..., 0])
         _fill_plane(out.planes[2], samples[..., 1])
         pts = frame.pts if frame.pts is not None else round(frame.index / (self._rate or 25) / self._time_base)
@@ -182,6 +289,17 @@ class ColorVideoWriter:
             self._output.close()
         except (av.FFmpegError, OSError, ValueError):
             pass
+
+
+def at_depth(luma: np.ndarray, depth: int, target: int) -> np.ndarray:
+    """The Y plane at another bit depth: shifted up exactly (8 → 10 bits keeps every value), rounded down."""
+    if target == depth:
+        return luma
+    if target > depth:
+        return luma.astype(np.uint16) << (target - depth)
+    shift = depth - target
+    rounded = (luma.astype(np.uint32) + (1 << (shift - 1))) >> shift
+    return np.minimum(rounded, (1 << target) - 1).astype(np.uint8 if target == 8 else np.uint16)
 
 
 def _fill_plane(plane: av.video.plane.VideoPlane, values: np.ndarray) -> None:

@@ -23,6 +23,7 @@ import numpy as np
 from vidcolor.cache import fingerprint
 from vidcolor.colour import YCbCrSpec, matrix_for_height
 from vidcolor.errors import UsageError
+from vidcolor.frames.encode import default_for_codec
 from vidcolor.frames.output import default_output_path
 from vidcolor.frames.probe import probe
 from vidcolor.frames.timecode import FrameRange, TimePoint
@@ -84,7 +85,7 @@ class Studio:
         self.folder = (base / self.content[:16]).resolve()
         for part in ("uploads", "hints", "frames", "previews"):
             (self.folder / part).mkdir(parents=True, exist_ok=True)
-        self.output = default_output_path(self.input).resolve()
+        self.output = default_for_codec(default_output_path(self.input), self.settings.encoder).resolve()
         self.plan_path = default_plan_path(self.input).resolve()
         self.jobs = JobRunner()
         self.closing = threading.Event()

@@ -1,0 +1,106 @@
+"""Masters and archive copies out (issue 20): FFV1 lossless in Matroska, ProRes and DNxHR in QuickTime, SVT-AV1."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from tests.media import audio_packets, make_video
+from vidcolor.cli import run
+from vidcolor.frames.encode import at_depth
+
+FAST = ["--segmenter", "whole", "--no-cache", "-q"]
+
+
+def _luma(path: Path) -> list[np.ndarray]:
+    planes = []
+    with av.open(str(path)) as container:
+        for frame in container.decode(video=0):
+            plane = frame.planes[0]
+            dtype = np.uint16 if frame.format.name.endswith("le") else np.uint8
+            planes.append(np.frombuffer(plane, dtype).reshape(plane.height, -1)[:, : frame.width].copy())
+    return planes
+
+
+def _stream(path: Path) -> av.codec.context.CodecContext:
+    with av.open(str(path)) as container:
+        return container.streams.video[0].codec_context
+
+
+@pytest.mark.parametrize("pix_fmt", ["yuv420p", "yuv420p10le"])
+def test_ffv1_in_matroska_keeps_the_luma_bit_for_bit_and_the_audio(reference: Path, tmp_path: Path, pix_fmt) -> None:
+    clip = make_video(tmp_path / "in.mkv", width=96, height=64, frames=12, pix_fmt=pix_fmt)
+    out = tmp_path / "master.mkv"
+    assert run([str(clip), "--style", str(reference), "--codec", "ffv1", "-o", str(out), *FAST]) == 0
+    context = _stream(out)
+    assert context.name == "ffv1" and context.pix_fmt == pix_fmt  # the input's bit depth kept
+    assert all(np.array_equal(a, b) for a, b in zip(_luma(out), _luma(clip), strict=True))
+    # Every audio packet, payload and time (Matroska rewrites the priming packet's duration, not its samples).
+    assert [[p[:2] for p in s] for s in audio_packets(out)] == [[p[:2] for p in s] for s in audio_packets(clip)]
+
+
+@pytest.mark.parametrize(
+    ("codec", "profile", "name", "pix_fmt"),
+    [
+        ("prores", "", "HQ", "yuv422p10le"),
+        ("prores", "4444", "4444", "yuv444p12le"),  # written 10-bit; FFmpeg decodes 4444 to 12 bits
+        ("dnxhr", "", "DNXHR HQX", "yuv422p10le"),
+        ("dnxhr", "hq", "DNXHR HQ", "yuv422p"),
+    ],
+)
+def test_masters_decode_with_their_profile_size_and_depth(
+    reference: Path, tmp_path: Path, codec: str, profile: str, name: str, pix_fmt: str
+) -> None:
+    clip = make_video(tmp_path / "in.mp4", width=256, height=144, frames=6)
+    out = tmp_path / "master.mov"
+    extra = ["--profile", profile] if profile else []
+    assert run([str(clip), "--style", str(reference), "--codec", codec, *extra, "-o", str(out), *FAST]) == 0
+    context = _stream(out)
+    assert (context.profile, context.pix_fmt, context.width, context.height) == (name, pix_fmt, 256, 144)
+    # Lossy, but the luma is the input's within the codec's rounding (10-bit output: the input's 8 bits shifted).
+    scale = {"10le": 4, "12le": 16}.get(pix_fmt[-4:], 1)
+    for got, want in zip(_luma(out), _luma(clip), strict=True):
+        assert np.abs(got.astype(np.float32) / scale - want).max() <= 2
+
+
+def test_the_default_output_takes_the_codecs_type_and_a_wrong_one_is_refused(
+    reference: Path, tmp_path: Path, capsys
+) -> None:
+    clip = make_video(tmp_path / "in.mp4", width=64, height=48, frames=4)
+    assert run([str(clip), "--style", str(reference), "--codec", "prores", *FAST]) == 0
+    assert (tmp_path / "in.colorized.mov").is_file()
+    capsys.readouterr()
+    cases = [
+        (["--codec", "prores", "-o", str(tmp_path / "x.mp4")], "prores is written to .mov or .mkv, not .mp4"),
+        (["--codec", "ffv1", "-o", str(tmp_path / "x.mov")], "ffv1 is written to .mkv, not .mov"),
+        (["--profile", "hq", "-o", str(tmp_path / "x.mp4")], "only --codec prores and dnxhr have profiles"),
+        (["--codec", "dnxhr", "--profile", "4444"], "'4444' is not a dnxhr profile"),
+    ]
+    for args, said in cases:
+        assert run([str(clip), "--style", str(reference), *args, *FAST]) == 2
+        err = capsys.readouterr().err
+        assert said in err and err.count("\n") == 1, err
+    assert not list(tmp_path.glob("x.*"))
+
+
+def test_an_svtav1_access_copy_and_odd_sizes(reference: Path, tmp_path: Path, capsys) -> None:
+    clip = make_video(tmp_path / "in.mp4", width=128, height=72, frames=6)
+    out = tmp_path / "access.mp4"
+    assert run([str(clip), "--style", str(reference), "--codec", "svtav1", "-o", str(out), *FAST]) == 0
+    assert len(_luma(out)) == 6
+    assert "Svt[info]" not in capsys.readouterr().err
+    odd = make_video(tmp_path / "odd.mkv", width=65, height=47, frames=3, pix_fmt="yuv444p")
+    assert run([str(odd), "--style", str(reference), "--codec", "svtav1", "-o", str(tmp_path / "o.mkv"), *FAST]) != 0
+    assert "svtav1 needs even frame sides; this video is 65x47" in capsys.readouterr().err
+    assert run([str(odd), "--style", str(reference), "--codec", "ffv1", "-o", str(tmp_path / "o.mkv"), *FAST]) == 0
+    assert all(np.array_equal(a, b) for a, b in zip(_luma(tmp_path / "o.mkv"), _luma(odd), strict=True))
+
+
+def test_luma_at_another_bit_depth_is_shifted_up_exactly_and_rounded_down() -> None:
+    eight = np.array([[16, 17, 235, 255]], np.uint8)
+    np.testing.assert_array_equal(at_depth(eight, 8, 10), [[64, 68, 940, 1020]])
+    np.testing.assert_array_equal(at_depth(at_depth(eight, 8, 10), 10, 8), eight)
+    np.testing.assert_array_equal(at_depth(np.array([[65, 66, 1023]], np.uint16), 10, 8), [[16, 17, 255]])
