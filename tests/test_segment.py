@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -217,3 +218,24 @@ def test_weights_import_loads_a_file_without_a_published_digest_before_installin
     assert run(["weights", "verify", "--weights-dir", str(folder)]) == 0
     (folder / "79999_iter.pth").write_bytes(b"overwritten")
     assert run(["weights", "verify", "--weights-dir", str(folder)]) == 5
+
+
+def test_debug_masks_show_every_keyframe_at_the_inputs_size_with_a_legend(reference: Path, tmp_path: Path) -> None:
+    import cv2
+
+    from tests.media import make_video
+    from vidcolor.cli import run
+    from vidcolor.segment.regions import LEGEND_ROW
+
+    clip = make_video(tmp_path / "c.mp4", width=96, height=64, frames=60)
+    folder = tmp_path / "masks"
+    out = tmp_path / "o.mp4"
+    assert (
+        run([str(clip), "--style", str(reference), "-o", str(out), "--no-cache", "--debug-masks", str(folder), "-q"])
+        == 0
+    )
+    names = sorted(p.name for p in folder.iterdir())
+    # Every keyframe, the shot's first and last (neither needs solving) among them, and the reference.
+    assert {"keyframe_000000.png", "keyframe_000059.png", "reference.png"} <= set(names) and len(names) == 4, names
+    shapes = {cv2.imread(str(folder / n)).shape for n in names}
+    assert shapes == {(64 + LEGEND_ROW, 96, 3)}

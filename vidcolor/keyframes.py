@@ -277,12 +277,19 @@ class WindowColorizer:
         if cached is not None and cached.shape == (*work.unit.shape, 3):
             self.stats.cached += 1
             self._masks = None  # not segmented: the next keyframe detects afresh
+            self._inspect_unsolved(work)
             return KeyframeColour.unstacked(cached)
         # The cache keeps float16; a run uses the same rounded values whether it solved a keyframe
         # or read it back, so a resumed run gives exactly the output of an uninterrupted one.
         stored = self._compose(work, previous).stacked()
         self._cache.put(name, stored)
         return KeyframeColour.unstacked(stored)
+
+    def _inspect_unsolved(self, work: WorkFrame) -> None:
+        """``--debug-masks`` shows every keyframe: one its colorizer did not solve (the reference's own
+        frame, a fully matched or cached one) is segmented afresh for the picture only."""
+        if self._inspect is not None:
+            self._inspect(work.frame, work.unit, self._segmenter.segment(work.unit))
 
     def _compose(self, work: WorkFrame, previous: Propagated | None) -> KeyframeColour:
         """A keyframe's colour from its sources in order of trust, joined along luma edges."""
@@ -309,9 +316,11 @@ class WindowColorizer:
             fill = self._colorizer.refine(Keyframe(work.unit, masks), reference, previous, Trusted(data, trust))
         elif reference is None and self._automatic is not None and float(unvouched.mean()) > SOLVE_ABOVE:
             fill = self._automatic(work.unit)
+            self._inspect_unsolved(work)
         else:
             fill = spread
             self._masks = None  # not segmented: the next keyframe detects afresh
+            self._inspect_unsolved(work)
         spread_share = (1.0 - trust) * support
         chroma = trust[..., None] * data + spread_share[..., None] * spread + unvouched[..., None] * fill
         certainty = trust + SPREAD_CERTAINTY * spread_share + SOLVED_CERTAINTY * unvouched

@@ -38,7 +38,7 @@ from vidcolor.plan.make import check_plan_for, make_plan, render_parts
 from vidcolor.plan.model import Plan
 from vidcolor.references import References, StyleSource
 from vidcolor.segment.base import RegionMasks, Segmenter
-from vidcolor.segment.regions import overlay
+from vidcolor.segment.regions import legend, overlay
 from vidcolor.settings import Settings
 from vidcolor.solver.base import KeyframeColorizer
 from vidcolor.stages import build_automatic, build_stages, check_stage_names
@@ -171,8 +171,9 @@ def colorize_video(
     inspect = None
     if debug_dir is not None:
         for i, reference in enumerate(references.items):
-            _write_png(debug_dir / f"reference{i or ''}.png", overlay(reference.luma, reference.masks))
-        inspect = _overlay_writer(debug_dir)
+            picture = legend(overlay(reference.luma, reference.masks), reference.masks, (info.width, info.height))
+            _write_png(debug_dir / f"reference{i or ''}.png", picture)
+        inspect = _overlay_writer(debug_dir, (info.width, info.height))
     colour_sources = references.key + (f"|hints:{hints_key(parts.hints)}" if parts.hints else "")
     colour_sources += f"|auto:{automatic.identity}" if automatic is not None else ""
     colour_sources += f"|plan:{plan.render_key()}"
@@ -325,9 +326,11 @@ def _debug_folder(path: str | os.PathLike[str] | None) -> Path | None:
     return folder
 
 
-def _overlay_writer(folder: Path) -> MaskInspector:
+def _overlay_writer(folder: Path, size: tuple[int, int]) -> MaskInspector:
+    """Each keyframe's regions as a picture at ``size`` (width, height: the input's), with a legend."""
+
     def write(frame: LumaFrame, luma: np.ndarray, masks: RegionMasks) -> None:
-        _write_png(folder / f"keyframe_{frame.index:06d}.png", overlay(luma, masks))
+        _write_png(folder / f"keyframe_{frame.index:06d}.png", legend(overlay(luma, masks), masks, size))
 
     return write
 

@@ -80,6 +80,7 @@ def feathered(hard: dict[str, np.ndarray], shape: tuple[int, int], radius: float
     return RegionMasks(tuple(keep), weights.astype(np.float32))
 
 
+LEGEND_ROW = 18  # pixels under a debug overlay for the legend
 # Colours of the debug overlays (RGB), by base name.
 OVERLAY_COLOURS = {
     "skin": (255, 170, 120),
@@ -103,3 +104,22 @@ def overlay(luma: np.ndarray, masks: RegionMasks) -> np.ndarray:
     for name, weight in zip(masks.names, masks.weights, strict=True):
         colour += weight[..., None] * np.array(OVERLAY_COLOURS.get(base_name(name), (255, 255, 255)), np.float32)
     return np.clip(0.5 * grey + 0.5 * colour, 0, 255).astype(np.uint8)
+
+
+def legend(picture: np.ndarray, masks: RegionMasks, size: tuple[int, int]) -> np.ndarray:
+    """``picture`` (an :func:`overlay`, RGB uint8) fitted into ``size`` (width, height) on black, with a strip
+    below naming each region in its colour: keyframes and references come out the same size, readable alone."""
+    width, height = size
+    h, w = picture.shape[:2]
+    scale = min(width / w, height / h)
+    fitted = cv2.resize(picture, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+    canvas = np.zeros((height + LEGEND_ROW, width, 3), np.uint8)
+    top, left = (height - fitted.shape[0]) // 2, (width - fitted.shape[1]) // 2
+    canvas[top : top + fitted.shape[0], left : left + fitted.shape[1]] = fitted
+    x = 4
+    for name in dict.fromkeys(base_name(n) for n in masks.names):
+        colour = tuple(int(c) for c in OVERLAY_COLOURS.get(name, (255, 255, 255)))
+        cv2.rectangle(canvas, (x, height + 4), (x + 10, height + 14), colour, thickness=-1)
+        cv2.putText(canvas, name, (x + 14, height + 14), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (230, 230, 230), 1, cv2.LINE_AA)
+        x += 24 + 8 * len(name)
+    return canvas
