@@ -25,11 +25,18 @@ from vidcolor.cache import KeyframeCache, fingerprint
 from vidcolor.colour import YCbCrSpec, fit_chroma_to_gamut, matrix_for_height, ycbcr_to_rgb
 from vidcolor.errors import InputError, OutputError, UsageError, check_readable_file
 from vidcolor.frames.decode import DecodeStats, iter_luma_frames
-from vidcolor.frames.encode import ColorVideoWriter, check_container, default_for_codec
+from vidcolor.frames.encode import ColorVideoWriter, EncoderSettings, check_container, default_for_codec
 from vidcolor.frames.frame import LumaFrame
 from vidcolor.frames.output import OutputTarget, check_output, default_output_path, requested_output
 from vidcolor.frames.prefetch import prefetch
 from vidcolor.frames.probe import VideoInfo, probe
+from vidcolor.frames.sequence import (
+    SequenceTarget,
+    SequenceWriter,
+    check_sequence_output,
+    has_audio,
+    is_sequence,
+)
 from vidcolor.geometry import work_size
 from vidcolor.hints import HintSource, hints_key, read_hints
 from vidcolor.keyframes import MaskInspector, WindowColorizer, WorkFrame
@@ -148,8 +155,14 @@ def colorize_video(
         check_plan_for(plan, info, content, settings.frame_range, "the plan")
         references = References.read(render_parts(plan).sources, spec.matrix)
     output = requested_output(output_path, default_for_codec(default_output_path(input_path), settings.encoder))
-    target = check_output(output, input_path, overwrite=overwrite)
-    check_container(settings.encoder, target.path)
+    target: OutputTarget | SequenceTarget
+    if is_sequence(output):
+        if settings.encoder != EncoderSettings():
+            raise UsageError(f"{output}: an image sequence has no video encoder; leave out --codec, --crf, --preset")
+        target = check_sequence_output(output, input_path, overwrite=overwrite)
+    else:
+        target = check_output(output, input_path, overwrite=overwrite)
+        check_container(settings.encoder, target.path)
     for stale in target.remove_stale_partials():
         log.info("%s: removed, left by a run that was killed", stale)
     debug_dir = _debug_folder(debug_masks)
@@ -293,13 +306,19 @@ def _out_of_space(exc: BaseException | None) -> bool:
 
 
 def _open_writer(
-    target: OutputTarget,
+    target: OutputTarget | SequenceTarget,
     info: VideoInfo,
     spec: YCbCrSpec,
     settings: Settings,
     range_start_s: float | None,
     shift_s: float,
-) -> ColorVideoWriter:
+) -> ColorVideoWriter | SequenceWriter:
+    if isinstance(target, SequenceTarget):
+        if has_audio(info.path):
+            log.warning(
+                "%s: its audio is not written to the image sequence %s (pictures hold none)", info.path, target.path
+            )
+        return SequenceWriter(target, spec)
     return ColorVideoWriter(
         target.partial,
         container_format=target.container_format,

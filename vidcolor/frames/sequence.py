@@ -1,0 +1,138 @@
+"""Image sequences out: ``-o restored/frame_%06d.tiff`` writes one 16-bit RGB picture per frame.
+
+A sequence is a folder written as a whole: its frames go into a hidden folder beside it, renamed to
+the sequence's folder only when every frame is written (a failure or a signal leaves no half
+sequence; an existing folder is replaced only with ``overwrite``). 16-bit RGB keeps the luma: the
+chroma is already fitted into each pixel's gamut, so nothing clips, and the rounding of 16-bit samples
+is far below half a step of the input's luma, so converting back gives the input's Y plane exactly.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from vidcolor.colour import YCbCrSpec, ycbcr_to_rgb
+from vidcolor.errors import OutputError, OutputExistsError
+from vidcolor.frames.frame import LumaFrame
+
+SEQUENCE_FORMATS = {".png": "png", ".tif": "tiff", ".tiff": "tiff"}
+_NUMBER = re.compile(r"%0?(\d*)d")
+TIFF_DEFLATE = 8  # readable everywhere (OpenCV's default LZW is not)
+
+
+def has_audio(path: Path) -> bool:
+    """Whether a video file holds any audio stream (an image sequence drops it: the run says so)."""
+    import av
+
+    with av.open(str(path)) as container:
+        return bool(container.streams.audio)
+
+
+def is_sequence(path: Path) -> bool:
+    """Whether ``path`` names an image sequence: a picture type and one ``%d`` (``%06d``) in its name."""
+    return path.suffix.lower() in SEQUENCE_FORMATS and len(_NUMBER.findall(path.name)) == 1
+
+
+@dataclass(frozen=True)
+class SequenceTarget:
+    """A checked sequence output: ``path`` is the pattern, its folder the unit that is committed."""
+
+    path: Path
+
+    @property
+    def folder(self) -> Path:
+        return self.path.parent
+
+    @property
+    def partial(self) -> Path:
+        """The hidden folder written until the sequence is complete (one per process)."""
+        return self.folder.with_name(f".{self.folder.name}.{os.getpid()}.partial")
+
+    def frame_path(self, number: int) -> Path:
+        return self.partial / _NUMBER.sub(lambda m: f"{number:0{m.group(1) or 1}d}", self.path.name)
+
+    def commit(self) -> None:
+        """Put the complete folder in place of the sequence's folder (the old one, with ``overwrite``, goes)."""
+        if self.folder.exists():
+            aside = self.folder.with_name(f".{self.folder.name}.{os.getpid()}.replaced")
+            os.replace(self.folder, aside)
+            os.replace(self.partial, self.folder)
+            shutil.rmtree(aside, ignore_errors=True)
+        else:
+            os.replace(self.partial, self.folder)
+
+    def discard(self) -> None:
+        shutil.rmtree(self.partial, ignore_errors=True)
+
+    def remove_stale_partials(self) -> list[Path]:
+        """Hidden folders of this sequence left by runs that were killed (their process is gone)."""
+        from vidcolor.frames.output import _alive
+
+        removed = []
+        for path in self.folder.parent.glob(f".{self.folder.name}.*.partial"):
+            pid = path.name[len(self.folder.name) + 2 :].split(".", 1)[0]
+            if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+                shutil.rmtree(path, ignore_errors=True)
+                removed.append(path)
+        return removed
+
+
+def check_sequence_output(output: Path, input_path: Path, *, overwrite: bool) -> SequenceTarget:
+    """Validate a sequence output before any work (:class:`OutputError` naming it)."""
+    folder = output.parent
+    if str(folder) in ("", "."):
+        raise OutputError(
+            f"{output}: a sequence is written as a whole into its own folder; give one: -o FOLDER/{output.name}"
+        )
+    if input_path.resolve().is_relative_to(folder.resolve()):
+        raise OutputError(f"{output}: its folder {folder} holds the input; choose another folder")
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(f"{output}: {folder} is a file, not a folder")
+    if folder.is_dir() and any(folder.iterdir()) and not overwrite:
+        raise OutputExistsError(folder)
+    parent = folder.parent if str(folder.parent) else Path(".")
+    if not parent.is_dir():
+        raise OutputError(f"{output}: folder {parent} does not exist")
+    try:
+        with tempfile.TemporaryFile(dir=parent):
+            pass
+    except OSError as exc:
+        raise OutputError(f"{output}: folder {parent} is not writable ({exc.strerror})") from exc
+    return SequenceTarget(output)
+
+
+class SequenceWriter:
+    """Writes each frame as a 16-bit RGB picture numbered from 0 (the run's first frame) into the target."""
+
+    def __init__(self, target: SequenceTarget, spec: YCbCrSpec) -> None:
+        self._target = target
+        self._spec = spec
+        self._params = [cv2.IMWRITE_TIFF_COMPRESSION, TIFF_DEFLATE] if target.path.suffix.lower() != ".png" else []
+        self.frames_written = 0
+        self.audio_packets_copied = 0
+        target.partial.mkdir(parents=True, exist_ok=False)
+
+    def write(self, frame: LumaFrame, chroma: np.ndarray) -> None:
+        """One frame: its own luma plane plus unit chroma ``(H, W, 2)`` (already within the gamut)."""
+        rgb = np.clip(ycbcr_to_rgb(self._spec.luma_to_unit(frame.luma), chroma, self._spec.matrix), 0.0, 1.0)
+        samples = np.rint(rgb * 65535.0).astype(np.uint16)
+        path = self._target.frame_path(self.frames_written)
+        ok, encoded = cv2.imencode(path.suffix, cv2.cvtColor(samples, cv2.COLOR_RGB2BGR), self._params)
+        if not ok:
+            raise OutputError(f"{path}: the frame could not be encoded")
+        path.write_bytes(encoded.tobytes())
+        self.frames_written += 1
+
+    def close(self) -> None:
+        """Nothing to flush: every frame is a file already."""
+
+    def abort(self) -> None:
+        """Nothing to close (the caller removes the hidden folder)."""
