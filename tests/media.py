@@ -125,7 +125,7 @@ def luma_planes(path: Path) -> list[np.ndarray]:
     with av.open(str(path)) as c:
         for f in c.decode(video=0):
             p = f.planes[0]
-            dtype = np.uint16 if f.format.name.endswith("10le") else np.uint8
+            dtype = np.uint16 if f.format.name.endswith("le") else np.uint8  # 10 and 12 bits
             rows = np.frombuffer(p, dtype=dtype).reshape(-1, p.line_size // np.dtype(dtype).itemsize)
             out.append(rows[: f.height, : f.width].copy())
     return out

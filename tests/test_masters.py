@@ -8,21 +8,11 @@ import av
 import numpy as np
 import pytest
 
-from tests.media import audio_packets, make_video
+from tests.media import audio_packets, luma_planes, make_video
 from vidcolor.cli import run
 from vidcolor.frames.encode import at_depth
 
 FAST = ["--segmenter", "whole", "--no-cache", "-q"]
-
-
-def _luma(path: Path) -> list[np.ndarray]:
-    planes = []
-    with av.open(str(path)) as container:
-        for frame in container.decode(video=0):
-            plane = frame.planes[0]
-            dtype = np.uint16 if frame.format.name.endswith("le") else np.uint8
-            planes.append(np.frombuffer(plane, dtype).reshape(plane.height, -1)[:, : frame.width].copy())
-    return planes
 
 
 def _stream(path: Path) -> av.codec.context.CodecContext:
@@ -37,7 +27,7 @@ def test_ffv1_in_matroska_keeps_the_luma_bit_for_bit_and_the_audio(reference: Pa
     assert run([str(clip), "--style", str(reference), "--codec", "ffv1", "-o", str(out), *FAST]) == 0
     context = _stream(out)
     assert context.name == "ffv1" and context.pix_fmt == pix_fmt  # the input's bit depth kept
-    assert all(np.array_equal(a, b) for a, b in zip(_luma(out), _luma(clip), strict=True))
+    assert all(np.array_equal(a, b) for a, b in zip(luma_planes(out), luma_planes(clip), strict=True))
     # Every audio packet, payload and time (Matroska rewrites the priming packet's duration, not its samples).
     assert [[p[:2] for p in s] for s in audio_packets(out)] == [[p[:2] for p in s] for s in audio_packets(clip)]
 
@@ -62,7 +52,7 @@ def test_masters_decode_with_their_profile_size_and_depth(
     assert (context.profile, context.pix_fmt, context.width, context.height) == (name, pix_fmt, 256, 144)
     # Lossy, but the luma is the input's within the codec's rounding (10-bit output: the input's 8 bits shifted).
     scale = {"10le": 4, "12le": 16}.get(pix_fmt[-4:], 1)
-    for got, want in zip(_luma(out), _luma(clip), strict=True):
+    for got, want in zip(luma_planes(out), luma_planes(clip), strict=True):
         assert np.abs(got.astype(np.float32) / scale - want).max() <= 2
 
 
@@ -90,13 +80,13 @@ def test_an_svtav1_access_copy_and_odd_sizes(reference: Path, tmp_path: Path, ca
     clip = make_video(tmp_path / "in.mp4", width=128, height=72, frames=6)
     out = tmp_path / "access.mp4"
     assert run([str(clip), "--style", str(reference), "--codec", "svtav1", "-o", str(out), *FAST]) == 0
-    assert len(_luma(out)) == 6
+    assert len(luma_planes(out)) == 6
     assert "Svt[info]" not in capsys.readouterr().err
     odd = make_video(tmp_path / "odd.mkv", width=65, height=47, frames=3, pix_fmt="yuv444p")
     assert run([str(odd), "--style", str(reference), "--codec", "svtav1", "-o", str(tmp_path / "o.mkv"), *FAST]) != 0
     assert "svtav1 needs even frame sides; this video is 65x47" in capsys.readouterr().err
     assert run([str(odd), "--style", str(reference), "--codec", "ffv1", "-o", str(tmp_path / "o.mkv"), *FAST]) == 0
-    assert all(np.array_equal(a, b) for a, b in zip(_luma(tmp_path / "o.mkv"), _luma(odd), strict=True))
+    assert all(np.array_equal(a, b) for a, b in zip(luma_planes(tmp_path / "o.mkv"), luma_planes(odd), strict=True))
 
 
 def test_luma_at_another_bit_depth_is_shifted_up_exactly_and_rounded_down() -> None:

@@ -12,7 +12,7 @@ import traceback
 
 import typer
 
-from vidcolor.cli import (  # each registers its command(s) on the app
+from vidcolor.cli import (  # noqa: F401 (each registers its command(s) on the app)
     batch_command,
     cache_command,
     colorize_command,
@@ -25,16 +25,6 @@ from vidcolor.cli import (  # each registers its command(s) on the app
 from vidcolor.cli.common import Terminated, app, err_console, flag_of
 from vidcolor.errors import EXIT_INTERNAL, INTERRUPTING_SIGNALS, VidcolorError
 
-del (
-    batch_command,
-    cache_command,
-    colorize_command,
-    hints_command,
-    plan_command,
-    preview_command,
-    studio_command,
-    weights_command,
-)
 # The first word that names a command; anything else is an input, short for `vidcolor colorize INPUT`.
 SUBCOMMANDS = frozenset(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
 
