@@ -194,7 +194,7 @@ def _pass(
     base: Plan | None,
 ) -> tuple[Placement, int]:
     """One pass over the run's thumbnails: the placement, and how many frames the run has."""
-    period = float(1 / info.rate) if info.rate else 1 / 25
+    period = 1 / float(_rate(info))
     origin = float((info.start_pts or 0) * info.time_base)
     count = 0
 
@@ -266,6 +266,7 @@ def _pin_inside(pin: TimePoint, shot: Shot, period: float) -> bool:
 
 
 def _rate(info: VideoInfo) -> Fraction:
+    """The nominal frame rate, 25 where the file tells none: the one place the plan's frame period comes from."""
     return info.rate if info.rate else Fraction(25)
 
 
