@@ -254,3 +254,32 @@ def test_ctrl_c_during_a_batch_says_what_was_kept(reels: Path, reference: Path, 
     line = err.decode().strip().splitlines()[-1]
     assert "interrupted (SIGINT); 1 item finished and kept in" in line and "nothing was written" not in line, line
     assert "in progress stopped (run the same batch again to finish them)" in line
+
+
+def test_the_status_says_what_colours_each_item_and_masters_take_their_codecs_type(
+    archive: Path, reference: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch
+) -> None:
+    (archive / "reel2" / "broken.mp4").unlink()
+    out = tmp_path / "out"
+    assert batch(archive, "--style", reference, "-o", out, "--codec", "ffv1") == 0
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file() and p.name[0] != ".") == [
+        "a.mkv", "c.mkv", "reel2/b.mkv", "scan.png", "vidcolor-batch.sqlite",
+    ]  # fmt: skip
+    monkeypatch.setenv("COLUMNS", "500")
+    capsys.readouterr()
+    assert run(["batch", "--status", str(out)]) == 0
+    table = capsys.readouterr().out
+    assert "colour" in table and table.count(reference.name) == 4  # each item's reference
+
+
+def test_an_older_manifest_gains_the_new_column(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    with sqlite3.connect(out / MANIFEST_NAME) as db:  # the first manifests' layout
+        db.execute(
+            "CREATE TABLE items (input TEXT PRIMARY KEY, output TEXT NOT NULL, size INTEGER, content TEXT, "
+            "settings TEXT, status TEXT NOT NULL, started REAL, finished REAL, seconds REAL, frames INTEGER, error TEXT)"
+        )
+        db.execute("INSERT INTO items (input, output, status) VALUES ('a.mp4', 'o/a.mp4', 'done')")
+    rows = Manifest.create(out).rows()
+    assert rows[0].status == "done" and rows[0].colour is None

@@ -38,6 +38,17 @@ class BatchItem:
     problem: str | None = None  # why it cannot be coloured (a listed file missing...): it fails, the rest run
 
     @property
+    def colour_source(self) -> str:
+        """What colours it, as ``batch --status`` shows it."""
+        if self.plan is not None:
+            return f"plan {self.plan.name}"
+        parts = [
+            Path(r.split("@", 1)[0]).name + ("@" + r.split("@", 1)[1] if "@" in r else "") for r in self.references
+        ]
+        parts += [f"hints {Path(h.rsplit('@', 1)[0]).name}" for h in self.hints]
+        return ", ".join(parts) or "automatic"
+
+    @property
     def is_photo(self) -> bool:
         return self.input.suffix.lower() in IMAGE_SUFFIXES
 
@@ -94,11 +105,13 @@ def collect_items(
     style: Sequence[str],
     mapping: ReferenceMap | None = None,
     hints: Sequence[str] = (),
+    video_types: Sequence[str] = (),
 ) -> list[BatchItem]:
     """The batch's items, in a stable order: files as given, folders walked (recursively, sorted),
     ``@list.txt`` read line by line (blank lines and ``#`` comments skipped). A video with a plan
     beside it (``NAME.plan.toml``) is rendered from that plan. Without ``style``, ``mapping`` and
-    ``hints``, items are coloured by the automatic network.
+    ``hints``, items are coloured by the automatic network. ``video_types``: the output types the chosen
+    codec is written to (``.mov`` for ProRes); a video's output keeps its input's type where it is one of them.
 
     Raises:
         InputError: an input given that does not exist, or a folder with no video or image in it (a file
@@ -129,7 +142,10 @@ def collect_items(
         refs = (mapping.references_for(relative) if mapping is not None else None) or tuple(style)
         if not refs and mapping is not None and problem is None:
             problem = f"{path}: no reference for it; give --style or a --map pattern that matches it"
-        output = outdir / relative.with_suffix(_output_suffix(path))
+        suffix = _output_suffix(path)
+        if video_types and path.suffix.lower() not in IMAGE_SUFFIXES and suffix not in video_types:
+            suffix = video_types[0]
+        output = outdir / relative.with_suffix(suffix)
         if output in outputs and outputs[output] != path:
             raise UsageError(f"{path} and {outputs[output]} would both write {output}")
         outputs[output] = path

@@ -30,9 +30,12 @@ CREATE TABLE IF NOT EXISTS items (
     finished REAL,
     seconds REAL,
     frames INTEGER,
-    error TEXT
+    error TEXT,
+    colour TEXT
 )
 """
+# Columns added since the first manifests: a folder from an older vidcolor gets them on its next batch.
+_ADDED_COLUMNS = {"colour": "TEXT"}
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,7 @@ class Row:
     seconds: float | None
     frames: int | None
     error: str | None
+    colour: str | None = None  # what colours it: its references, its plan, hints, or the automatic network
 
 
 class Manifest:
@@ -68,6 +72,10 @@ class Manifest:
         with manifest._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute(_SCHEMA)
+            present = {row[1] for row in db.execute("PRAGMA table_info(items)")}
+            for column, kind in _ADDED_COLUMNS.items():
+                if column not in present:
+                    db.execute(f"ALTER TABLE items ADD COLUMN {column} {kind}")
         return manifest
 
     @classmethod
@@ -86,14 +94,16 @@ class Manifest:
         with self._connect() as db:
             return [Row(*r) for r in db.execute("SELECT * FROM items ORDER BY input")]
 
-    def plan(self, input_path: Path, output: Path, size: int, content: str, settings: str) -> None:
-        """Record an item as pending (again), with what identifies its work."""
+    def plan(self, input_path: Path, output: Path, size: int, content: str, settings: str, colour: str = "") -> None:
+        """Record an item as pending (again), with what identifies its work and what colours it."""
         with self._connect() as db:
             db.execute(
-                "INSERT INTO items (input, output, size, content, settings, status) VALUES (?, ?, ?, ?, ?, 'pending') "
+                "INSERT INTO items (input, output, size, content, settings, status, colour) "
+                "VALUES (?, ?, ?, ?, ?, 'pending', ?) "
                 "ON CONFLICT(input) DO UPDATE SET output=excluded.output, size=excluded.size, "
-                "content=excluded.content, settings=excluded.settings, status='pending', error=NULL",
-                (str(input_path), str(output), size, content, settings),
+                "content=excluded.content, settings=excluded.settings, status='pending', error=NULL, "
+                "colour=excluded.colour",
+                (str(input_path), str(output), size, content, settings, colour),
             )
 
     def started(self, input_path: Path) -> None:

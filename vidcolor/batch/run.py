@@ -184,7 +184,7 @@ def _run_locked(
         ):
             skipped.append(item.input)
             continue
-        manifest.plan(item.input, item.output, size, content, key)
+        manifest.plan(item.input, item.output, size, content, key, item.colour_source)
         to_do.append(item)
     done: list[Path] = []
     failed: list[Outcome] = []

@@ -11,6 +11,7 @@ from rich.console import Console
 from vidcolor.cli.colorize_command import settings_from, with_settings_options
 from vidcolor.cli.common import app, configure_logging, err_console, interruptible
 from vidcolor.errors import EXIT_PARTIAL, UsageError
+from vidcolor.frames.encode import CONTAINERS_OF
 from vidcolor.frames.timecode import FrameRange
 
 
@@ -60,7 +61,14 @@ def batch(
     if not inputs or output is None:
         raise UsageError("batch needs INPUTS... and -o OUTDIR (or --status OUTDIR)")
     settings = settings_from(options, FrameRange())
-    items = collect_items(inputs, output, style or [], ReferenceMap.read(mapping) if mapping else None, hints or [])
+    items = collect_items(
+        inputs,
+        output,
+        style or [],
+        ReferenceMap.read(mapping) if mapping else None,
+        hints or [],
+        video_types=CONTAINERS_OF[settings.encoder.codec],
+    )
 
     from vidcolor.cli.progress import BatchProgress
 
@@ -120,9 +128,11 @@ def print_status(outdir: Path) -> None:
 
     rows = Manifest.existing(outdir).rows()
     table = Table(title=f"{outdir}: {len(rows)} items")
-    for column in ("input", "output", "status", "seconds", "frames", "error"):
+    for column in ("input", "colour", "output", "status", "seconds", "frames", "error"):
         table.add_column(column, overflow="fold")
     for row in rows:
         seconds = f"{row.seconds:.1f}" if row.seconds is not None else ""
-        table.add_row(row.input, row.output, row.status, seconds, str(row.frames or ""), row.error or "")
+        table.add_row(
+            row.input, row.colour or "", row.output, row.status, seconds, str(row.frames or ""), row.error or ""
+        )
     Console(soft_wrap=True).print(table)
