@@ -101,11 +101,18 @@ class WorkFrame:
     @classmethod
     def of(cls, frame: LumaFrame, spec: YCbCrSpec, size: tuple[int, int]) -> WorkFrame:
         """``frame`` brought to work ``size`` ``(w, h)``."""
-        unit = np.clip(spec.luma_to_unit(frame.luma), 0.0, 1.0)
+        return cls.of_unit(frame, np.clip(spec.luma_to_unit(frame.luma), 0.0, 1.0), size, frame_thumbnail(frame, spec))
+
+    @classmethod
+    def of_unit(
+        cls, frame: LumaFrame, unit: np.ndarray, size: tuple[int, int], thumb: np.ndarray | None = None
+    ) -> WorkFrame:
+        """A frame whose full-size unit luma ``(H, W)`` is ``unit`` (a photograph's), at work ``size`` ``(w, h)``."""
+        full = unit
         if (unit.shape[1], unit.shape[0]) != size:
             unit = cv2.resize(unit, size, interpolation=cv2.INTER_AREA)
         u8 = np.rint(unit * 255.0).astype(np.uint8)
-        return cls(frame, unit, u8, cv2.blur(unit, (5, 5)), frame_thumbnail(frame, spec))
+        return cls(frame, unit, u8, cv2.blur(unit, (5, 5)), thumb if thumb is not None else thumbnail(full))
 
     def thumbnail(self) -> np.ndarray:
         return self.thumb

@@ -96,14 +96,7 @@ def colorize_photo(
 
     h, w = luma.shape
     work_h, work_w = work_size(h, w, settings.work_size)
-    unit = cv2.resize(luma, (work_w, work_h), interpolation=cv2.INTER_AREA) if (work_h, work_w) != (h, w) else luma
-    work = WorkFrame(
-        LumaFrame(0, None, Fraction(1), luma),
-        unit,
-        np.rint(unit * 255.0).astype(np.uint8),
-        cv2.blur(unit, (5, 5)),
-        thumbnail(luma),
-    )
+    work = WorkFrame.of_unit(LumaFrame(0, None, Fraction(1), luma), luma, (work_w, work_h))
     keyframes = WindowColorizer(
         stages.colorizer,
         stages.segmenter,
