@@ -94,3 +94,39 @@ def test_luma_at_another_bit_depth_is_shifted_up_exactly_and_rounded_down() -> N
     np.testing.assert_array_equal(at_depth(eight, 8, 10), [[64, 68, 940, 1020]])
     np.testing.assert_array_equal(at_depth(at_depth(eight, 8, 10), 10, 8), eight)
     np.testing.assert_array_equal(at_depth(np.array([[65, 66, 1023]], np.uint16), 10, 8), [[16, 17, 255]])
+
+
+def _with_timecode(source: Path, target: Path, timecode: str) -> Path:
+    """``source`` remuxed into a MOV whose video carries ``timecode`` (a tmcd track, as cameras write)."""
+    with av.open(str(source)) as inp, av.open(str(target), "w") as out:
+        stream = out.add_stream_from_template(inp.streams.video[0])
+        stream.metadata["timecode"] = timecode
+        for packet in inp.demux(inp.streams.video[0]):
+            if packet.dts is not None:
+                packet.stream = stream
+                out.mux(packet)
+    return target
+
+
+def _timecode_of(path: Path) -> str | None:
+    from vidcolor.frames.probe import probe
+
+    return probe(path).timecode
+
+
+def test_the_start_timecode_is_carried_moved_to_a_range_and_can_be_set(reference: Path, tmp_path: Path, capsys) -> None:
+    clip = _with_timecode(make_video(tmp_path / "in.mp4", frames=50), tmp_path / "tc.mov", "01:00:10:05")
+    assert _timecode_of(clip) == "01:00:10:05"
+    whole, part, given, mkv = (tmp_path / n for n in ("whole.mov", "part.mov", "given.mp4", "tag.mkv"))
+    common = ["--style", str(reference), *FAST]
+    assert run([str(clip), *common, "-o", str(whole)]) == 0
+    assert _timecode_of(whole) == "01:00:10:05"
+    assert run([str(clip), *common, "--start", "1", "--duration", "10f", "-o", str(part)]) == 0
+    assert _timecode_of(part) == "01:00:11:05"  # 25 frames on: the range's first frame
+    assert run([str(clip), *common, "--timecode", "10:00:00:00", "-o", str(given)]) == 0
+    assert _timecode_of(given) == "10:00:00:00"
+    assert run([str(clip), *common, "-o", str(mkv)]) == 0
+    assert _timecode_of(mkv) == "01:00:10:05"
+    capsys.readouterr()
+    assert run([str(clip), *common, "--timecode", "25:00", "-o", str(tmp_path / "bad.mov")]) == 2
+    assert "--timecode '25:00': not a timecode HH:MM:SS:FF at 25 fps" in capsys.readouterr().err

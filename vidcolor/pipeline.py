@@ -16,6 +16,7 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import cv2
@@ -23,7 +24,7 @@ import numpy as np
 
 from vidcolor.cache import KeyframeCache, fingerprint
 from vidcolor.colour import YCbCrSpec, fit_chroma_to_gamut, matrix_for_height, ycbcr_to_rgb
-from vidcolor.errors import InputError, OutputError, UsageError, check_readable_file
+from vidcolor.errors import InputError, OutputError, SettingError, UsageError, check_readable_file
 from vidcolor.frames.decode import DecodeStats, iter_luma_frames
 from vidcolor.frames.encode import ColorVideoWriter, EncoderSettings, check_container, default_for_codec
 from vidcolor.frames.frame import LumaFrame
@@ -37,6 +38,7 @@ from vidcolor.frames.sequence import (
     has_audio,
     is_sequence,
 )
+from vidcolor.frames.timecode import smpte, smpte_frame
 from vidcolor.geometry import work_size
 from vidcolor.hints import HintSource, hints_key, read_hints
 from vidcolor.keyframes import MaskInspector, WindowColorizer, WorkFrame
@@ -158,11 +160,16 @@ def colorize_video(
     target: OutputTarget | SequenceTarget
     if is_sequence(output):
         if settings.encoder != EncoderSettings():
-            raise UsageError(f"{output}: an image sequence has no video encoder; leave out --codec, --crf, --preset")
+            raise UsageError(
+                f"{output}: an image sequence has no video encoder; leave out --codec, --crf, --preset, --profile "
+                "and --timecode"
+            )
         target = check_sequence_output(output, input_path, overwrite=overwrite)
     else:
         target = check_output(output, input_path, overwrite=overwrite)
         check_container(settings.encoder, target.path)
+        if settings.encoder.timecode:  # checked before any work, against the input's rate
+            smpte_frame(settings.encoder.timecode, info.rate or Fraction(25), setting="encoder.timecode")
     for stale in target.remove_stale_partials():
         log.info("%s: removed, left by a run that was killed", stale)
     debug_dir = _debug_folder(debug_masks)
@@ -313,7 +320,7 @@ def _open_writer(
     range_start_s: float | None,
     shift_s: float,
 ) -> ColorVideoWriter | SequenceWriter:
-    if isinstance(target, SequenceTarget):
+    if isinstance(target, SequenceTarget):  # pictures carry no timecode (DPX headers would: not written yet)
         if has_audio(info.path):
             log.warning(
                 "%s: its audio is not written to the image sequence %s (pictures hold none)", info.path, target.path
@@ -331,7 +338,25 @@ def _open_writer(
         copy_from=info.path,
         range_start_s=range_start_s,
         shift_s=shift_s,
+        timecode=_output_timecode(info, settings, range_start_s),
     )
+
+
+def _output_timecode(info: VideoInfo, settings: Settings, range_start_s: float | None) -> str | None:
+    """The output's start timecode: the one asked for, else the input's own, moved to a range's first frame."""
+    if settings.encoder.timecode:
+        return settings.encoder.timecode
+    if info.timecode is None or range_start_s is None:
+        return info.timecode
+    rate = info.rate or Fraction(25)
+    try:
+        start = smpte_frame(info.timecode, rate)
+    except SettingError:
+        log.warning("%s: its timecode %r is not HH:MM:SS:FF at %s fps; the output carries none", info.path,
+                    info.timecode, rate)  # fmt: skip
+        return None
+    origin = float((info.start_pts or 0) * info.time_base)
+    return smpte(start + round((range_start_s - origin) * float(rate)), rate)
 
 
 def _debug_folder(path: str | os.PathLike[str] | None) -> Path | None:

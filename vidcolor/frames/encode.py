@@ -54,6 +54,11 @@ class EncoderSettings:
         "Master profile: prores proxy, lt, standard, hq (default), 4444, 4444xq; dnxhr lb, sq, hq, hqx (default), 444.",
         flag="--profile",
     )
+    timecode: str = option(
+        "",
+        "Start timecode of the output, HH:MM:SS:FF (default: the input's own, moved to a range's first frame).",
+        flag="--timecode",
+    )
 
     def __post_init__(self) -> None:
         check_fields(self, "encoder.")
@@ -166,6 +171,7 @@ class ColorVideoWriter:
             dropped, and audio after the last frame too.
         shift_s: seconds subtracted from every timestamp, video and audio alike, so the output
             starts at zero (a preview's start, or the time an input's timestamps start at).
+        timecode: the output's start timecode (``HH:MM:SS:FF``), or None for none.
     """
 
     def __init__(
@@ -182,6 +188,7 @@ class ColorVideoWriter:
         copy_from: Path | None,
         range_start_s: float | None,
         shift_s: float = 0.0,
+        timecode: str | None = None,
     ) -> None:
         self.path = path
         self._spec = spec
@@ -203,6 +210,9 @@ class ColorVideoWriter:
             raise EncodeError(f"{path}: cannot create output ({exc})") from exc
         try:
             self._stream = self._add_video_stream(settings)
+            if timecode:  # a timecode track in MOV/MP4 (from the stream's tag), a tag in Matroska
+                self._stream.metadata["timecode"] = timecode
+                self._output.metadata["timecode"] = timecode
             self._copier = (
                 StreamCopier(copy_from, self._output, keep_from_s=range_start_s, shift_s=shift_s)
                 if copy_from is not None

@@ -27,6 +27,7 @@ class VideoInfo:
     bit_depth: int
     full_range: bool
     duration_s: float | None = None  # the video stream's length (container's if the stream says nothing)
+    timecode: str | None = None  # the start timecode the file carries (a MOV/MP4 tmcd track, a Matroska tag)
 
     @property
     def width(self) -> int:
@@ -79,7 +80,17 @@ def probe(path: Path) -> VideoInfo:
             bit_depth=max(8, fmt.components[0].bits),
             full_range=fmt.name.startswith("yuvj") or first.color_range == 2,
             duration_s=duration_s,
+            timecode=_timecode(container, stream),
         )
+
+
+def _timecode(container: av.container.InputContainer, video: av.VideoStream) -> str | None:
+    """The start timecode: the video stream's tag, a timecode (data) track's, or the container's."""
+    for metadata in (video.metadata, *(s.metadata for s in container.streams if s.type == "data"), container.metadata):
+        for key in ("timecode", "TIMECODE"):
+            if metadata.get(key):
+                return str(metadata[key])
+    return None
 
 
 def _reason(exc: BaseException) -> str:

@@ -92,6 +92,24 @@ def smpte(frame: int, rate: Fraction) -> str:
     return f"{hh:02d}:{mm:02d}:{ss:02d}{';' if drop else ':'}{ff:02d}"
 
 
+_SMPTE = re.compile(r"^(\d{1,2}):(\d{2}):(\d{2})([:;.])(\d{2})$")
+
+
+def smpte_frame(text: str, rate: Fraction, *, setting: str = "timecode") -> int:
+    """The frame number (from 00:00:00:00) of a SMPTE timecode at ``rate``: :func:`smpte`'s inverse (drop-frame
+    ``;`` at 29.97/59.94); :class:`SettingError` naming ``setting`` for anything else."""
+    m = _SMPTE.match(text.strip())
+    nominal = max(1, round(rate))
+    if m is None or int(m.group(2)) >= 60 or int(m.group(3)) >= 60 or int(m.group(5)) >= nominal:
+        raise SettingError(setting, f"{text!r}: not a timecode HH:MM:SS:FF at {rate} fps")
+    hh, mm, ss, ff = int(m.group(1)), int(m.group(2)), int(m.group(3)), int(m.group(5))
+    frame = ((hh * 60 + mm) * 60 + ss) * nominal + ff
+    if rate.denominator == 1001 and nominal in (30, 60):
+        minutes = hh * 60 + mm
+        frame -= (nominal // 15) * (minutes - minutes // 10)
+    return frame
+
+
 @dataclass(frozen=True)
 class FrameRange:
     """Which frames of the input a run keeps: ``start`` inclusive, ``end`` exclusive.
