@@ -256,3 +256,17 @@ def test_prefetch_keeps_order_raises_where_the_producer_failed_and_stops_when_cl
     stream.close()
     assert closed.wait(5), "the producer's generator is closed"
     assert len(produced) <= 5, "the producer stays at most a few items ahead"
+
+
+def test_smpte_timecode_reads_back_to_its_frame_drop_frame_included() -> None:
+    from fractions import Fraction
+
+    from vidcolor.errors import SettingError
+    from vidcolor.frames.timecode import smpte, smpte_frame
+
+    for rate in (Fraction(24), Fraction(25), Fraction(30000, 1001), Fraction(60000, 1001)):
+        assert all(smpte_frame(smpte(n, rate), rate) == n for n in range(0, 200_000, 37))
+    assert smpte_frame("00:01:00;02", Fraction(30000, 1001)) == 1800  # 00:01:00;00 and ;01 do not exist
+    for bad in ("25:00", "01:00:61:00", "01:00:00:25"):
+        with pytest.raises(SettingError):
+            smpte_frame(bad, Fraction(25))
