@@ -23,6 +23,7 @@ from vidcolor.colour import fit_chroma_to_gamut, rgb_to_ycbcr, ycbcr_to_rgb
 from vidcolor.errors import InputError, OutputError, check_readable_file
 from vidcolor.frames.frame import LumaFrame
 from vidcolor.frames.output import check_output, requested_output
+from vidcolor.frames.sequence import picture_params
 from vidcolor.geometry import work_size
 from vidcolor.keyframes import WindowColorizer, WorkFrame
 from vidcolor.match.placement import Placement
@@ -43,7 +44,6 @@ PHOTO_FORMATS = {
     ".png": "png", ".tif": "tiff", ".tiff": "tiff", ".jpg": "jpeg", ".jpeg": "jpeg", ".webp": "webp", ".bmp": "bmp",
 }  # fmt: skip
 SIXTEEN_BIT = {"png", "tiff"}
-TIFF_DEFLATE = 8  # the TIFF Compression tag's value for Adobe deflate
 
 
 @dataclass(frozen=True)
@@ -148,13 +148,7 @@ def _best_reference(references: References, luma: np.ndarray) -> Placement:
 def _write(path: Path, rgb: np.ndarray, depth: int) -> None:
     top = float((1 << depth) - 1)
     samples = np.rint(rgb * top).astype(np.uint16 if depth == 16 else np.uint8)
-    suffix = path.suffix.lower()
-    params = [cv2.IMWRITE_JPEG_QUALITY, 95] if suffix in (".jpg", ".jpeg") else []
-    if suffix in (".tif", ".tiff"):
-        # OpenCV's default TIFF compression is LZW, which readers without extra codecs cannot open; Adobe
-        # deflate (code 8) is read everywhere libtiff or zlib is.
-        params = [cv2.IMWRITE_TIFF_COMPRESSION, TIFF_DEFLATE]
-    ok, encoded = cv2.imencode(path.suffix, cv2.cvtColor(samples, cv2.COLOR_RGB2BGR), params)
+    ok, encoded = cv2.imencode(path.suffix, cv2.cvtColor(samples, cv2.COLOR_RGB2BGR), picture_params(path.suffix))
     if not ok:
         raise OutputError(f"{path}: the image could not be encoded")
     encoded.tofile(path)

@@ -35,7 +35,6 @@ from vidcolor.frames.sequence import (
     SequenceTarget,
     SequenceWriter,
     check_sequence_output,
-    has_audio,
     is_sequence,
 )
 from vidcolor.frames.timecode import smpte, smpte_frame
@@ -148,9 +147,8 @@ def colorize_video(
     # bad references, hints and plans fail before any model loads.
     if plan is None:
         references = References.read(StyleSource.parse_all(style_path), spec.matrix)
-        hint_sources = [HintSource.parse(h) for h in hints]
-        for source in hint_sources:
-            check_readable_file(source.path, InputError, "a hint file")
+        for hint in hints:  # read later, once the output is known to be writable
+            check_readable_file(HintSource.parse(hint).path, InputError, "a hint file")
     else:
         if _given(style_path) or hints:
             raise UsageError("a plan names its own references and hints; give them in the plan, not beside it")
@@ -321,7 +319,7 @@ def _open_writer(
     shift_s: float,
 ) -> ColorVideoWriter | SequenceWriter:
     if isinstance(target, SequenceTarget):  # pictures carry no timecode (DPX headers would: not written yet)
-        if has_audio(info.path):
+        if info.has_audio:
             log.warning(
                 "%s: its audio is not written to the image sequence %s (pictures hold none)", info.path, target.path
             )

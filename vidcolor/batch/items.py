@@ -14,6 +14,7 @@ from vidcolor.errors import InputError, ReferenceImageError, UsageError
 from vidcolor.frames.output import CONTAINERS
 from vidcolor.photos import PHOTO_FORMATS
 from vidcolor.plan.files import default_plan_path
+from vidcolor.plan.model import split_spec
 from vidcolor.references import IMAGE_SUFFIXES
 
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv", ".avi", ".ts", ".mts", ".m2ts", ".mpg", ".mpeg", ".webm", ".wmv")
@@ -42,10 +43,11 @@ class BatchItem:
         """What colours it, as ``batch --status`` shows it."""
         if self.plan is not None:
             return f"plan {self.plan.name}"
-        parts = [
-            Path(r.split("@", 1)[0]).name + ("@" + r.split("@", 1)[1] if "@" in r else "") for r in self.references
-        ]
-        parts += [f"hints {Path(h.rsplit('@', 1)[0]).name}" for h in self.hints]
+        parts = []
+        for reference in self.references:
+            file, pin = split_spec(reference)
+            parts.append(Path(file).name + (f"@{pin}" if pin is not None else ""))
+        parts += [f"hints {Path(split_spec(h)[0]).name}" for h in self.hints]
         return ", ".join(parts) or "automatic"
 
     @property

@@ -9,7 +9,7 @@ from __future__ import annotations
 import glob
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,13 +49,34 @@ class OutputTarget:
         Only files named as :attr:`partial` names them, and only when their process is gone, so a
         run writing the same output at this moment keeps its file.
         """
-        removed = []
-        for path in self.path.parent.glob(f".{glob.escape(self.path.stem)}.*.partial{glob.escape(self.path.suffix)}"):
-            pid = path.name[len(self.path.stem) + 2 :].split(".", 1)[0]
-            if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
-                path.unlink(missing_ok=True)
-                removed.append(path)
+        candidates = self.path.parent.glob(f".{glob.escape(self.path.stem)}.*.partial{glob.escape(self.path.suffix)}")
+        removed = dead_partials(candidates, self.path.stem)
+        for path in removed:
+            path.unlink(missing_ok=True)
         return removed
+
+
+def dead_partials(candidates: Iterable[Path], stem: str) -> list[Path]:
+    """Of hidden partials named ``.STEM.PID.…``, those whose process is gone (a killed run's): another run
+    writing the same output at this moment keeps its own."""
+    dead = []
+    for path in candidates:
+        pid = path.name[len(stem) + 2 :].split(".", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            dead.append(path)
+    return dead
+
+
+def check_writable_folder(output: Path, folder: Path) -> None:
+    """:class:`OutputError` naming ``output`` unless ``folder`` exists and a file can be created in it
+    (the real test: permission bits do not stop root, read-only mounts do)."""
+    if not folder.is_dir():
+        raise OutputError(f"{output}: folder {folder} does not exist")
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise OutputError(f"{output}: folder {folder} is not writable ({exc.strerror})") from exc
 
 
 def requested_output(requested: str | os.PathLike[str] | None, default: Path) -> Path:
@@ -88,14 +109,7 @@ def check_output(
         raise OutputError(f"{output}: is a folder")
     if output.exists() and not overwrite:
         raise OutputExistsError(output)
-    folder = output.parent if str(output.parent) else Path(".")
-    if not folder.is_dir():
-        raise OutputError(f"{output}: folder {folder} does not exist")
-    try:  # the real test: permission bits do not stop root, read-only mounts do
-        with tempfile.TemporaryFile(dir=folder):
-            pass
-    except OSError as exc:
-        raise OutputError(f"{output}: folder {folder} is not writable ({exc.strerror})") from exc
+    check_writable_folder(output, output.parent if str(output.parent) else Path("."))
     return OutputTarget(output, container)
 
 

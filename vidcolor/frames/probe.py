@@ -28,6 +28,7 @@ class VideoInfo:
     full_range: bool
     duration_s: float | None = None  # the video stream's length (container's if the stream says nothing)
     timecode: str | None = None  # the start timecode the file carries (a MOV/MP4 tmcd track, a Matroska tag)
+    has_audio: bool = False
 
     @property
     def width(self) -> int:
@@ -81,6 +82,7 @@ def probe(path: Path) -> VideoInfo:
             full_range=fmt.name.startswith("yuvj") or first.color_range == 2,
             duration_s=duration_s,
             timecode=_timecode(container, stream),
+            has_audio=bool(container.streams.audio),
         )
 
 

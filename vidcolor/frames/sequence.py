@@ -9,10 +9,10 @@ is far below half a step of the input's luma, so converting back gives the input
 
 from __future__ import annotations
 
+import glob
 import os
 import re
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,18 +22,23 @@ import numpy as np
 from vidcolor.colour import YCbCrSpec, ycbcr_to_rgb
 from vidcolor.errors import OutputError, OutputExistsError
 from vidcolor.frames.frame import LumaFrame
+from vidcolor.frames.output import check_writable_folder, dead_partials
 
 SEQUENCE_FORMATS = {".png": "png", ".tif": "tiff", ".tiff": "tiff"}
 _NUMBER = re.compile(r"%0?(\d*)d")
-TIFF_DEFLATE = 8  # readable everywhere (OpenCV's default LZW is not)
+# The TIFF Compression tag's value for Adobe deflate, which every reader opens (OpenCV's default, LZW, needs
+# codecs some readers lack).
+TIFF_DEFLATE = 8
 
 
-def has_audio(path: Path) -> bool:
-    """Whether a video file holds any audio stream (an image sequence drops it: the run says so)."""
-    import av
-
-    with av.open(str(path)) as container:
-        return bool(container.streams.audio)
+def picture_params(suffix: str) -> list[int]:
+    """OpenCV's encoder parameters for a picture of this type: JPEG at quality 95, TIFF with deflate."""
+    suffix = suffix.lower()
+    if suffix in (".jpg", ".jpeg"):
+        return [cv2.IMWRITE_JPEG_QUALITY, 95]
+    if suffix in (".tif", ".tiff"):
+        return [cv2.IMWRITE_TIFF_COMPRESSION, TIFF_DEFLATE]
+    return []
 
 
 def is_sequence(path: Path) -> bool:
@@ -74,14 +79,11 @@ class SequenceTarget:
 
     def remove_stale_partials(self) -> list[Path]:
         """Hidden folders of this sequence left by runs that were killed (their process is gone)."""
-        from vidcolor.frames.output import _alive
-
-        removed = []
-        for path in self.folder.parent.glob(f".{self.folder.name}.*.partial"):
-            pid = path.name[len(self.folder.name) + 2 :].split(".", 1)[0]
-            if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
-                shutil.rmtree(path, ignore_errors=True)
-                removed.append(path)
+        removed = dead_partials(
+            self.folder.parent.glob(f".{glob.escape(self.folder.name)}.*.partial"), self.folder.name
+        )
+        for path in removed:
+            shutil.rmtree(path, ignore_errors=True)
         return removed
 
 
@@ -98,14 +100,7 @@ def check_sequence_output(output: Path, input_path: Path, *, overwrite: bool) ->
         raise OutputError(f"{output}: {folder} is a file, not a folder")
     if folder.is_dir() and any(folder.iterdir()) and not overwrite:
         raise OutputExistsError(folder)
-    parent = folder.parent if str(folder.parent) else Path(".")
-    if not parent.is_dir():
-        raise OutputError(f"{output}: folder {parent} does not exist")
-    try:
-        with tempfile.TemporaryFile(dir=parent):
-            pass
-    except OSError as exc:
-        raise OutputError(f"{output}: folder {parent} is not writable ({exc.strerror})") from exc
+    check_writable_folder(output, folder.parent if str(folder.parent) else Path("."))
     return SequenceTarget(output)
 
 
@@ -115,7 +110,7 @@ class SequenceWriter:
     def __init__(self, target: SequenceTarget, spec: YCbCrSpec) -> None:
         self._target = target
         self._spec = spec
-        self._params = [cv2.IMWRITE_TIFF_COMPRESSION, TIFF_DEFLATE] if target.path.suffix.lower() != ".png" else []
+        self._params = picture_params(target.path.suffix)
         self.frames_written = 0
         self.audio_packets_copied = 0
         target.partial.mkdir(parents=True, exist_ok=False)

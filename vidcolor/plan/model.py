@@ -23,6 +23,7 @@ from typing import Any
 from vidcolor.errors import UsageError
 from vidcolor.frames.timecode import clock, parse_time
 from vidcolor.match.placement import PLACE_ABOVE
+from vidcolor.settings import Settings
 
 PLAN_FORMAT = 1
 """The version of the plan's layout; a plan of another version is refused (not guessed at)."""
@@ -300,7 +301,9 @@ class Plan:
         if not frames:
             return []
         first_hint = min(frames)
-        interval = shot.overrides.keyframe_interval or int(self.settings.get("keyframe_interval", 48))
+        interval = shot.overrides.keyframe_interval or int(
+            self.settings.get("keyframe_interval", Settings.keyframe_interval)
+        )
         before = shot.first_frame + interval * ((first_hint - shot.first_frame - 1) // interval)
         if first_hint <= shot.first_frame or before <= shot.first_frame:
             return []

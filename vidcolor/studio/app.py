@@ -55,10 +55,10 @@ def create_app(studio: Studio, token: str) -> Starlette:
         data = await _json(request)
         file = data.get("file")
         if isinstance(data.get("reference"), int):
-            references = studio.state()["references"]
+            references = studio.references
             if not 0 <= data["reference"] < len(references):
                 raise HTTPException(422, f"reference {data['reference']}: no such reference on offer")
-            file = references[data["reference"]]["file"]
+            file = references[data["reference"]]
         if not isinstance(file, str):
             raise HTTPException(422, "give the reference as file (a path on offer) or reference (its index)")
         pin = data.get("pin_frame")
@@ -92,7 +92,7 @@ def create_app(studio: Studio, token: str) -> Starlette:
         data = await _body(request)
         name = unquote(request.headers.get("x-filename", "")) or "the upload"
         file = await _call(studio.add_reference, data, name)
-        index = [r["file"] for r in studio.state()["references"]].index(file)
+        index = studio.references.index(file)
         return JSONResponse({"file": file, "index": index}, status_code=201)
 
     async def hints(request: Request) -> Response:
@@ -124,12 +124,12 @@ def create_app(studio: Studio, token: str) -> Starlette:
         if not isinstance(data.get("shot"), int):
             raise HTTPException(422, "give the shot to preview as shot (from 1)")
         await _call(studio.preview, data["shot"])
-        return JSONResponse(studio.state()["job"], status_code=202)
+        return JSONResponse(studio.jobs.summary(), status_code=202)
 
     async def render(request: Request) -> Response:
         data = await _json(request)
         await _call(studio.render, overwrite=bool(data.get("overwrite", False)))
-        return JSONResponse(studio.state()["job"], status_code=202)
+        return JSONResponse(studio.jobs.summary(), status_code=202)
 
     async def cancel(request: Request) -> Response:
         return JSONResponse({"cancelled": studio.jobs.cancel()})

@@ -74,6 +74,10 @@ class JobRunner:
         self._sequence = 0
         self.job: Job | None = None
 
+    def summary(self) -> dict[str, Any] | None:
+        """The last job's state as the page shows it, or None before the first."""
+        return self.job.summary() if self.job is not None else None
+
     @property
     def busy(self) -> bool:
         return self._thread is not None and self._thread.is_alive()

@@ -112,6 +112,11 @@ class Studio:
         """The plan as ``GET /api/plan`` gives it (absolute paths; what ``PUT /api/plan`` takes back)."""
         return plan_to_dict(self.plan)
 
+    @property
+    def references(self) -> tuple[str, ...]:
+        """The reference files on offer (the plan's and those uploaded), in the order the page numbers them."""
+        return tuple(self._offered)
+
     def state(self) -> dict[str, Any]:
         """What the page shows besides the plan: the film, the references on offer, warnings, the job."""
         return {
@@ -120,12 +125,12 @@ class Studio:
             "plan_file": str(self.plan_path),
             "folder": str(self.folder),
             "references": [
-                {"index": k, "file": f, "name": self._names.get(f, Path(f).name)} for k, f in enumerate(self._offered)
+                {"index": k, "file": f, "name": self._names.get(f, Path(f).name)} for k, f in enumerate(self.references)
             ],
             "render_key": self.plan.render_key(),
             "warnings": self.plan.warnings(),
             "regions": {name: "#" + bytes(colour).hex() for name, colour in OVERLAY_COLOURS.items()},
-            "job": self.jobs.job.summary() if self.jobs.job is not None else None,
+            "job": self.jobs.summary(),
         }
 
     def replace_plan(self, data: Any, source: str = "the plan sent") -> Plan:

@@ -116,27 +116,28 @@ class CutDetector:
             if before is not None:
                 held, _, held_score = waiting
                 across = cut_score(before, current)  # the held frame skipped
-                flashes = self.flashes
-                yield held, self._decide(held_score, across < self.threshold), held_score
-                if self.flashes > flashes:
+                cut, refused = self._decide(held_score, across < self.threshold)
+                yield held, cut, held_score
+                if refused:
                     # The flash is no frame's predecessor: the next is compared with the frame before it.
                     waiting = (item, current, across)
                     continue
             before, waiting = waiting[1], (item, current, cut_score(waiting[1], current))
         if waiting is not None and before is not None:
-            yield waiting[0], self._decide(waiting[2], False), waiting[2]
+            yield waiting[0], self._decide(waiting[2], False)[0], waiting[2]
 
-    def _decide(self, score: float, flash: bool) -> bool:
-        """Whether the frame with ``score`` against its predecessor starts a shot (updating the baseline)."""
+    def _decide(self, score: float, flash: bool) -> tuple[bool, bool]:
+        """For the frame with ``score`` against its predecessor: whether it starts a shot, and whether it
+        was refused as a flash (updating the baseline)."""
         self._since_cut += 1
         baseline = float(np.mean(self._recent)) if self._recent else 0.0
         candidate = score > self.threshold and score > self.ratio * baseline and self._since_cut > self.min_shot
         if candidate and flash:
             self.flashes += 1
-            return False  # its score stays out of the baseline: a flash says nothing of the shot's motion
+            return False, True  # its score stays out of the baseline: a flash says nothing of the shot's motion
         if candidate:
             self._since_cut = 1
             self._recent = []
         else:
             self._recent = [*self._recent, score][-8:]
-        return candidate
+        return candidate, False
