@@ -211,3 +211,43 @@ def reference_of(frame: np.ndarray, cb: float, cr: float, path: Path) -> Path:
     rgb = np.clip(ycbcr_to_rgb(luma, chroma, "bt601"), 0, 1)
     cv2.imwrite(str(path), cv2.cvtColor((rgb * 255).astype(np.uint8), cv2.COLOR_RGB2BGR))
     return path
+
+
+def make_sequence(
+    folder: Path,
+    *,
+    codec: str = "dpx",
+    pix_fmt: str = "gbrp10le",
+    suffix: str = ".dpx",
+    first: int = 86400,
+    frames: int = 8,
+    width: int = 64,
+    height: int = 48,
+    skip: tuple[int, ...] = (),
+    luma_of=moving_pattern,
+) -> Path:
+    """Numbered pictures ``reel_{first:06d}{suffix}`` ... written by FFmpeg's own encoder (``codec``, ``pix_fmt``).
+
+    Each is grey (R = G = B, or one grey plane) at the format's depth, the moving pattern scaled up with
+    a little texture in the low bits so every bit is exercised. Numbers in ``skip`` are left out (a gap).
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    depth = av.VideoFormat(pix_fmt).components[0].bits
+    for k in range(frames):
+        number = first + k
+        if number in skip:
+            continue
+        base = luma_of(k, width, height).astype(np.uint32)
+        wide = (base << 8 | (base * 7 + k) % 256).astype(np.uint16)  # 16-bit, low bits textured
+        samples = wide >> (16 - depth) << (16 - depth) if depth < 16 else wide
+        grey = pix_fmt.startswith("gray")
+        array = samples if grey else np.stack([samples] * 3, axis=-1)
+        frame = av.VideoFrame.from_ndarray(array if depth > 8 else (array >> 8).astype(np.uint8),
+                                           format=("gray16le" if grey else "rgb48le") if depth > 8 else
+                                           ("gray" if grey else "rgb24"))  # fmt: skip
+        with av.open(str(folder / f"reel_{number:06d}{suffix}"), "w", format="image2") as out:
+            stream = out.add_stream(codec, rate=24)
+            stream.width, stream.height, stream.pix_fmt = width, height, pix_fmt
+            for packet in [*stream.encode(frame), *stream.encode()]:
+                out.mux(packet)
+    return folder

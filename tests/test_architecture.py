@@ -32,7 +32,7 @@ ALLOWED = {
     "places": set(),
     "cache": set(),
     "registry": {"errors", "settings"},
-    "frames": {"errors", "options", "colour"},
+    "frames": {"cache", "errors", "options", "colour"},
     "temporal": {"errors", "registry", "settings"},
     "segment": {"errors", "native", "registry", "settings", "temporal", "weights"},
     "solver": {"errors", "registry", "settings", "segment", "temporal", "colour", "geometry", "weights", "device"},

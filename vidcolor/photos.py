@@ -24,6 +24,7 @@ from vidcolor.errors import InputError, OutputError, check_readable_file
 from vidcolor.frames.frame import LumaFrame
 from vidcolor.frames.output import check_output, requested_output
 from vidcolor.frames.sequence import picture_params
+from vidcolor.frames.sequence_in import looks_like_sequence
 from vidcolor.geometry import work_size
 from vidcolor.keyframes import WindowColorizer, WorkFrame
 from vidcolor.match.placement import Placement
@@ -56,8 +57,12 @@ class PhotoResult:
 
 
 def is_photo(path: str | os.PathLike[str]) -> bool:
-    """Whether ``path`` names an image (by its suffix): it is then coloured as a photograph."""
-    return Path(path).suffix.lower() in IMAGE_SUFFIXES
+    """Whether ``path`` names an image (by its suffix): it is then coloured as a photograph.
+
+    A name with a ``%d`` pattern or glob characters names an image sequence, a film.
+    """
+    path = Path(path)
+    return path.suffix.lower() in IMAGE_SUFFIXES and not looks_like_sequence(path)
 
 
 def default_photo_output(input_path: Path) -> Path:

@@ -22,7 +22,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from vidcolor.cache import KeyframeCache, fingerprint
+from vidcolor.cache import KeyframeCache
 from vidcolor.colour import YCbCrSpec, fit_chroma_to_gamut, matrix_for_height, ycbcr_to_rgb
 from vidcolor.errors import InputError, OutputError, SettingError, UsageError, check_readable_file
 from vidcolor.frames.decode import DecodeStats, iter_luma_frames
@@ -30,7 +30,7 @@ from vidcolor.frames.encode import ColorVideoWriter, EncoderSettings, check_cont
 from vidcolor.frames.frame import LumaFrame
 from vidcolor.frames.output import OutputTarget, check_output, default_output_path, requested_output
 from vidcolor.frames.prefetch import prefetch
-from vidcolor.frames.probe import VideoInfo, probe
+from vidcolor.frames.probe import VideoInfo, content_key, probe
 from vidcolor.frames.sequence import (
     SequenceTarget,
     SequenceWriter,
@@ -140,9 +140,9 @@ def colorize_video(
     settings = settings or Settings()
     check_stage_names(settings)
     input_path = Path(input_path)
-    info = probe(input_path)
+    info = probe(input_path, settings.sequence)
     spec = YCbCrSpec(matrix=matrix_for_height(info.height), bit_depth=info.bit_depth, full_range=info.full_range)
-    content = fingerprint(input_path)
+    content = content_key(info)
     # Every input is checked before the output (a missing reference is said before an existing output), and
     # bad references, hints and plans fail before any model loads.
     if plan is None:
@@ -323,7 +323,7 @@ def _open_writer(
             log.warning(
                 "%s: its audio is not written to the image sequence %s (pictures hold none)", info.path, target.path
             )
-        return SequenceWriter(target, spec)
+        return SequenceWriter(target, spec, info.sequence.first if info.sequence is not None else None)
     return ColorVideoWriter(
         target.partial,
         container_format=target.container_format,
@@ -333,7 +333,7 @@ def _open_writer(
         time_base=info.time_base,
         rate=info.rate,
         settings=settings.encoder,
-        copy_from=info.path,
+        copy_from=info.path if info.sequence is None else None,
         range_start_s=range_start_s,
         shift_s=shift_s,
         timecode=_output_timecode(info, settings, range_start_s),

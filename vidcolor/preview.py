@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from vidcolor.errors import OutputError, SettingError
-from vidcolor.frames.output import OutputTarget, check_output, requested_output
+from vidcolor.frames.output import OutputTarget, check_output, named_after, requested_output
 from vidcolor.frames.probe import probe
 from vidcolor.frames.timecode import FrameRange, TimePoint, clock
 from vidcolor.pipeline import ColorizeResult, ColouredFrame, ProgressCallback, StylePaths, colorize_video
@@ -44,7 +44,7 @@ class PreviewResult:
 
 def default_preview_output(input_path: Path) -> Path:
     """``NAME.preview.mp4`` beside the input."""
-    return input_path.with_name(f"{input_path.stem}.preview.mp4")
+    return named_after(input_path, ".preview.mp4")
 
 
 def sheet_path(video: Path) -> Path:
@@ -91,7 +91,7 @@ def preview_video(
     output = requested_output(output_path, default_preview_output(input_path))
     sheet = sheet_path(output)
     sheet_target = check_output(sheet, input_path, overwrite=overwrite, formats={".png": "png"})  # before any work
-    info = probe(input_path)
+    info = probe(input_path, settings.sequence)
     if plan is None and (hints or shot is not None):
         plan = plan_video(input_path, style_path, settings, hints=hints)
         style_path, hints = (), ()

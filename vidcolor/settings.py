@@ -16,6 +16,7 @@ from typing import Any
 
 from vidcolor.errors import SettingError
 from vidcolor.frames.encode import EncoderSettings
+from vidcolor.frames.sequence_in import SequenceReading
 from vidcolor.frames.timecode import FrameRange
 from vidcolor.options import check_fields, declared, option
 
@@ -101,6 +102,7 @@ class Settings:
     device: str = option("auto", "Where the torch stages run.", flag="--device", choices=DEVICES)
     encoder: EncoderSettings = field(default_factory=EncoderSettings)
     frame_range: FrameRange = field(default_factory=FrameRange)
+    sequence: SequenceReading = field(default_factory=SequenceReading)
     use_cache: bool = option(
         True, "Read and write the keyframe cache (re-runs skip solved keyframes).", flag="--cache/--no-cache"
     )

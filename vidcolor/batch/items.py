@@ -11,12 +11,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vidcolor.errors import InputError, ReferenceImageError, UsageError
-from vidcolor.frames.output import CONTAINERS
-from vidcolor.photos import PHOTO_FORMATS
+from vidcolor.frames.output import CONTAINERS, named_after
+from vidcolor.frames.sequence_in import looks_like_sequence
+from vidcolor.photos import PHOTO_FORMATS, is_photo
 from vidcolor.plan.files import default_plan_path
 from vidcolor.plan.model import split_spec
 from vidcolor.references import IMAGE_SUFFIXES
 
+# Pictures that are only ever a film's frames: a folder holding them is one image sequence, one item (a
+# folder of TIFF, PNG or JPEG pictures is photographs; give such a sequence as NAME_%06d.tif to batch it).
+FRAME_ONLY_SUFFIXES = (".dpx", ".exr")
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv", ".avi", ".ts", ".mts", ".m2ts", ".mpg", ".mpeg", ".webm", ".wmv")
 
 
@@ -52,7 +56,7 @@ class BatchItem:
 
     @property
     def is_photo(self) -> bool:
-        return self.input.suffix.lower() in IMAGE_SUFFIXES
+        return is_photo(self.input)
 
 
 class ReferenceMap:
@@ -144,33 +148,43 @@ def collect_items(
         refs = (mapping.references_for(relative) if mapping is not None else None) or tuple(style)
         if not refs and mapping is not None and problem is None:
             problem = f"{path}: no reference for it; give --style or a --map pattern that matches it"
+        is_video = not is_photo(path)
         suffix = _output_suffix(path)
-        if video_types and path.suffix.lower() not in IMAGE_SUFFIXES and suffix not in video_types:
+        if video_types and is_video and suffix not in video_types:
             suffix = video_types[0]
         output = outdir / relative.with_suffix(suffix)
         if output in outputs and outputs[output] != path:
             raise UsageError(f"{path} and {outputs[output]} would both write {output}")
         outputs[output] = path
         plan = default_plan_path(path)
-        is_video = path.suffix.lower() not in IMAGE_SUFFIXES
         has_plan = problem is None and is_video and plan.is_file()
         items.append(BatchItem(path, output, refs, tuple(hints), plan if has_plan else None, problem))
     return list({item.input.resolve(): item for item in items}.values())  # an input given twice runs once
 
 
 def _expand(path: Path, skip: Path) -> list[tuple[Path, Path]]:
-    """A file, or a folder's videos and images (sorted), leaving out what lies in ``skip`` (the output folder)."""
+    """A file, or a folder's videos and images (sorted), leaving out what lies in ``skip`` (the output folder).
+
+    A folder of DPX or EXR pictures is one item, an image sequence; so is a ``%d`` pattern or a glob.
+    """
     if path.is_dir():
+        if any(p.suffix.lower() in FRAME_ONLY_SUFFIXES for p in path.iterdir()):
+            return [(path, Path(path.name))]
         inside = sorted(
             p
             for p in path.rglob("*")
             if p.is_file()
-            and p.suffix.lower() in VIDEO_SUFFIXES + IMAGE_SUFFIXES
+            and p.suffix.lower() in VIDEO_SUFFIXES + IMAGE_SUFFIXES + FRAME_ONLY_SUFFIXES
             and not p.resolve().is_relative_to(skip)
         )
         if not inside:
             raise InputError(f"{path}: no video or image files in this folder")
-        return [(p, p.relative_to(path)) for p in inside if not p.name.endswith(".plan.toml")]
+        sequences = sorted({p.parent for p in inside if p.suffix.lower() in FRAME_ONLY_SUFFIXES})
+        found = [(s, s.relative_to(path)) for s in sequences]
+        found += [(p, p.relative_to(path)) for p in inside if p.parent not in sequences]
+        return found
+    if looks_like_sequence(path):
+        return [(path, Path(named_after(path, "").name))]
     if not path.exists():
         raise InputError(f"{path}: no such file")
     return [(path, Path(path.name))]
@@ -179,6 +193,8 @@ def _expand(path: Path, skip: Path) -> list[tuple[Path, Path]]:
 def _output_suffix(path: Path) -> str:
     """The input's own format where the output can be written in it; else MKV (holds any audio) or PNG."""
     suffix = path.suffix.lower()
+    if looks_like_sequence(path):
+        return ".mkv"
     if suffix in IMAGE_SUFFIXES:
         return suffix if suffix in PHOTO_FORMATS else ".png"
     return suffix if suffix in CONTAINERS else ".mkv"

@@ -26,6 +26,7 @@ from vidcolor.batch.items import BatchItem
 from vidcolor.batch.manifest import Manifest
 from vidcolor.cache import fingerprint
 from vidcolor.errors import UsageError, VidcolorError
+from vidcolor.frames.probe import input_content
 from vidcolor.hints import HintSource, hints_key
 from vidcolor.plan.make import recorded_settings
 from vidcolor.references import StyleSource, sources_key
@@ -320,7 +321,7 @@ def _identify(item: BatchItem, settings: Settings, reference_keys: dict[tuple[st
         "plan": fingerprint(item.plan) if item.plan is not None else None,
     }
     key = hashlib.sha256(json.dumps(describe, sort_keys=True, default=str).encode()).hexdigest()[:16]
-    return item.input.stat().st_size, fingerprint(item.input), key
+    return (*input_content(item.input), key)
 
 
 def _files_key(specs: Sequence[str]) -> str:

@@ -51,7 +51,10 @@ def colorize(
     ctx: typer.Context,
     input: Annotated[
         Path,
-        typer.Argument(help="Black-and-white (or colour, taken as luma) video, or a photograph (PNG, JPEG, TIFF...)."),
+        typer.Argument(
+            help="Black-and-white (or colour, taken as luma) video; an image sequence (its folder, "
+            "scan_%06d.dpx or 'scan_*.tiff': DPX, TIFF, PNG, EXR, JPEG); or a photograph (PNG, JPEG, TIFF...)."
+        ),
     ],
     style: Annotated[
         list[str] | None,
@@ -72,7 +75,13 @@ def colorize(
         ),
     ] = None,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Output file (.mp4, .mkv, .mov); default NAME.colorized.mp4")
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Output file (.mp4, .mkv, .mov) or image sequence (FOLDER/NAME_%06d.tiff, .png); "
+            "default NAME.colorized.mp4",
+        ),
     ] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", "-y", help="Replace an existing output file.")] = False,
     plan_file: Annotated[Path | None, PLAN_OPTION] = None,
@@ -80,6 +89,8 @@ def colorize(
     start: Annotated[str | None, setting_option("frame_range.start")] = None,
     end: Annotated[str | None, setting_option("frame_range.end")] = None,
     duration: Annotated[str | None, setting_option("frame_range.duration")] = None,
+    rate: Annotated[str, setting_option("sequence.rate")] = default_of("sequence.rate"),
+    allow_gaps: Annotated[bool, setting_option("sequence.allow_gaps")] = default_of("sequence.allow_gaps"),
     device: Annotated[str, setting_option("device")] = default_of("device"),
     codec: Annotated[str, setting_option("encoder.codec")] = default_of("encoder.codec"),
     crf: Annotated[int, setting_option("encoder.crf")] = default_of("encoder.crf"),

@@ -8,9 +8,11 @@ from dataclasses import dataclass
 import av
 import numpy as np
 
+from vidcolor.colour import matrix_for_height
 from vidcolor.errors import InputError
 from vidcolor.frames.frame import LumaFrame
 from vidcolor.frames.probe import VideoInfo, _reason, open_input
+from vidcolor.frames.sequence_in import ImageSequence, iter_pictures, picture_format, picture_luma
 from vidcolor.frames.timecode import FrameRange, RangeSelector
 
 # Pixel formats whose first plane is the luma plane, so it can be taken without conversion.
@@ -104,6 +106,9 @@ def iter_luma_frames(
     stats = stats if stats is not None else DecodeStats()
     frame_range = frame_range or FrameRange()
     period = float(1 / info.rate) if info.rate else 1 / 25
+    if info.sequence is not None:
+        yield from _iter_sequence(info, info.sequence, RangeSelector(frame_range, 0.0, period), period, stats)
+        return
     origin = float((info.start_pts or 0) * info.time_base)
     selector = RangeSelector(frame_range, origin_s=origin, frame_period_s=period)
     kept = 0
@@ -134,3 +139,30 @@ def iter_luma_frames(
             stats.exhausted = True
         except av.FFmpegError as exc:
             raise InputError(f"{info.path}: damaged after {decoded} frames ({_reason(exc)})") from exc
+
+
+def _iter_sequence(
+    info: VideoInfo, sequence: ImageSequence, selector: RangeSelector, period: float, stats: DecodeStats
+) -> Iterator[LumaFrame]:
+    """The pictures of a sequence inside the range, each checked against the first's size and depth.
+
+    A frame's ``pts`` is its position in the sequence (its number less the first), in ``1/rate``: the
+    files before a range's start are not opened.
+    """
+    start = next((p for p in range(sequence.count) if selector.classify(p, p * period) != "before"), sequence.count)
+    stats.skipped = start
+    matrix = matrix_for_height(info.height)
+    for kept, (position, path, frame) in enumerate(iter_pictures(sequence, start)):
+        if selector.classify(position, position * period) == "after":
+            return
+        stats.packets += 1
+        if (found := picture_format(frame)).pixel_format != info.pixel_format or (found.width, found.height) != (
+            info.width,
+            info.height,
+        ):
+            raise InputError(
+                f"{path}: {found.width}x{found.height} {found.pixel_format}, but the sequence's first picture is "
+                f"{info.width}x{info.height} {info.pixel_format} (a sequence is one size and depth)"
+            )
+        yield LumaFrame(kept, position, info.time_base, picture_luma(frame, info.bit_depth, matrix))
+    stats.exhausted = True

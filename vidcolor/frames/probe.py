@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
 import av
 
+from vidcolor.cache import fingerprint
 from vidcolor.errors import InputError, check_readable_file
+from vidcolor.frames.sequence_in import (
+    ImageSequence,
+    SequenceReading,
+    check_gaps,
+    find_sequence,
+    looks_like_sequence,
+    picture_format,
+    read_picture,
+)
+
+log = logging.getLogger("vidcolor")
 
 
 @dataclass(frozen=True)
@@ -29,6 +42,8 @@ class VideoInfo:
     duration_s: float | None = None  # the video stream's length (container's if the stream says nothing)
     timecode: str | None = None  # the start timecode the file carries (a MOV/MP4 tmcd track, a Matroska tag)
     has_audio: bool = False
+    sequence: ImageSequence | None = None  # the numbered pictures, for an image sequence input
+    pixel_format: str = ""  # as decoded (every picture of a sequence must have the first's)
 
     @property
     def width(self) -> int:
@@ -48,9 +63,31 @@ def open_input(path: Path) -> av.container.InputContainer:
         raise InputError(f"{path}: not a readable video ({_reason(exc)})") from exc
 
 
-def probe(path: Path) -> VideoInfo:
-    """Describe the first video stream of ``path``; decodes its first frame to prove it decodes."""
+def input_content(path: Path) -> tuple[int, str]:
+    """An input's size in bytes and its content key, without decoding: a video file's, or an image sequence's
+    (all its pictures')."""
+    if looks_like_sequence(path):
+        sequence = find_sequence(path)
+        return sequence.size_bytes(), sequence.fingerprint()
+    return path.stat().st_size, fingerprint(path)
+
+
+def content_key(info: VideoInfo) -> str:
+    """The input's content key (the plan, the keyframe cache and batch tell inputs apart by it)."""
+    return info.sequence.fingerprint() if info.sequence is not None else fingerprint(info.path)
+
+
+def probe(path: Path, reading: SequenceReading | None = None) -> VideoInfo:
+    """Describe the first video stream of ``path``; decodes its first frame to prove it decodes.
+
+    A folder, a ``%d`` pattern or a glob is an image sequence, read as ``reading`` says (rate, gaps).
+    """
     path = Path(path)
+    reading = reading or SequenceReading()
+    if looks_like_sequence(path):
+        return _probe_sequence(path, reading)
+    if reading != SequenceReading():
+        log.warning("%s: --rate and --allow-gaps are for image sequences; a video keeps its own timing", path)
     with open_input(path) as container:
         if not container.streams.video:
             raise InputError(f"{path}: has no video stream")
@@ -83,7 +120,33 @@ def probe(path: Path) -> VideoInfo:
             duration_s=duration_s,
             timecode=_timecode(container, stream),
             has_audio=bool(container.streams.audio),
+            pixel_format=fmt.name,
         )
+
+
+def _probe_sequence(path: Path, reading: SequenceReading) -> VideoInfo:
+    sequence = find_sequence(path)
+    check_gaps(sequence, reading)
+    first = read_picture(sequence.path_of(sequence.first))
+    picture = picture_format(first)
+    rate = reading.fps
+    return VideoInfo(
+        path=path,
+        coded_width=picture.width,
+        coded_height=picture.height,
+        rotation=0,
+        time_base=1 / rate,
+        rate=rate,
+        frame_count=sequence.count,
+        start_pts=0,
+        start_s=0.0,
+        bit_depth=picture.bit_depth,
+        full_range=True,  # pictures are full range
+        duration_s=float(sequence.count / rate),
+        timecode=first.metadata.get("timecode") or None,  # a DPX header's
+        sequence=sequence,
+        pixel_format=picture.pixel_format,
+    )
 
 
 def _timecode(container: av.container.InputContainer, video: av.VideoStream) -> str | None:

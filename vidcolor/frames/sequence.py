@@ -105,10 +105,15 @@ def check_sequence_output(output: Path, input_path: Path, *, overwrite: bool) ->
 
 
 class SequenceWriter:
-    """Writes each frame as a 16-bit RGB picture numbered from 0 (the run's first frame) into the target."""
+    """Writes each frame as a 16-bit RGB picture into the target.
 
-    def __init__(self, target: SequenceTarget, spec: YCbCrSpec) -> None:
+    Pictures are numbered from 0 (the run's first frame) or, for an image sequence input
+    (``input_first``: its first number), with the input picture's own number, a range's too.
+    """
+
+    def __init__(self, target: SequenceTarget, spec: YCbCrSpec, input_first: int | None = None) -> None:
         self._target = target
+        self._input_first = input_first
         self._spec = spec
         self._params = picture_params(target.path.suffix)
         self.frames_written = 0
@@ -119,7 +124,8 @@ class SequenceWriter:
         """One frame: its own luma plane plus unit chroma ``(H, W, 2)`` (already within the gamut)."""
         rgb = np.clip(ycbcr_to_rgb(self._spec.luma_to_unit(frame.luma), chroma, self._spec.matrix), 0.0, 1.0)
         samples = np.rint(rgb * 65535.0).astype(np.uint16)
-        path = self._target.frame_path(self.frames_written)
+        number = self.frames_written if self._input_first is None else self._input_first + (frame.pts or 0)
+        path = self._target.frame_path(number)
         ok, encoded = cv2.imencode(path.suffix, cv2.cvtColor(samples, cv2.COLOR_RGB2BGR), self._params)
         if not ok:
             raise OutputError(f"{path}: the frame could not be encoded")

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from vidcolor.errors import SettingError
-from vidcolor.frames.output import check_output
+from vidcolor.frames.output import check_output, named_after
 from vidcolor.frames.timecode import smpte
 from vidcolor.plan.model import (
     PLAN_FORMAT,
@@ -42,7 +42,7 @@ PLAN_SUFFIX = ".plan.toml"
 
 def default_plan_path(input_path: Path) -> Path:
     """``NAME.plan.toml`` beside the input (where batch and the studio look for one)."""
-    return input_path.with_name(input_path.stem + PLAN_SUFFIX)
+    return named_after(input_path, PLAN_SUFFIX)
 
 
 # ---------------------------------------------------------------------------------------------- dicts

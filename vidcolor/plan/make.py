@@ -17,11 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from vidcolor.cache import fingerprint
 from vidcolor.colour import YCbCrSpec, matrix_for_height
 from vidcolor.errors import SettingError, UsageError
 from vidcolor.frames.decode import iter_luma_frames
-from vidcolor.frames.probe import VideoInfo, probe
+from vidcolor.frames.probe import VideoInfo, content_key, probe
 from vidcolor.frames.timecode import FrameRange, TimePoint, smpte
 from vidcolor.hints import HintSource
 from vidcolor.keyframes import frame_thumbnail
@@ -73,8 +72,8 @@ def plan_video(
         VidcolorError subclasses for unreadable inputs, references and hints, before the pass.
     """
     settings = settings or Settings()
-    info = probe(Path(input_path))
-    content = fingerprint(info.path)
+    info = probe(Path(input_path), settings.sequence)
+    content = content_key(info)
     if base is not None:
         check_plan_for(base, info, content, settings.frame_range, "the base plan")
     matrix = matrix_for_height(info.height)

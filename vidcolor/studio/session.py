@@ -20,12 +20,11 @@ from typing import Any
 import cv2
 import numpy as np
 
-from vidcolor.cache import fingerprint
 from vidcolor.colour import YCbCrSpec, matrix_for_height
 from vidcolor.errors import UsageError
 from vidcolor.frames.encode import default_for_codec
 from vidcolor.frames.output import default_output_path
-from vidcolor.frames.probe import probe
+from vidcolor.frames.probe import content_key, probe
 from vidcolor.frames.timecode import FrameRange, TimePoint
 from vidcolor.pipeline import ColouredFrame, colorize_video
 from vidcolor.places import cache_place
@@ -75,12 +74,12 @@ class Studio:
         folder: str | os.PathLike[str] | None = None,
     ) -> None:
         self.input = Path(input_path).resolve()
-        self.info = probe(self.input)
         self.settings = settings or Settings()
+        self.info = probe(self.input, self.settings.sequence)
         self.spec = YCbCrSpec(
             matrix=matrix_for_height(self.info.height), bit_depth=self.info.bit_depth, full_range=self.info.full_range
         )
-        self.content = fingerprint(self.input)
+        self.content = content_key(self.info)
         base = Path(folder) if folder is not None else cache_place(self.settings.cache_dir).path / "studio"
         self.folder = (base / self.content[:16]).resolve()
         for part in ("uploads", "hints", "frames", "previews"):

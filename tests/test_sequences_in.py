@@ -1,0 +1,131 @@
+"""Image sequences in (issue 20): a scanner's numbered DPX/TIFF pictures read as one film."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from tests.media import luma_planes, make_sequence, make_video
+from vidcolor.batch import collect_items
+from vidcolor.cli import run
+from vidcolor.frames.output import default_output_path
+from vidcolor.frames.probe import probe
+from vidcolor.frames.sequence_in import SequenceReading, find_sequence
+from vidcolor.photos import is_photo
+
+FAST = ["--segmenter", "whole", "--no-cache", "-q"]
+
+
+def _pictures(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.suffix in (".dpx", ".tiff"))
+
+
+def test_a_10_bit_dpx_folder_into_ffv1_keeps_every_luma_sample(reference: Path, tmp_path: Path) -> None:
+    scans = make_sequence(tmp_path / "reel1", frames=10)
+    out = tmp_path / "reel1.mkv"
+    assert run([str(scans), "--style", str(reference), "-o", str(out), "--codec", "ffv1", *FAST]) == 0
+    got = luma_planes(out)
+    want = [luma_planes(p)[0] for p in _pictures(scans)]  # grey RGB: G (the first plane) is the luma
+    assert len(got) == 10 and got[0].dtype == np.uint16 and max(int(p.max()) for p in want) > 255
+    assert all(np.array_equal(a, b) for a, b in zip(got, want, strict=True))
+    info = probe(out)
+    assert info.rate == 24 and info.bit_depth == 10
+
+
+def test_a_16_bit_tiff_pattern_into_pictures_keeps_luma_and_the_input_numbers(reference: Path, tmp_path: Path) -> None:
+    scans = make_sequence(tmp_path / "scans", codec="tiff", pix_fmt="gray16le", suffix=".tiff", first=1, frames=8)
+    pattern = scans / "reel_%06d.tiff"
+    out = tmp_path / "restored" / "r_%06d.tiff"
+    assert run([str(pattern), "--style", str(reference), "-o", str(out), "--start", "3f", *FAST]) == 0
+    written = sorted(p.name for p in out.parent.iterdir())
+    assert written == [f"r_{n:06d}.tiff" for n in range(4, 9)]  # frames 3.. of a sequence numbered from 1
+    for name in written:
+        rgb = cv2.imread(str(out.parent / name), cv2.IMREAD_UNCHANGED).astype(np.float64)[..., ::-1]
+        luma = np.rint(0.299 * rgb[..., 0] + 0.587 * rgb[..., 1] + 0.114 * rgb[..., 2])  # full range, BT.601
+        source = cv2.imread(str(scans / name.replace("r_", "reel_")), cv2.IMREAD_UNCHANGED)
+        assert source.dtype == np.uint16 and np.array_equal(luma, source)
+
+
+def test_a_gap_is_an_error_naming_the_first_missing_frame_unless_held(reference: Path, tmp_path: Path, capsys) -> None:
+    scans = make_sequence(tmp_path / "gap", frames=6, skip=(86402, 86403))
+    out = tmp_path / "gap.mkv"
+    args = [str(scans / "reel_*.dpx"), "--style", str(reference), "-o", str(out), "--codec", "ffv1", *FAST]
+    assert run(args) == 2
+    err = capsys.readouterr().err
+    assert "frame 86402 (reel_086402.dpx) is missing, 2 in all; --allow-gaps" in err and err.count("\n") == 1
+    assert not out.exists()
+    assert run([*args, "--allow-gaps"]) == 0
+    planes = luma_planes(out)
+    assert len(planes) == 6  # the numbering's length: timing kept
+    assert np.array_equal(planes[2], planes[1]) and np.array_equal(planes[3], planes[1])
+    assert not np.array_equal(planes[4], planes[1])
+
+
+def test_bad_sequences_are_one_line_naming_the_file(reference: Path, tmp_path: Path, capsys) -> None:
+    mixed = make_sequence(tmp_path / "mixed", frames=4)
+    make_sequence(tmp_path / "big", frames=4, width=96)
+    (tmp_path / "big" / "reel_086402.dpx").replace(mixed / "reel_086402.dpx")
+    damaged = make_sequence(tmp_path / "damaged", frames=4)
+    (damaged / "reel_086401.dpx").write_bytes(b"SDPX" + b"\0" * 60)
+    two = make_sequence(tmp_path / "two", frames=3)
+    make_sequence(tmp_path / "two", frames=3, codec="tiff", pix_fmt="gray16le", suffix=".tiff")
+    cases = [
+        ([str(mixed)], "reel_086402.dpx: 96x48 gbrp10le, but the sequence's first picture is 64x48 gbrp10le"),
+        ([str(damaged)], "reel_086401.dpx: not a readable picture"),
+        ([str(tmp_path / "none_%04d.dpx")], "none_%04d.dpx: matches no picture"),
+        ([str(two)], "holds several sequences"),
+        ([str(tmp_path / "empty")], "holds no numbered pictures"),
+        ([str(mixed), "--rate", "fast"], "'fast' is not a frame rate"),
+    ]
+    (tmp_path / "empty").mkdir()
+    for args, said in cases:
+        assert run([*args, "--style", str(reference), "-o", str(tmp_path / "out.mkv"), *FAST]) == 2, args
+        err = capsys.readouterr().err
+        assert said in err and err.count("\n") == 1, err
+    assert not (tmp_path / "out.mkv").exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no partial left
+
+
+def test_a_sequence_is_found_from_its_folder_pattern_or_glob_and_read_at_its_rate(tmp_path: Path) -> None:
+    scans = make_sequence(tmp_path / "scans", frames=5, first=998)  # the numbers outgrow their padding
+    for given in (scans, scans / "reel_%06d.dpx", scans / "reel_*.dpx", scans / "reel_%d.dpx"):
+        sequence = find_sequence(given)
+        assert (sequence.first, sequence.last, sequence.count, sequence.missing) == (998, 1002, 5, ())
+        assert sequence.path_of(1000).name == "reel_001000.dpx"
+    info = probe(scans / "reel_%06d.dpx", SequenceReading(rate="24000/1001"))
+    assert info.rate == Fraction(24000, 1001) and info.frame_count == 5 and info.full_range and not info.has_audio
+    assert not is_photo(scans / "reel_%06d.dpx") and not is_photo(scans / "*.tiff") and is_photo(tmp_path / "a.tiff")
+    assert default_output_path(scans) == tmp_path / "scans.colorized.mp4"
+    assert default_output_path(scans / "reel_%06d.dpx") == scans / "reel.colorized.mp4"
+    assert default_output_path(scans / "*.dpx") == scans / "scans.colorized.mp4"
+
+
+def test_a_video_told_a_rate_says_it_keeps_its_own(tmp_path: Path, caplog) -> None:
+    clip = make_video(tmp_path / "in.mp4", frames=3)
+    assert probe(clip, SequenceReading(rate="30")).rate == 25
+    assert "--rate and --allow-gaps are for image sequences" in caplog.text
+
+
+def test_a_dpx_folder_is_one_batch_item_and_a_plan_is_made_for_a_pattern(reference: Path, tmp_path: Path) -> None:
+    archive = tmp_path / "archive"
+    make_sequence(archive / "reel1", frames=4)
+    make_video(archive / "clip.mp4", frames=4)
+    items = collect_items([str(archive)], tmp_path / "out", [str(reference)])
+    assert [(i.input.name, i.output.name) for i in items] == [("reel1", "reel1.mkv"), ("clip.mp4", "clip.mp4")]
+    assert run(["batch", str(archive), "--style", str(reference), "-o", str(tmp_path / "out"), *FAST]) == 0
+    assert len(luma_planes(tmp_path / "out" / "reel1.mkv")) == 4
+    pattern = archive / "reel1" / "reel_%06d.dpx"
+    assert run(["plan", str(pattern), "--style", str(reference), "--segmenter", "whole", "-q"]) == 0
+    assert (archive / "reel1" / "reel.plan.toml").is_file()
+    assert run([str(pattern), "--plan", str(archive / "reel1" / "reel.plan.toml"), *FAST]) == 0
+    assert (archive / "reel1" / "reel.colorized.mp4").is_file()
+
+
+@pytest.mark.parametrize(("pix_fmt", "depth"), [("rgb48le", 16), ("gbrp10le", 10)])
+def test_an_rgb_picture_gives_its_luma_at_its_own_depth(tmp_path: Path, pix_fmt: str, depth: int) -> None:
+    scans = make_sequence(tmp_path / "s", pix_fmt=pix_fmt, frames=1)
+    assert probe(scans).bit_depth == depth
