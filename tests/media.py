@@ -251,3 +251,18 @@ def make_sequence(
             for packet in [*stream.encode(frame), *stream.encode()]:
                 out.mux(packet)
     return folder
+
+
+def make_wav(path: Path, seconds: float, sample_rate: int = 48000) -> Path:
+    """A stereo 16-bit PCM WAV of a 440 Hz tone lasting ``seconds``."""
+    count = round(sample_rate * seconds)
+    tone = (np.sin(2 * np.pi * 440 * np.arange(count) / sample_rate) * 8000).astype(np.int16)
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("pcm_s16le", rate=sample_rate, layout="stereo")
+        frame = av.AudioFrame.from_ndarray(
+            np.stack([tone, tone]).T.reshape(1, -1).copy(), format="s16", layout="stereo"
+        )
+        frame.sample_rate, frame.pts = sample_rate, 0
+        for packet in [*stream.encode(frame), *stream.encode()]:
+            out.mux(packet)
+    return path

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.media import luma_planes, make_sequence, make_video
+from tests.media import audio_packets, luma_planes, make_sequence, make_video, make_wav
 from vidcolor.batch import collect_items
 from vidcolor.cli import run
 from vidcolor.frames.output import default_output_path
@@ -129,3 +129,30 @@ def test_a_dpx_folder_is_one_batch_item_and_a_plan_is_made_for_a_pattern(referen
 def test_an_rgb_picture_gives_its_luma_at_its_own_depth(tmp_path: Path, pix_fmt: str, depth: int) -> None:
     scans = make_sequence(tmp_path / "s", pix_fmt=pix_fmt, frames=1)
     assert probe(scans).bit_depth == depth
+
+
+def test_a_scan_and_its_wav_become_one_lossless_master(reference: Path, tmp_path: Path, capsys) -> None:
+    scans = make_sequence(tmp_path / "reel1", frames=12)  # 0.5 s at 24 fps
+    wav = make_wav(tmp_path / "reel1.wav", 0.5)
+    out = tmp_path / "reel1.mkv"
+    args = [str(scans), "--style", str(reference), "--codec", "ffv1", *FAST]
+    assert run([*args, "-o", str(out), "--audio", str(wav)]) == 0
+    got, want = audio_packets(out), audio_packets(wav)
+    assert len(got) == 1 and [p[0] for p in got[0]] == [p[0] for p in want[0]]  # every sample, as it was
+    assert got[0][0][1] == 0.0  # in sync from the first frame
+    assert len(luma_planes(out)) == 12
+
+    long = make_wav(tmp_path / "long.wav", 1.5)
+    assert run([*args, "-o", str(tmp_path / "long.mkv"), "--audio", str(long)]) == 2
+    assert "1.500 s of audio, 1.000 s longer than the pictures (0.500 s); --fit-audio" in capsys.readouterr().err
+    assert run([*args, "-o", str(tmp_path / "long.mkv"), "--audio", str(long), "--fit-audio"]) == 0
+    kept = audio_packets(tmp_path / "long.mkv")[0]
+    assert kept[-1][1] < 0.5 <= kept[-1][1] + kept[-1][2] + 1e-6  # cut at the packet holding the last frame's end
+
+    mp4 = [str(scans), "--style", str(reference), *FAST, "-o", str(tmp_path / "x.mp4"), "--audio", str(wav)]
+    assert run(mp4) == 4  # MP4 holds no PCM
+    assert "reel1.wav: the mp4 container cannot hold its pcm_s16le audio" in capsys.readouterr().err
+    clip = make_video(tmp_path / "with_sound.mp4", frames=4)
+    assert run([str(clip), "--style", str(reference), "--audio", str(wav), *FAST]) == 2
+    assert "has its own audio; --audio is for inputs without" in capsys.readouterr().err
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".") or p.name == "x.mp4"] == []

@@ -25,6 +25,7 @@ import numpy as np
 from vidcolor.cache import KeyframeCache
 from vidcolor.colour import YCbCrSpec, fit_chroma_to_gamut, matrix_for_height, ycbcr_to_rgb
 from vidcolor.errors import InputError, OutputError, SettingError, UsageError, check_readable_file
+from vidcolor.frames.audio_file import AudioFile, check_audio_length, read_audio_file
 from vidcolor.frames.decode import DecodeStats, iter_luma_frames
 from vidcolor.frames.encode import ColorVideoWriter, EncoderSettings, check_container, default_for_codec
 from vidcolor.frames.frame import LumaFrame
@@ -114,6 +115,8 @@ def colorize_video(
     on_frame: FrameCallback | None = None,
     hints: Sequence[str | os.PathLike[str]] = (),
     plan: Plan | None = None,
+    audio: str | os.PathLike[str] | None = None,
+    fit_audio: bool = False,
 ) -> ColorizeResult:
     """Colorize ``input_path`` after the colour reference(s) ``style_path``; write ``output_path``.
 
@@ -129,7 +132,9 @@ def colorize_video(
     ``hints`` are colour hint files (``hints.png@TIME``, points in JSON/CSV; see :mod:`vidcolor.hints`):
     each marked frame becomes a keyframe coloured by them; with hints, references may be left out.
     ``plan`` (see :mod:`vidcolor.plan`) is rendered exactly as it says: its cuts, each shot's reference,
-    hints and overrides (then ``style_path`` and ``hints`` stay empty). Without one, the run makes one
+    hints and overrides (then ``style_path`` and ``hints`` stay empty). ``audio`` is a sound file (a scan's
+    WAV) muxed beside the pictures from the first frame, for an input without audio of its own; one that
+    is longer or shorter than the pictures by more than a frame is refused unless ``fit_audio``. Without one, the run makes one
     first (``plan_video``'s pass), so a default run is plan + render; shots whose colour nothing vouches
     for are named in one warning each.
 
@@ -143,6 +148,7 @@ def colorize_video(
     info = probe(input_path, settings.sequence)
     spec = YCbCrSpec(matrix=matrix_for_height(info.height), bit_depth=info.bit_depth, full_range=info.full_range)
     content = content_key(info)
+    sound = _audio_for(info, settings, Path(audio), fit_audio) if audio is not None else None
     # Every input is checked before the output (a missing reference is said before an existing output), and
     # bad references, hints and plans fail before any model loads.
     if plan is None:
@@ -245,7 +251,7 @@ def colorize_video(
     # empty edit). Inputs that start at or before zero are kept as they are.
     shift_s = range_start_s if range_start_s is not None else max(info.start_s, 0.0)
     expected = settings.frame_range.expected_frames(info.frame_count, info.rate)
-    writer = _open_writer(target, info, spec, settings, range_start_s, shift_s)
+    writer = _open_writer(target, info, spec, settings, range_start_s, shift_s, sound, fit_audio)
     try:
         for work, chroma in itertools.chain([first], coloured):
             full = _full_chroma(chroma, work.frame, spec)
@@ -317,11 +323,15 @@ def _open_writer(
     settings: Settings,
     range_start_s: float | None,
     shift_s: float,
+    sound: AudioFile | None,
+    fit_audio: bool,
 ) -> ColorVideoWriter | SequenceWriter:
     if isinstance(target, SequenceTarget):  # pictures carry no timecode (DPX headers would: not written yet)
-        if info.has_audio:
+        if info.has_audio or sound is not None:
             log.warning(
-                "%s: its audio is not written to the image sequence %s (pictures hold none)", info.path, target.path
+                "%s: its audio is not written to the image sequence %s (pictures hold none)",
+                sound.path if sound is not None else info.path,
+                target.path,
             )
         return SequenceWriter(target, spec, info.sequence.first if info.sequence is not None else None)
     return ColorVideoWriter(
@@ -333,11 +343,25 @@ def _open_writer(
         time_base=info.time_base,
         rate=info.rate,
         settings=settings.encoder,
-        copy_from=info.path if info.sequence is None else None,
+        copy_from=sound.path if sound is not None else info.path if info.sequence is None else None,
+        copy_offset_s=float((info.start_pts or 0) * info.time_base) if sound is not None else 0.0,
+        cut_audio=fit_audio,
         range_start_s=range_start_s,
         shift_s=shift_s,
         timecode=_output_timecode(info, settings, range_start_s),
     )
+
+
+def _audio_for(info: VideoInfo, settings: Settings, path: Path, fit: bool) -> AudioFile:
+    """The ``--audio`` file, checked before any work: the input has no sound of its own, the lengths agree."""
+    if info.has_audio:
+        raise UsageError(f"{info.path}: has its own audio; --audio is for inputs without (an image sequence)")
+    sound = read_audio_file(path)
+    rate = info.rate or Fraction(25)
+    if settings.frame_range.is_everything:  # a range takes its slice of the sound
+        pictures_s = float(info.frame_count / rate) if info.frame_count else (info.duration_s or 0.0)
+        check_audio_length(sound, pictures_s, float(1 / rate), fit=fit)
+    return sound
 
 
 def _output_timecode(info: VideoInfo, settings: Settings, range_start_s: float | None) -> str | None:

@@ -30,6 +30,7 @@ from vidcolor.cli.shots import (
     refuse_for_photo,
     settings_with_plan,
 )
+from vidcolor.errors import UsageError
 from vidcolor.frames.timecode import FrameRange
 from vidcolor.photos import colorize_photo, default_photo_output, is_photo
 from vidcolor.pipeline import colorize_video
@@ -84,6 +85,17 @@ def colorize(
         ),
     ] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", "-y", help="Replace an existing output file.")] = False,
+    audio: Annotated[
+        Path | None,
+        typer.Option(
+            help="A sound file (a scan's WAV) muxed beside the pictures from the first frame, copied as it is "
+            "(PCM into .mov/.mkv, FLAC into .mkv), for an input without audio."
+        ),
+    ] = None,
+    fit_audio: Annotated[
+        bool,
+        typer.Option(help="An --audio longer than the pictures is cut at the last frame; a shorter one ends early."),
+    ] = False,
     plan_file: Annotated[Path | None, PLAN_OPTION] = None,
     shot: Annotated[list[str] | None, SHOT_OPTION] = None,
     start: Annotated[str | None, setting_option("frame_range.start")] = None,
@@ -123,6 +135,8 @@ def colorize(
     frame_range = FrameRange.parse(start, end, duration)
     if is_photo(input):
         refuse_for_photo(input, plan_file, shot)
+        if audio is not None:
+            raise UsageError(f"{input}: a photograph has no sound; --audio is for films and image sequences")
     # Settings check every value here, before any model loads; a plan's recorded settings stand where no flag is given.
     base = read_plan_option(plan_file)
     settings = settings_with_plan(ctx, locals(), SETTING_PATHS, frame_range, base, str(plan_file))
@@ -151,6 +165,8 @@ def colorize(
                 debug_masks=debug_masks,
                 hints=list(hints or []) if plan is None else [],
                 plan=plan,
+                audio=audio,
+                fit_audio=fit_audio,
             ),
         )
     if not quiet:

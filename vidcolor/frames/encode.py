@@ -166,12 +166,14 @@ class ColorVideoWriter:
         spec: how samples map to unit values; its bit depth picks 8- or 10-bit output.
         time_base, rate: the input's, reused for the output stream.
         copy_from: the input file whose audio and subtitle packets, labels and chapters are copied,
-            or None to copy nothing.
+            or None to copy nothing; or a separate audio file (``--audio``), whose time 0 is the video's
+            ``copy_offset_s`` (its first frame).
         range_start_s: for a preview, the input time of the first kept frame: audio before it is
             dropped, and audio after the last frame too.
         shift_s: seconds subtracted from every timestamp, video and audio alike, so the output
             starts at zero (a preview's start, or the time an input's timestamps start at).
         timecode: the output's start timecode (``HH:MM:SS:FF``), or None for none.
+        cut_audio: audio after the last frame is dropped (a preview's is always).
     """
 
     def __init__(
@@ -189,6 +191,8 @@ class ColorVideoWriter:
         range_start_s: float | None,
         shift_s: float = 0.0,
         timecode: str | None = None,
+        copy_offset_s: float = 0.0,
+        cut_audio: bool = False,
     ) -> None:
         self.path = path
         self._spec = spec
@@ -201,7 +205,7 @@ class ColorVideoWriter:
         self._chroma_step = (2, 2) if "420" in self.pix_fmt else (2, 1) if "422" in self.pix_fmt else (1, 1)
         self._out_spec = dataclasses.replace(spec, bit_depth=self._setup.bit_depth)
         self._shift_pts = round(shift_s / time_base)
-        self._preview = range_start_s is not None
+        self._cut_audio = range_start_s is not None or cut_audio
         self._last_end_s = 0.0
         self.frames_written = 0
         try:
@@ -214,7 +218,12 @@ class ColorVideoWriter:
                 self._stream.metadata["timecode"] = timecode
                 self._output.metadata["timecode"] = timecode
             self._copier = (
-                StreamCopier(copy_from, self._output, keep_from_s=range_start_s, shift_s=shift_s)
+                StreamCopier(
+                    copy_from,
+                    self._output,
+                    keep_from_s=None if range_start_s is None else range_start_s - copy_offset_s,
+                    shift_s=shift_s - copy_offset_s,
+                )
                 if copy_from is not None
                 else None
             )
@@ -285,7 +294,7 @@ class ColorVideoWriter:
         try:
             self._encode(None)
             if self._copier is not None:
-                self._copier.copy_until(self._last_end_s if self._preview else None)
+                self._copier.copy_until(self._last_end_s if self._cut_audio else None)
         finally:
             if self._copier is not None:
                 self._copier.close()

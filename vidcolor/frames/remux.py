@@ -27,6 +27,8 @@ SUBTITLES_IN = {
     "mp4": {"mov_text"},
     "mov": {"mov_text"},
 }
+# Containers that cannot hold PCM audio as it is (MP4's muxer refuses it when writing the header).
+_NO_PCM = ("mp4", "ipod")
 # Stream tags worth keeping: what a player shows in its audio and subtitle menus.
 LABELS = ("language", "title")
 
@@ -63,6 +65,7 @@ class StreamCopier:
         self, path: Path, output: av.container.OutputContainer, *, keep_from_s: float | None, shift_s: float
     ) -> None:
         self._input = open_input(path)
+        self._path = path
         self._out_streams: dict[int, Any] = {}
         self.dropped: list[str] = []
         try:
@@ -126,11 +129,13 @@ class StreamCopier:
                 continue
             if stream.type == "audio":
                 try:
+                    if container in _NO_PCM and codec.startswith("pcm_"):  # FFmpeg would fail at the header
+                        raise ValueError(f"{container} holds no {codec}")
                     self._out_streams[stream.index] = output.add_stream_from_template(stream)
                 except ValueError as exc:
                     raise EncodeError(
-                        f"{output.name}: the {output.format.name} container cannot hold the input's "
-                        f"{codec} audio; choose .mkv or .mov for the output"
+                        f"{self._path}: the {output.format.name} container cannot hold its {codec} audio; "
+                        "choose .mkv or .mov for the output"
                     ) from exc
             elif stream.type == "subtitle" and codec in SUBTITLES_IN.get(container, set()):
                 self._out_streams[stream.index] = output.add_stream_from_template(stream)
