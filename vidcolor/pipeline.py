@@ -132,11 +132,12 @@ def colorize_video(
     ``hints`` are colour hint files (``hints.png@TIME``, points in JSON/CSV; see :mod:`vidcolor.hints`):
     each marked frame becomes a keyframe coloured by them; with hints, references may be left out.
     ``plan`` (see :mod:`vidcolor.plan`) is rendered exactly as it says: its cuts, each shot's reference,
-    hints and overrides (then ``style_path`` and ``hints`` stay empty). ``audio`` is a sound file (a scan's
-    WAV) muxed beside the pictures from the first frame, for an input without audio of its own; one that
-    is longer or shorter than the pictures by more than a frame is refused unless ``fit_audio``. Without one, the run makes one
+    hints and overrides (then ``style_path`` and ``hints`` stay empty). Without one, the run makes one
     first (``plan_video``'s pass), so a default run is plan + render; shots whose colour nothing vouches
-    for are named in one warning each.
+    for are named in one warning each. ``audio`` is a sound file (a scan's WAV) muxed beside the pictures
+    from the first frame, for an input without audio of its own; one longer or shorter than the pictures
+    by more than a frame is refused unless ``fit_audio``. An image sequence is read as ``settings.sequence``
+    says (its rate, its gaps).
 
     Raises:
         VidcolorError subclasses with a one-line message naming the file and the problem.
