@@ -156,3 +156,24 @@ def test_a_scan_and_its_wav_become_one_lossless_master(reference: Path, tmp_path
     assert run([str(clip), "--style", str(reference), "--audio", str(wav), *FAST]) == 2
     assert "has its own audio; --audio is for inputs without" in capsys.readouterr().err
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".") or p.name == "x.mp4"] == []
+
+
+def test_a_16_bit_tiff_scan_and_its_wav_into_ffv1_keep_16_bits_and_every_sample(
+    reference: Path, tmp_path: Path
+) -> None:
+    scans = make_sequence(tmp_path / "scans", codec="tiff", pix_fmt="gray16le", suffix=".tiff", frames=12)
+    wav = make_wav(tmp_path / "scans.wav", 0.5)
+    out = tmp_path / "scans.mkv"
+    assert (
+        run([str(scans), "--style", str(reference), "--codec", "ffv1", "--audio", str(wav), "-o", str(out), *FAST]) == 0
+    )
+    assert probe(out).bit_depth == 16
+    want = [cv2.imread(str(p), cv2.IMREAD_UNCHANGED) for p in _pictures(scans)]
+    assert all(np.array_equal(a, b) for a, b in zip(luma_planes(out), want, strict=True))
+    assert [p[0] for p in audio_packets(out)[0]] == [p[0] for p in audio_packets(wav)[0]]
+    lossy = (
+        tmp_path / "scans.mp4"
+    )  # x264 is written at 10 bits: the 16-bit luma rounded, within the lossy codec's error
+    assert run([str(scans), "--style", str(reference), "-o", str(lossy), "--crf", "0", *FAST]) == 0
+    rounded = [np.minimum((w.astype(np.uint32) + 32) >> 6, 1023) for w in want]
+    assert all(np.array_equal(a, b) for a, b in zip(luma_planes(lossy), rounded, strict=True))

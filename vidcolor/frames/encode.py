@@ -123,11 +123,14 @@ def codec_setup(settings: EncoderSettings, width: int, height: int, bit_depth: i
         options = {**quality, "preset": settings.preset}
         if codec == "libx265":
             options["x265-params"] = "log-level=error"
-        return CodecSetup(codec, choose_pix_fmt(width, height, bit_depth), bit_depth, options)
+        depth = 8 if bit_depth == 8 else 10  # the depths these builds of x264 and x265 are used at; deeper rounds
+        return CodecSetup(codec, choose_pix_fmt(width, height, depth), depth, options)
     if codec == "ffv1":
-        # As archives configure it (FFV1 version 3, every frame a keyframe, slices with CRCs), at the input's depth.
+        # As archives configure it (FFV1 version 3, every frame a keyframe, slices with CRCs), at the input's depth
+        # (12- and 16-bit scans kept; a depth FFV1 has no format for goes up to the next, exactly).
         options = {"level": "3", "g": "1", "slicecrc": "1", "slices": "4"}
-        return CodecSetup("ffv1", choose_pix_fmt(width, height, bit_depth), bit_depth, options)
+        depth = next(d for d in (8, 10, 12, 16) if d >= bit_depth)
+        return CodecSetup("ffv1", choose_pix_fmt(width, height, depth), depth, options)
     if codec == "svtav1":
         if not even:
             raise EncodeError(f"svtav1 needs even frame sides; this video is {width}x{height} (use ffv1 or libx264)")
@@ -151,9 +154,10 @@ _MATRIX_TAGS = {"bt709": 1, "bt601": 6}
 
 
 def choose_pix_fmt(width: int, height: int, bit_depth: int) -> str:
-    """4:2:0 (what every player plays) unless a side is odd, where 4:2:0 cannot exist: then 4:4:4."""
+    """4:2:0 (what every player plays) unless a side is odd, where 4:2:0 cannot exist: then 4:4:4; at 8, 10, 12
+    or 16 bits."""
     base = "yuv420p" if width % 2 == 0 and height % 2 == 0 else "yuv444p"
-    return base if bit_depth == 8 else base + "10le"
+    return base if bit_depth == 8 else f"{base}{bit_depth}le"
 
 
 class ColorVideoWriter:
