@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.media import audio_packets, luma_planes, make_sequence, make_video, make_wav
+from tests.media import audio_packets, decoded_frames, luma_planes, make_sequence, make_video, make_wav
 from vidcolor.batch import collect_items
 from vidcolor.cli import run
 from vidcolor.frames.output import default_output_path
@@ -177,3 +177,17 @@ def test_a_16_bit_tiff_scan_and_its_wav_into_ffv1_keep_16_bits_and_every_sample(
     assert run([str(scans), "--style", str(reference), "-o", str(lossy), "--crf", "0", *FAST]) == 0
     rounded = [np.minimum((w.astype(np.uint32) + 32) >> 6, 1023) for w in want]
     assert all(np.array_equal(a, b) for a, b in zip(luma_planes(lossy), rounded, strict=True))
+
+
+def test_a_dpx_scan_into_a_16_bit_dpx_sequence_keeps_its_numbers_and_luma(reference: Path, tmp_path: Path) -> None:
+    scans = make_sequence(tmp_path / "scans", frames=6)
+    out = tmp_path / "restored" / "r_%07d.dpx"
+    assert run([str(scans), "--style", str(reference), "-o", str(out), *FAST]) == 0
+    written = sorted(out.parent.iterdir())
+    assert [p.name for p in written] == [f"r_{86400 + k:07d}.dpx" for k in range(6)]
+    for source, picture in zip(_pictures(scans), written, strict=True):
+        (frame,) = decoded_frames(picture)
+        assert frame.format.name == "rgb48le"
+        rgb = frame.to_ndarray().astype(np.float64)
+        luma = np.rint((0.299 * rgb[..., 0] + 0.587 * rgb[..., 1] + 0.114 * rgb[..., 2]) / 65535 * 1023)
+        assert np.array_equal(luma, luma_planes(source)[0])  # the scan's 10-bit luma, exactly

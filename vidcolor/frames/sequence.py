@@ -1,4 +1,4 @@
-"""Image sequences out: ``-o restored/frame_%06d.tiff`` writes one 16-bit RGB picture per frame.
+"""Image sequences out: ``-o restored/frame_%06d.tiff`` (``.png``, ``.dpx``) writes one 16-bit RGB picture per frame.
 
 A sequence is a folder written as a whole: its frames go into a hidden folder beside it, renamed to
 the sequence's folder only when every frame is written (a failure or a signal leaves no half
@@ -16,6 +16,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+import av
 import cv2
 import numpy as np
 
@@ -24,7 +25,7 @@ from vidcolor.errors import OutputError, OutputExistsError
 from vidcolor.frames.frame import LumaFrame
 from vidcolor.frames.output import check_writable_folder, dead_partials
 
-SEQUENCE_FORMATS = {".png": "png", ".tif": "tiff", ".tiff": "tiff"}
+SEQUENCE_FORMATS = {".png": "png", ".tif": "tiff", ".tiff": "tiff", ".dpx": "dpx"}
 _NUMBER = re.compile(r"%0?(\d*)d")
 # The TIFF Compression tag's value for Adobe deflate, which every reader opens (OpenCV's default, LZW, needs
 # codecs some readers lack).
@@ -126,10 +127,13 @@ class SequenceWriter:
         samples = np.rint(rgb * 65535.0).astype(np.uint16)
         number = self.frames_written if self._input_first is None else self._input_first + (frame.pts or 0)
         path = self._target.frame_path(number)
-        ok, encoded = cv2.imencode(path.suffix, cv2.cvtColor(samples, cv2.COLOR_RGB2BGR), self._params)
-        if not ok:
-            raise OutputError(f"{path}: the frame could not be encoded")
-        path.write_bytes(encoded.tobytes())
+        if path.suffix.lower() == ".dpx":  # OpenCV writes no DPX: FFmpeg's encoder, 16-bit RGB
+            _write_dpx(path, samples)
+        else:
+            ok, encoded = cv2.imencode(path.suffix, cv2.cvtColor(samples, cv2.COLOR_RGB2BGR), self._params)
+            if not ok:
+                raise OutputError(f"{path}: the frame could not be encoded")
+            path.write_bytes(encoded.tobytes())
         self.frames_written += 1
 
     def close(self) -> None:
@@ -137,3 +141,16 @@ class SequenceWriter:
 
     def abort(self) -> None:
         """Nothing to close (the caller removes the hidden folder)."""
+
+
+def _write_dpx(path: Path, samples: np.ndarray) -> None:
+    """One 16-bit RGB DPX picture of ``samples`` ``(H, W, 3)`` uint16."""
+    frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(samples), format="rgb48le")
+    try:
+        with av.open(str(path), "w", format="image2") as out:
+            stream = out.add_stream("dpx", rate=24)
+            stream.width, stream.height, stream.pix_fmt = frame.width, frame.height, "rgb48le"
+            for packet in [*stream.encode(frame), *stream.encode()]:
+                out.mux(packet)
+    except av.FFmpegError as exc:
+        raise OutputError(f"{path}: the frame could not be encoded ({exc})") from exc
