@@ -104,6 +104,15 @@ def test_a_sequence_is_found_from_its_folder_pattern_or_glob_and_read_at_its_rat
     assert default_output_path(scans / "*.dpx") == scans / "scans.colorized.mp4"
 
 
+def test_a_file_whose_name_looks_like_a_pattern_is_still_a_file(reference: Path, tmp_path: Path) -> None:
+    clip = make_video(tmp_path / "film [1080p] 100%d.mp4", frames=3)
+    assert default_output_path(clip) == tmp_path / "film [1080p] 100%d.colorized.mp4"
+    assert run([str(clip), "--style", str(reference), *FAST]) == 0
+    assert len(luma_planes(tmp_path / "film [1080p] 100%d.colorized.mp4")) == 3
+    photo = make_video(tmp_path / "x.mp4", frames=1)
+    assert is_photo(photo.rename(tmp_path / "scan [2].tif")) and not is_photo(tmp_path / "scan [3].tif")
+
+
 def test_a_video_told_a_rate_says_it_keeps_its_own(tmp_path: Path, caplog) -> None:
     clip = make_video(tmp_path / "in.mp4", frames=3)
     assert probe(clip, SequenceReading(rate="30")).rate == 25

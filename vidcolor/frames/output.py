@@ -27,7 +27,7 @@ def named_after(input_path: Path, ending: str) -> Path:
     """A file named after the input, beside it: ``movie.mp4`` → ``movie{ending}``; an image sequence's folder
     ``scans/`` → ``scans{ending}`` beside the folder; ``scans/reel1_%06d.dpx`` (or ``reel1_*.dpx``) →
     ``scans/reel1{ending}``."""
-    if input_path.is_dir() or not _SEQUENCE_NAME.search(input_path.name):
+    if input_path.is_dir() or input_path.is_file() or not _SEQUENCE_NAME.search(input_path.name):
         return input_path.with_name(input_path.stem + ending)
     stem = _SEQUENCE_NAME.split(input_path.name)[0].rstrip("._- ") or input_path.resolve().parent.name
     return input_path.with_name((stem or "sequence") + ending)

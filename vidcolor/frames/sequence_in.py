@@ -123,8 +123,11 @@ class ImageSequence:
 
 
 def looks_like_sequence(path: Path) -> bool:
-    """Whether ``path`` is given as a sequence: a folder, or a name with a ``%d`` pattern or glob characters."""
-    return path.is_dir() or bool(_PRINTF.search(path.name)) or bool(_GLOB.search(path.name))
+    """Whether ``path`` is given as a sequence: a folder, or a name with a ``%d`` pattern or glob characters that
+    is not itself a file (``movie [1080p].mp4`` is a video)."""
+    if path.is_dir():
+        return True
+    return (bool(_PRINTF.search(path.name)) or bool(_GLOB.search(path.name))) and not path.is_file()
 
 
 def find_sequence(path: Path) -> ImageSequence:
