@@ -200,3 +200,13 @@ def test_a_dpx_scan_into_a_16_bit_dpx_sequence_keeps_its_numbers_and_luma(refere
         rgb = frame.to_ndarray().astype(np.float64)
         luma = np.rint((0.299 * rgb[..., 0] + 0.587 * rgb[..., 1] + 0.114 * rgb[..., 2]) / 65535 * 1023)
         assert np.array_equal(luma, luma_planes(source)[0])  # the scan's 10-bit luma, exactly
+
+
+def test_an_unquoted_glob_expanded_by_the_shell_is_one_line_saying_to_quote_it(
+    reference: Path, tmp_path: Path, capsys
+) -> None:
+    scans = make_sequence(tmp_path / "scans", frames=4)
+    assert run([*map(str, _pictures(scans)), "--style", str(reference), *FAST]) == 2
+    err = capsys.readouterr().err
+    assert "the shell expanded a pattern into 4 pictures (reel_086400.dpx ... reel_086403.dpx); quote it" in err
+    assert f"'{scans}/reel_*.dpx', or give the folder {scans}" in err and err.count("\n") == 1

@@ -6,9 +6,11 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import re
 import signal
 import sys
 import traceback
+from pathlib import Path
 
 import typer
 
@@ -23,7 +25,7 @@ from vidcolor.cli import (  # noqa: F401 (each registers its command(s) on the a
     weights_command,
 )
 from vidcolor.cli.common import Terminated, app, err_console, flag_of
-from vidcolor.errors import EXIT_INTERNAL, INTERRUPTING_SIGNALS, VidcolorError
+from vidcolor.errors import EXIT_INTERNAL, INTERRUPTING_SIGNALS, UsageError, VidcolorError
 
 # The first word that names a command; anything else is an input, short for `vidcolor colorize INPUT`.
 SUBCOMMANDS = frozenset(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
@@ -48,6 +50,40 @@ def implicit_colorize(args: list[str]) -> list[str]:
     return args
 
 
+# Commands that take one input: several numbered pictures given to one are a sequence the shell expanded.
+ONE_INPUT = frozenset({"colorize", "plan", "preview", "studio"})
+
+
+def expanded_sequence(args: list[str]) -> str | None:
+    """The one-line error for ``vidcolor scans/reel_*.dpx`` left unquoted: the shell handed over every picture
+    (two or more numbered pictures of one name in a row), where a command takes one input."""
+    if not args or args[0] not in ONE_INPUT:
+        return None
+    run: list[Path] = []
+    for arg in [*args[1:], ""]:
+        path = Path(arg)
+        numbered = _NUMBERED_PICTURE.match(path.name) if arg and path.is_file() else None
+        if (
+            numbered
+            and run
+            and _NUMBERED_PICTURE.sub(r"\1#\3", path.name) == _NUMBERED_PICTURE.sub(r"\1#\3", run[0].name)
+            and path.parent == run[0].parent
+        ):
+            run.append(path)
+            continue
+        if len(run) >= 2:
+            stem = _NUMBERED_PICTURE.sub(r"\1*\3", run[0].name)
+            return (
+                f"the shell expanded a pattern into {len(run)} pictures ({run[0].name} ... {run[-1].name}); "
+                f"quote it, '{run[0].parent / stem}', or give the folder {run[0].parent}"
+            )
+        run = [path] if numbered else []
+    return None
+
+
+_NUMBERED_PICTURE = re.compile(r"^(.*?)(\d+)(\.(?:dpx|tiff?|png|exr|jpe?g))$", re.IGNORECASE)
+
+
 def _main_help() -> int:
     """The main job's help as ``vidcolor`` (its usage line reads ``vidcolor [OPTIONS] INPUT``)."""
     command = typer.main.get_command(app).commands["colorize"]  # type: ignore[attr-defined]
@@ -64,6 +100,9 @@ def run(argv: list[str] | None = None) -> int:
     if args in ([], ["--help"], ["-h"]):  # the main job's options, not just a list of commands
         return _main_help()
     args = implicit_colorize(args)
+    if (expanded := expanded_sequence(args)) is not None:
+        err_console.print(f"[bold red]vidcolor: error:[/bold red] {expanded}", highlight=False, soft_wrap=True)
+        return UsageError.exit_code
     debug = "--debug" in args or os.environ.get("VIDCOLOR_DEBUG") == "1"
     args = [a for a in args if a != "--debug"]
     try:
