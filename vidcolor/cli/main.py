@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import itertools
 import os
-import re
 import signal
 import sys
 import traceback
@@ -26,6 +26,7 @@ from vidcolor.cli import (  # noqa: F401 (each registers its command(s) on the a
 )
 from vidcolor.cli.common import Terminated, app, err_console, flag_of
 from vidcolor.errors import EXIT_INTERNAL, INTERRUPTING_SIGNALS, UsageError, VidcolorError
+from vidcolor.frames.sequence_in import numbered_picture
 
 # The first word that names a command; anything else is an input, short for `vidcolor colorize INPUT`.
 SUBCOMMANDS = frozenset(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
@@ -59,29 +60,21 @@ def expanded_sequence(args: list[str]) -> str | None:
     (two or more numbered pictures of one name in a row), where a command takes one input."""
     if not args or args[0] not in ONE_INPUT:
         return None
-    run: list[Path] = []
-    for arg in [*args[1:], ""]:
+
+    def name_of(arg: str) -> tuple[Path, str, str] | None:  # one sequence's pictures share it; None: not one
         path = Path(arg)
-        numbered = _NUMBERED_PICTURE.match(path.name) if arg and path.is_file() else None
-        if (
-            numbered
-            and run
-            and _NUMBERED_PICTURE.sub(r"\1#\3", path.name) == _NUMBERED_PICTURE.sub(r"\1#\3", run[0].name)
-            and path.parent == run[0].parent
-        ):
-            run.append(path)
-            continue
-        if len(run) >= 2:
-            stem = _NUMBERED_PICTURE.sub(r"\1*\3", run[0].name)
+        numbered = numbered_picture(path.name) if path.is_file() else None
+        return (path.parent, *numbered) if numbered else None
+
+    for name, run in itertools.groupby(args[1:], key=name_of):
+        pictures = list(run)
+        if name is not None and len(pictures) >= 2:
+            folder, stem, suffix = name
             return (
-                f"the shell expanded a pattern into {len(run)} pictures ({run[0].name} ... {run[-1].name}); "
-                f"quote it, '{run[0].parent / stem}', or give the folder {run[0].parent}"
+                f"the shell expanded a pattern into {len(pictures)} pictures ({Path(pictures[0]).name} ... "
+                f"{Path(pictures[-1]).name}); quote it, '{folder / (stem + '*' + suffix)}', or give the folder {folder}"
             )
-        run = [path] if numbered else []
     return None
-
-
-_NUMBERED_PICTURE = re.compile(r"^(.*?)(\d+)(\.(?:dpx|tiff?|png|exr|jpe?g))$", re.IGNORECASE)
 
 
 def _main_help() -> int:

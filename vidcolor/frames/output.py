@@ -8,28 +8,25 @@ from __future__ import annotations
 
 import glob
 import os
-import re
 import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from vidcolor.errors import OutputError, OutputExistsError
+from vidcolor.frames.sequence_in import looks_like_sequence, sequence_stem
 
 # Output suffix → FFmpeg muxer.
 CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska"}
-
-# A ``%d`` pattern or glob characters in a name: an image sequence.
-_SEQUENCE_NAME = re.compile(r"%0?\d*d|[*?\[]")
 
 
 def named_after(input_path: Path, ending: str) -> Path:
     """A file named after the input, beside it: ``movie.mp4`` → ``movie{ending}``; an image sequence's folder
     ``scans/`` → ``scans{ending}`` beside the folder; ``scans/reel1_%06d.dpx`` (or ``reel1_*.dpx``) →
     ``scans/reel1{ending}``."""
-    if input_path.is_dir() or input_path.is_file() or not _SEQUENCE_NAME.search(input_path.name):
+    if input_path.is_dir() or not looks_like_sequence(input_path):
         return input_path.with_name(input_path.stem + ending)
-    stem = _SEQUENCE_NAME.split(input_path.name)[0].rstrip("._- ") or input_path.resolve().parent.name
+    stem = sequence_stem(input_path) or input_path.resolve().parent.name
     return input_path.with_name((stem or "sequence") + ending)
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import glob
 import os
-import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,9 +23,9 @@ from vidcolor.colour import YCbCrSpec, ycbcr_to_rgb
 from vidcolor.errors import OutputError, OutputExistsError
 from vidcolor.frames.frame import LumaFrame
 from vidcolor.frames.output import check_writable_folder, dead_partials
+from vidcolor.frames.sequence_in import PRINTF_NUMBER
 
 SEQUENCE_FORMATS = {".png": "png", ".tif": "tiff", ".tiff": "tiff", ".dpx": "dpx"}
-_NUMBER = re.compile(r"%0?(\d*)d")
 # The TIFF Compression tag's value for Adobe deflate, which every reader opens (OpenCV's default, LZW, needs
 # codecs some readers lack).
 TIFF_DEFLATE = 8
@@ -44,7 +43,7 @@ def picture_params(suffix: str) -> list[int]:
 
 def is_sequence(path: Path) -> bool:
     """Whether ``path`` names an image sequence: a picture type and one ``%d`` (``%06d``) in its name."""
-    return path.suffix.lower() in SEQUENCE_FORMATS and len(_NUMBER.findall(path.name)) == 1
+    return path.suffix.lower() in SEQUENCE_FORMATS and len(PRINTF_NUMBER.findall(path.name)) == 1
 
 
 @dataclass(frozen=True)
@@ -63,7 +62,7 @@ class SequenceTarget:
         return self.folder.with_name(f".{self.folder.name}.{os.getpid()}.partial")
 
     def frame_path(self, number: int) -> Path:
-        return self.partial / _NUMBER.sub(lambda m: f"{number:0{m.group(1) or 1}d}", self.path.name)
+        return self.partial / PRINTF_NUMBER.sub(lambda m: f"{number:0{m.group(1) or 1}d}", self.path.name)
 
     def commit(self) -> None:
         """Put the complete folder in place of the sequence's folder (the old one, with ``overwrite``, goes)."""

@@ -34,7 +34,7 @@ log = logging.getLogger("vidcolor")
 
 PICTURE_SUFFIXES = (".dpx", ".tif", ".tiff", ".png", ".exr", ".jpg", ".jpeg")
 _NUMBERED = re.compile(r"^(?P<stem>.*?)(?P<digits>\d+)(?P<suffix>\.[A-Za-z]+)$")
-_PRINTF = re.compile(r"%0?(\d*)d")
+PRINTF_NUMBER = re.compile(r"%0?(\d*)d")  # the number in a sequence's printf pattern (in and out)
 _GLOB = re.compile(r"[*?\[]")
 
 
@@ -127,7 +127,18 @@ def looks_like_sequence(path: Path) -> bool:
     is not itself a file (``movie [1080p].mp4`` is a video)."""
     if path.is_dir():
         return True
-    return (bool(_PRINTF.search(path.name)) or bool(_GLOB.search(path.name))) and not path.is_file()
+    return (bool(PRINTF_NUMBER.search(path.name)) or bool(_GLOB.search(path.name))) and not path.is_file()
+
+
+def sequence_stem(path: Path) -> str:
+    """The name before a sequence pattern's number or glob (``reel1_%06d.dpx`` → ``reel1``), or ``""``."""
+    return re.split(rf"{PRINTF_NUMBER.pattern}|{_GLOB.pattern}", path.name)[0].rstrip("._- ")
+
+
+def numbered_picture(name: str) -> tuple[str, str] | None:
+    """``(stem, suffix)`` of a numbered picture's file name (``reel_000012.dpx`` → ``("reel_", ".dpx")``)."""
+    match = _NUMBERED.match(name)
+    return (match["stem"], match["suffix"]) if match and match["suffix"].lower() in PICTURE_SUFFIXES else None
 
 
 def find_sequence(path: Path) -> ImageSequence:
@@ -138,8 +149,8 @@ def find_sequence(path: Path) -> ImageSequence:
     folder = path.parent
     if not folder.is_dir():
         raise InputError(f"{path}: no such folder {folder}")
-    if match := _PRINTF.search(path.name):
-        if len(_PRINTF.findall(path.name)) != 1:
+    if match := PRINTF_NUMBER.search(path.name):
+        if len(PRINTF_NUMBER.findall(path.name)) != 1:
             raise InputError(f"{path}: a sequence pattern holds one %d")
         stem, suffix = path.name[: match.start()], path.name[match.end() :]
         width = int(match.group(1) or 0)
@@ -154,7 +165,7 @@ def find_sequence(path: Path) -> ImageSequence:
 def _one_sequence(source: Path, folder: Path, names: list[str], none: str) -> ImageSequence:
     groups: dict[tuple[str, str], list[str]] = {}
     for name in names:
-        if (match := _NUMBERED.match(name)) and match["suffix"].lower() in PICTURE_SUFFIXES:
+        if (match := _NUMBERED.match(name)) and numbered_picture(name):
             groups.setdefault((match["stem"], match["suffix"]), []).append(match["digits"])
     if not groups:
         raise InputError(f"{source}: {none}")
