@@ -31,6 +31,7 @@ ALLOWED = {
     "weights": {"errors", "places"},
     "places": set(),
     "cache": set(),
+    "capacity": set(),
     "registry": {"errors", "settings"},
     "frames": {"cache", "errors", "options", "colour"},
     "temporal": {"errors", "registry", "settings"},
@@ -42,9 +43,14 @@ ALLOWED = {
     "references": {"cache", "colour", "errors", "frames", "geometry", "match", "native", "segment", "solver"},
     "keyframes": {"cache", "colour", "frames", "hints", "match", "references", "segment", "solver", "temporal"},
     "plan": {"cache", "colour", "errors", "frames", "hints", "keyframes", "match", "references", "settings"},
+    "colouring": {
+        "cache", "colour", "frames", "geometry", "hints", "keyframes", "places", "plan", "references", "settings",
+        "stages", "temporal",
+    },
+    "film": {"capacity", "colouring", "errors", "frames", "plan", "references", "registry", "settings", "stages"},
     "pipeline": {
-        "cache", "colour", "errors", "frames", "geometry", "hints", "keyframes", "match", "places", "plan",
-        "references", "segment", "settings", "solver", "stages", "temporal",
+        "cache", "colour", "colouring", "errors", "film", "frames", "geometry", "hints", "keyframes", "match",
+        "places", "plan", "references", "segment", "settings", "solver", "stages", "temporal",
     },
     "photos": {
         "cache", "colour", "errors", "frames", "geometry", "keyframes", "match", "native", "references", "segment",
@@ -54,7 +60,7 @@ ALLOWED = {
     "hints": {"cache", "colour", "errors", "frames", "native", "temporal"},
     "hints_template": {"errors", "frames"},
     "batch": {
-        "cache", "errors", "frames", "hints", "photos", "pipeline", "plan", "references", "registry", "settings",
+        "cache", "capacity", "errors", "frames", "hints", "photos", "pipeline", "plan", "references", "registry", "settings",
         "stages",
     },
     "studio": {"cache", "colour", "errors", "frames", "pipeline", "places", "plan", "preview", "segment", "settings"},

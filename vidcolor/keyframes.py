@@ -188,6 +188,11 @@ class WindowColorizer:
         self._masks: RegionMasks | None = None  # the last segmented keyframe's, for tracking within a shot
         self.stats = KeyframeStats()
 
+    @property
+    def references(self) -> References:
+        """The run's references, segmented and placed."""
+        return self._references
+
     def run(self, stream: Iterable[Window[WorkFrame]]) -> Generator[tuple[WorkFrame, np.ndarray], None, None]:
         anchor: KeyframeColour | None = None  # the colour of the window's first frame
         for window in stream:

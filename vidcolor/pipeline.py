@@ -22,15 +22,16 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from vidcolor.cache import KeyframeCache
-from vidcolor.colour import YCbCrSpec, fit_chroma_to_gamut, matrix_for_height, ycbcr_to_rgb
+from vidcolor.colour import YCbCrSpec, ycbcr_to_rgb
+from vidcolor.colouring import Colouring, full_chroma, spec_of
 from vidcolor.errors import InputError, OutputError, SettingError, UsageError, check_readable_file
+from vidcolor.film.executors import EXECUTORS
+from vidcolor.film.render import render_film
 from vidcolor.frames.audio_file import AudioFile, check_audio_length, read_audio_file
-from vidcolor.frames.decode import DecodeStats, iter_luma_frames
+from vidcolor.frames.decode import DecodeStats
 from vidcolor.frames.encode import ColorVideoWriter, EncoderSettings, check_container, default_for_codec
 from vidcolor.frames.frame import LumaFrame
 from vidcolor.frames.output import OutputTarget, check_output, default_output_path, requested_output
-from vidcolor.frames.prefetch import prefetch
 from vidcolor.frames.probe import VideoInfo, content_key, probe
 from vidcolor.frames.sequence import (
     SequenceTarget,
@@ -39,10 +40,8 @@ from vidcolor.frames.sequence import (
     is_sequence,
 )
 from vidcolor.frames.timecode import smpte, smpte_frame
-from vidcolor.geometry import work_size
-from vidcolor.hints import HintSource, hints_key, read_hints
-from vidcolor.keyframes import MaskInspector, WindowColorizer, WorkFrame
-from vidcolor.places import cache_place
+from vidcolor.hints import HintSource
+from vidcolor.keyframes import MaskInspector
 from vidcolor.plan.make import check_plan_for, make_plan, render_parts
 from vidcolor.plan.model import Plan
 from vidcolor.references import References, StyleSource
@@ -50,9 +49,8 @@ from vidcolor.segment.base import RegionMasks, Segmenter
 from vidcolor.segment.regions import legend, overlay
 from vidcolor.settings import Settings
 from vidcolor.solver.base import KeyframeColorizer
-from vidcolor.stages import build_automatic, build_stages, check_stage_names
+from vidcolor.stages import build_stages, check_stage_names
 from vidcolor.temporal.flow import FlowEstimator
-from vidcolor.temporal.windows import windows
 
 log = logging.getLogger("vidcolor")
 
@@ -117,6 +115,9 @@ def colorize_video(
     plan: Plan | None = None,
     audio: str | os.PathLike[str] | None = None,
     fit_audio: bool = False,
+    jobs: int = 1,
+    executor: str = "local",
+    address: str | None = None,
 ) -> ColorizeResult:
     """Colorize ``input_path`` after the colour reference(s) ``style_path``; write ``output_path``.
 
@@ -139,15 +140,23 @@ def colorize_video(
     by more than a frame is refused unless ``fit_audio``. An image sequence is read as ``settings.sequence``
     says (its rate, its gaps).
 
+    ``jobs`` other than 1 (0: as many as fit) or an ``executor`` other than ``local`` renders the film
+    shot-parallel (see :mod:`vidcolor.film`): segments of whole shots coloured by ``jobs`` workers (processes of
+    this machine, or Ray tasks on the cluster at ``address``), joined as packets; at ``--crf 0`` the output
+    is the single run's frame for frame, and an interrupted render resumes from its finished segments.
+
     Raises:
         VidcolorError subclasses with a one-line message naming the file and the problem.
     """
     started = time.perf_counter()
     settings = settings or Settings()
     check_stage_names(settings)
+    if jobs < 0:
+        raise UsageError(f"--jobs {jobs}: give a number of workers, or 0 for as many as fit")
+    EXECUTORS.check(executor)
     input_path = Path(input_path)
     info = probe(input_path, settings.sequence)
-    spec = YCbCrSpec(matrix=matrix_for_height(info.height), bit_depth=info.bit_depth, full_range=info.full_range)
+    spec = spec_of(info)
     content = content_key(info)
     sound = _audio_for(info, settings, Path(audio), fit_audio) if audio is not None else None
     # Every input is checked before the output (a missing reference is said before an existing output), and
@@ -180,69 +189,24 @@ def colorize_video(
     debug_dir = _debug_folder(debug_masks)
     if plan is None:
         plan = make_plan(info, content, references, {}, [str(h) for h in hints], settings)
-    parts = render_parts(plan)
     for line in plan.warnings():
         log.warning(line)
-    automatic = build_automatic(settings, spec.matrix) if plan.automatic else None
-    work_h, work_w = work_size(info.height, info.width, settings.work_size)
-    hint_map = {
-        source.frame_index(plan.input.fps): read_hints(source, info.width, info.height, spec.matrix).at_size(
-            work_h, work_w
-        )
-        for source in parts.hints
-    }
+    if _shot_parallel(jobs, executor, settings, target, debug_dir, on_frame, (colorizer, segmenter, flow)):
+        return _render_film(input_path, info, content, plan, settings, target, sound, fit_audio, started,
+                            jobs=jobs, executor=executor, address=address, progress=progress)  # fmt: skip
     stages = build_stages(settings, segmenter=segmenter, colorizer=colorizer, flow=flow)
-    references = references.segmented(stages.segmenter).placed(parts.placement)
-    inspect = None
+    inspect = _overlay_writer(debug_dir, (info.width, info.height)) if debug_dir is not None else None
+    colouring = Colouring.build(info, content, plan, references, settings, stages, inspect)
     if debug_dir is not None:
-        for i, reference in enumerate(references.items):
+        for i, reference in enumerate(colouring.references.items):
             picture = legend(overlay(reference.luma, reference.masks), reference.masks, (info.width, info.height))
             _write_png(debug_dir / f"reference{i or ''}.png", picture)
-        inspect = _overlay_writer(debug_dir, (info.width, info.height))
-    colour_sources = references.key + (f"|hints:{hints_key(parts.hints)}" if parts.hints else "")
-    colour_sources += f"|auto:{automatic.identity}" if automatic is not None else ""
-    colour_sources += f"|plan:{plan.render_key()}"
-    settings_key, describe = settings.colour_key(colour_sources, stages.colorizer.identity())
-    place = cache_place(settings.cache_dir)
-    log.debug("keyframe cache: %s (%s)%s", place.path, place.why, "" if settings.use_cache else ", not used")
-    cache = KeyframeCache(
-        place.path if settings.use_cache else None,
-        content,
-        settings_key,
-        describe,
-        limit_bytes=settings.cache_limit_mb << 20,
-    )
-    keyframes = WindowColorizer(
-        stages.colorizer,
-        stages.segmenter,
-        stages.flow,
-        references,
-        cache,
-        inspect,
-        hint_map,
-        automatic.colorize if automatic is not None else None,
-        match_flow=stages.match_flow,
-        neutral=parts.neutral,
-    )
-
     decode_stats = DecodeStats()
-    decoded = iter_luma_frames(info, settings.frame_range, decode_stats)
-    # Decoding and the work frames' preparation run a few frames ahead in a thread (see frames.prefetch).
-    frames = prefetch(WorkFrame.of(frame, spec, (work_w, work_h)) for frame in decoded)
-    placed = {f for f in references.placement.frames if f is not None} | set(hint_map)
-    coloured = keyframes.run(
-        windows(
-            frames,
-            lambda work: plan.shot_of(work.frame.index),
-            interval=lambda shot: parts.intervals.get(shot, settings.keyframe_interval),
-            is_keyframe=lambda work: work.frame.index in placed,
-        )
-    )
+    coloured = colouring.frames(settings.frame_range, decode_stats)
     try:
         first = next(coloured, None)
     except BaseException:
         coloured.close()
-        frames.close()
         raise
     if first is None:
         raise InputError(f"{input_path}: no frame inside the range {settings.frame_range}")
@@ -255,7 +219,7 @@ def colorize_video(
     writer = _open_writer(target, info, spec, settings, range_start_s, shift_s, sound, fit_audio)
     try:
         for work, chroma in itertools.chain([first], coloured):
-            full = _full_chroma(chroma, work.frame, spec)
+            full = full_chroma(chroma, work.frame, spec)
             writer.write(work.frame, full)
             if on_frame is not None:
                 on_frame(ColouredFrame(work.frame, spec.luma_to_unit(work.frame.luma), full, spec.matrix))
@@ -274,13 +238,12 @@ def colorize_video(
         # Stop decoding ahead now, not when the traceback lets go of this frame (at exit, perhaps, where a
         # decoder thread still running can crash the interpreter's shutdown).
         coloured.close()
-        frames.close()
         writer.abort()
         target.discard()
         if _out_of_space(exc):  # the output's fault, not the encoder's: name the file the user asked for
             raise OutputError(f"{target.path}: no space left on the device of {target.path.parent}") from exc
         raise
-    stats = keyframes.stats
+    stats = colouring.stats
     result = ColorizeResult(
         output=target.path,
         frames=writer.frames_written,
@@ -305,6 +268,88 @@ def colorize_video(
         result.seconds,
     )
     log.info("keyframe colour: %s", ", ".join(f"{100 * v:.0f}% {k}" for k, v in result.keyframe_sources.items()))
+    return result
+
+
+def _shot_parallel(
+    jobs: int,
+    executor: str,
+    settings: Settings,
+    target: OutputTarget | SequenceTarget,
+    debug_dir: Path | None,
+    on_frame: FrameCallback | None,
+    injected: tuple[object, ...],
+) -> bool:
+    """Whether the run is rendered shot-parallel: asked for, and for a whole film into a video file."""
+    if jobs == 1 and executor == "local":
+        return False
+    if any(stage is not None for stage in injected):
+        raise UsageError("stages given as objects cannot travel to workers; register them, or render with jobs=1")
+    why = (
+        "a range of frames (--start/--end) is" if not settings.frame_range.is_everything
+        else "an image sequence output is" if isinstance(target, SequenceTarget)
+        else "--debug-masks is" if debug_dir is not None
+        else "a preview is" if on_frame is not None
+        else None
+    )  # fmt: skip
+    if why is not None:
+        log.warning("--jobs/--executor: %s rendered as one job, in this process", why)
+        return False
+    return True
+
+
+def _render_film(
+    input_path: Path,
+    info: VideoInfo,
+    content: str,
+    plan: Plan,
+    settings: Settings,
+    target: OutputTarget | SequenceTarget,
+    sound: AudioFile | None,
+    fit_audio: bool,
+    started: float,
+    *,
+    jobs: int,
+    executor: str,
+    address: str | None,
+    progress: ProgressCallback | None,
+) -> ColorizeResult:
+    """The film rendered by workers, segment by segment, and joined (see :mod:`vidcolor.film`)."""
+    assert isinstance(target, OutputTarget)  # _shot_parallel said so
+    shift_s = max(info.start_s, 0.0)
+    spec = spec_of(info)
+    writers: list[ColorVideoWriter | SequenceWriter] = []
+
+    def open_output() -> ColorVideoWriter:
+        writers.append(_open_writer(target, info, spec, settings, None, shift_s, sound, fit_audio))
+        return writers[-1]  # type: ignore[return-value]  # a video target gives a video writer
+
+    try:
+        film = render_film(input_path, content, plan, settings, target, open_output, shift_s, jobs=jobs,
+                           executor=executor, address=address, progress=progress)  # fmt: skip
+    except BaseException as exc:
+        if _out_of_space(exc):
+            raise OutputError(f"{target.path}: no space left on the device of {target.path.parent}") from exc
+        raise
+    writer = writers[-1]
+    result = ColorizeResult(
+        output=target.path,
+        frames=film.frames,
+        keyframes=film.keyframes,
+        keyframes_from_cache=film.cached,
+        shots=len(plan.shots),
+        masks_tracked=film.masks_tracked,
+        audio_packets=writer.audio_packets_copied if isinstance(writer, ColorVideoWriter) else 0,
+        seconds=time.perf_counter() - started,
+        device=f"{film.workers} {executor} workers",
+        keyframe_sources=film.source_shares(),
+        plan=plan,
+    )
+    log.info(
+        "%s: %d frames, %d shots in %d segments (%d kept from before) on %d %s workers, joined in %.1f s; %.1f s",
+        target.path, result.frames, result.shots, film.segments, film.resumed, film.workers, executor, film.join_s,
+        result.seconds,
+    )  # fmt: skip
     return result
 
 
@@ -405,11 +450,3 @@ def _overlay_writer(folder: Path, size: tuple[int, int]) -> MaskInspector:
 def _write_png(path: Path, rgb: np.ndarray) -> None:
     if not cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)):
         raise OutputError(f"{path}: cannot write the mask overlay")
-
-
-def _full_chroma(chroma: np.ndarray, frame: LumaFrame, spec: YCbCrSpec) -> np.ndarray:
-    """Chroma at the frame's full size, scaled into the RGB gamut of the frame's own luma."""
-    h, w = frame.luma.shape
-    if chroma.shape[:2] != (h, w):
-        chroma = cv2.resize(chroma, (w, h), interpolation=cv2.INTER_LINEAR)
-    return fit_chroma_to_gamut(spec.luma_to_unit(frame.luma), chroma, spec.matrix)

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from vidcolor.batch.items import BatchItem
 from vidcolor.batch.manifest import Manifest
 from vidcolor.cache import fingerprint
+from vidcolor.capacity import default_jobs
 from vidcolor.errors import UsageError, VidcolorError
 from vidcolor.frames.probe import input_content
 from vidcolor.hints import HintSource, hints_key
@@ -40,9 +41,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("vidcolor.batch")
 
-# What one worker may take at most (a 640x360 run peaks near 0.75 GB, HD about twice that): the
-# default number of jobs is what fits in the available memory, at most one per core.
-WORKER_BUDGET_BYTES = 1_500 << 20
 LOCK_NAME = ".vidcolor-batch.lock"  # in the output folder, beside the manifest
 
 
@@ -93,14 +91,6 @@ class Executor(ABC):
 
 EXECUTORS: Registry[type[Executor]] = Registry("batch executor", "executor")
 EXECUTORS.register_lazy("ray", "vidcolor.batch.ray_executor:RayExecutor", extra="ray")
-
-
-def default_jobs() -> int:
-    """Parallel jobs that fit this machine: one per core, at most as many as the available memory holds."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    available = _available_memory()
-    fits = available // WORKER_BUDGET_BYTES if available else cores
-    return max(1, min(cores, fits))
 
 
 def run_batch(
@@ -338,14 +328,3 @@ def _outcome_of(future: cf.Future[Outcome], item: BatchItem) -> Outcome:
         return Outcome(item.input, False, 0.0, error=f"its worker process died ({exc})")
     except Exception as exc:
         return Outcome(item.input, False, 0.0, error=f"internal error: {exc!r}")
-
-
-def _available_memory() -> int:
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0

@@ -98,6 +98,23 @@ def colorize(
     ] = False,
     plan_file: Annotated[Path | None, PLAN_OPTION] = None,
     shot: Annotated[list[str] | None, SHOT_OPTION] = None,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            help="Workers colouring the film's shots in parallel, joined without re-encoding (0: as many as cores "
+            "and memory fit); an interrupted render resumes from its finished segments."
+        ),
+    ] = 1,
+    executor: Annotated[
+        str,
+        typer.Option(
+            help="Where the shots run with --jobs: local (worker processes), ray (a Ray cluster; paths every node "
+            "sees; pip install 'vidcolor\\[ray]') or inline (this process, one segment at a time)."
+        ),
+    ] = "local",
+    ray_address: Annotated[
+        str | None, typer.Option(help="Ray cluster address (default: start a local Ray instance).")
+    ] = None,
     start: Annotated[str | None, setting_option("frame_range.start")] = None,
     end: Annotated[str | None, setting_option("frame_range.end")] = None,
     duration: Annotated[str | None, setting_option("frame_range.duration")] = None,
@@ -167,6 +184,9 @@ def colorize(
                 plan=plan,
                 audio=audio,
                 fit_audio=fit_audio,
+                jobs=jobs,
+                executor=executor,
+                address=ray_address,
             ),
         )
     if not quiet:

@@ -22,6 +22,7 @@ from vidcolor.colour import YCbCrSpec
 from vidcolor.errors import EncodeError, SettingError
 from vidcolor.frames.frame import LumaFrame
 from vidcolor.frames.remux import StreamCopier
+from vidcolor.frames.segment_file import SegmentFileWriter, read_footer, read_packets
 from vidcolor.options import check_fields, option
 
 # Delivery codecs (x264, x265), masters for editors (ProRes, DNxHR), the archive's lossless preservation
@@ -178,6 +179,10 @@ class ColorVideoWriter:
             starts at zero (a preview's start, or the time an input's timestamps start at).
         timecode: the output's start timecode (``HH:MM:SS:FF``), or None for none.
         cut_audio: audio after the last frame is dropped (a preview's is always).
+        as_segment: write the encoded packets to ``path`` as a segment file (``frames.segment_file``) of a
+            shot-parallel render instead of a playable file; nothing else is copied. The encoder is set up as
+            the whole film's (a container of ``container_format`` on the null device asks for the same
+            headers), so the segments join into that film's output with :meth:`mux_segment`.
     """
 
     def __init__(
@@ -197,6 +202,7 @@ class ColorVideoWriter:
         timecode: str | None = None,
         copy_offset_s: float = 0.0,
         cut_audio: bool = False,
+        as_segment: bool = False,
     ) -> None:
         self.path = path
         self._spec = spec
@@ -212,9 +218,11 @@ class ColorVideoWriter:
         self._cut_audio = range_start_s is not None or cut_audio
         self._last_end_s = 0.0
         self.frames_written = 0
+        self._joined_header: bytes | None = None  # the encoder header of the first segment joined
         try:
-            self._output = av.open(str(path), mode="w", format=container_format)
-        except av.FFmpegError as exc:
+            self._output = av.open(os.devnull if as_segment else str(path), mode="w", format=container_format)
+            self._segment = SegmentFileWriter(path) if as_segment else None
+        except (av.FFmpegError, OSError) as exc:
             raise EncodeError(f"{path}: cannot create output ({exc})") from exc
         try:
             self._stream = self._add_video_stream(settings)
@@ -287,16 +295,63 @@ class ColorVideoWriter:
     def _encode(self, frame: av.VideoFrame | None) -> None:
         try:
             for packet in self._stream.encode(frame):
-                if self._copier is not None and packet.dts is not None:
-                    self._copier.copy_until(float(packet.dts * packet.time_base))
-                self._output.mux(packet)
+                if self._segment is not None:
+                    self._segment.add(packet.pts, packet.dts, packet.is_keyframe, bytes(packet))
+                else:
+                    self._mux(packet)
         except av.FFmpegError as exc:
             raise EncodeError(f"{self.path}: encoding or muxing failed ({exc})") from exc
 
+    def _mux(self, packet: av.Packet) -> None:
+        """Into the output, after the input's audio and subtitles that start before it (interleaved by time)."""
+        if self._copier is not None and packet.dts is not None:
+            self._copier.copy_until(float(packet.dts * packet.time_base))
+        self._output.mux(packet)
+
+    def mux_segment(self, path: Path) -> int:
+        """Append a segment file's packets as they are (no re-encoding); returns its frames.
+
+        Segments are joined in film order; each starts with a keyframe and carries the film's own
+        timestamps, and all share the encoder header (checked: one that differs cannot be joined).
+        """
+        footer = read_footer(path)
+        if footer.time_base != self._time_base:
+            raise EncodeError(f"{path}: a segment in time base {footer.time_base}, not the film's {self._time_base}")
+        header = bytes.fromhex(footer.extradata)
+        first = self._joined_header is None
+        if first:
+            self._joined_header = header
+            if header:
+                self._stream.codec_context.extradata = header
+        elif header != self._joined_header:
+            raise EncodeError(f"{path}: its encoder header differs from the first segment's; it cannot be joined")
+        try:
+            for record in read_packets(path):
+                packet = av.Packet(record.data)
+                packet.pts, packet.dts = record.pts, record.dts
+                packet.time_base = self._time_base
+                packet.is_keyframe = record.keyframe
+                packet.stream = self._stream
+                self._mux(packet)
+                if first and header and self._stream.codec_context.extradata != header:
+                    # The output's header is the one its own encoder set up: it must be what the segments were
+                    # encoded with, or a player would decode them with the wrong parameters.
+                    raise EncodeError(f"{path}: encoded with another encoder header than the output's")
+                first = False
+        except av.FFmpegError as exc:
+            raise EncodeError(f"{self.path}: joining {path.name} failed ({exc})") from exc
+        self.frames_written += footer.frames
+        self._last_end_s = max(self._last_end_s, footer.end_s)
+        return footer.frames
+
     def close(self) -> None:
-        """Flush the encoder, copy the remaining audio (up to the video's end for a preview), close."""
+        """Flush the encoder, copy the remaining audio (up to the video's end for a preview), close; a segment
+        is renamed into place."""
         try:
             self._encode(None)
+            if self._segment is not None:
+                extradata = self._stream.codec_context.extradata
+                self._segment.finish(self.frames_written, self._time_base, self._last_end_s, extradata)
             if self._copier is not None:
                 self._copier.copy_until(self._last_end_s if self._cut_audio else None)
         finally:
@@ -305,8 +360,10 @@ class ColorVideoWriter:
             self._output.close()
 
     def abort(self) -> None:
-        """Close without flushing (the caller deletes the partial file)."""
+        """Close without flushing (the caller deletes the partial file; a segment's is deleted here)."""
         try:
+            if self._segment is not None:
+                self._segment.abort()
             if self._copier is not None:
                 self._copier.close()
             self._output.close()

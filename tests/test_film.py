@@ -1,0 +1,172 @@
+"""Shot-parallel rendering (vidcolor.film): segments of whole shots coloured by workers, joined as packets."""
+
+from __future__ import annotations
+
+import json
+import logging
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from tests.media import SHOT_FRAMES, audio_packets, make_video, reference_of, three_shots, video_pts
+from vidcolor import Settings, colorize_video
+from vidcolor.cli import run
+from vidcolor.errors import EncodeError
+from vidcolor.film import executors
+from vidcolor.film.manifest import MANIFEST_NAME
+from vidcolor.film.segments import split_segments
+from vidcolor.frames.encode import EncoderSettings
+from vidcolor.frames.segment_file import SegmentFileWriter, read_footer, read_packets
+from vidcolor.plan import plan_video
+
+LOSSLESS = Settings(segmenter="whole", use_cache=False, keyframe_interval=5, encoder=EncoderSettings(crf=0))
+
+
+@pytest.fixture(scope="module")
+def reel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """96x64, 25 fps, three shots of 12 frames, with a tone; starts at 0.5 s (the output starts at 0)."""
+    return make_video(
+        tmp_path_factory.mktemp("film") / "reel.mp4", width=96, height=64, frames=36, luma_of=three_shots, start_s=0.5
+    )
+
+
+@pytest.fixture(scope="module")
+def refs(reel: Path) -> list[Path]:
+    return [
+        reference_of(three_shots(frame, 96, 64), cb, cr, reel.parent / f"ref{frame}.png")
+        for frame, cb, cr in ((4, 0.12, -0.05), (16, -0.05, 0.15), (28, -0.1, -0.1))
+    ]
+
+
+@pytest.fixture(scope="module")
+def serial(reel: Path, refs: list[Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("serial") / "serial.mp4"
+    colorize_video(reel, refs, out, LOSSLESS)
+    return out
+
+
+def _planes(path: Path) -> list[np.ndarray]:
+    with av.open(str(path)) as c:
+        return [f.to_ndarray(format="yuv420p") for f in c.decode(video=0)]
+
+
+def assert_same_film(a: Path, b: Path) -> None:
+    """Frame for frame (every plane), the same timestamps, the same audio packets."""
+    pa, pb = _planes(a), _planes(b)
+    assert len(pa) == len(pb)
+    assert all(np.array_equal(x, y) for x, y in zip(pa, pb, strict=True))
+    assert video_pts(a) == video_pts(b)
+    assert audio_packets(a) == audio_packets(b)
+
+
+def test_segments_are_runs_of_whole_shots(reel: Path, refs: list[Path]) -> None:
+    plan = plan_video(reel, refs, LOSSLESS)
+    one_each = split_segments(plan, workers=2, min_frames=1)
+    assert [(s.first, s.last, s.shots) for s in one_each] == [(0, 11, (1, 1)), (12, 23, (2, 2)), (24, 35, (3, 3))]
+    assert [s.start_s for s in one_each] == pytest.approx([0.0, 0.48, 0.96])
+    assert one_each[-1].end_s is None and one_each[0].end_s == pytest.approx(0.48)
+    grouped = split_segments(plan, workers=2, min_frames=SHOT_FRAMES + 1)  # a shot alone is too short
+    assert [(s.first, s.last) for s in grouped] == [(0, 23), (24, 35)]
+
+
+def test_two_workers_give_the_single_run_frame_for_frame(
+    reel: Path, refs: list[Path], serial: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "parallel.mp4"
+    result = colorize_video(reel, refs, out, LOSSLESS, jobs=2)
+    assert result.frames == 36 and result.shots == 3 and result.audio_packets > 0
+    assert_same_film(serial, out)
+    assert not list(tmp_path.glob(".*segments"))  # the segments go once the output is in place
+
+
+def test_an_interrupted_render_resumes_from_its_finished_segments(
+    reel: Path, refs: list[Path], serial: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    out = tmp_path / "resumed.mp4"
+    rendered: list[int] = []
+    real = executors.render_segment
+
+    def killed_after_the_first(task):  # type: ignore[no-untyped-def]
+        if rendered:
+            raise KeyboardInterrupt
+        rendered.append(task.segment.number)
+        return real(task)
+
+    monkeypatch.setattr(executors, "render_segment", killed_after_the_first)
+    with pytest.raises(KeyboardInterrupt):
+        colorize_video(reel, refs, out, LOSSLESS, executor="inline")
+    assert not out.exists()
+    folder = tmp_path / f".{out.name}.segments"
+    manifest = json.loads((folder / MANIFEST_NAME).read_text())
+    assert [s["done"] for s in manifest["segments"]] == [True, False]
+
+    def counted(task):  # type: ignore[no-untyped-def]
+        rendered.append(task.segment.number)
+        return real(task)
+
+    monkeypatch.setattr(executors, "render_segment", counted)
+    with caplog.at_level(logging.INFO, logger="vidcolor"):
+        colorize_video(reel, refs, out, LOSSLESS, executor="inline")
+    assert rendered == [1, 2]  # the first segment was not rendered again
+    assert "1 of 2 segments kept from an interrupted run" in caplog.text
+    assert_same_film(serial, out)
+    assert not folder.exists()
+
+
+def test_segments_of_another_run_are_not_resumed(reel: Path, refs: list[Path], tmp_path: Path) -> None:
+    out = tmp_path / "other.mp4"
+    folder = tmp_path / f".{out.name}.segments"
+    folder.mkdir()
+    (folder / MANIFEST_NAME).write_text(json.dumps({"format": 1, "key": "another", "segments": []}))
+    (folder / "segment_00001.packets").write_bytes(b"old")
+    colorize_video(reel, refs, out, LOSSLESS, executor="inline")
+    assert len(_planes(out)) == 36 and not folder.exists()
+
+
+def test_the_cli_renders_with_jobs(reel: Path, refs: list[Path], serial: Path, tmp_path: Path) -> None:
+    out = tmp_path / "cli.mp4"
+    args = [str(reel), "-o", str(out), "--jobs", "2", "--segmenter", "whole", "--no-cache", "--crf", "0", "-q"]
+    args += ["--keyframe-interval", "5", *[a for r in refs for a in ("--style", str(r))]]
+    assert run(args) == 0
+    assert_same_film(serial, out)
+
+
+def test_a_range_is_rendered_as_one_job_and_says_so(
+    reel: Path, refs: list[Path], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = Settings(segmenter="whole", use_cache=False, frame_range=Settings().frame_range.parse("0.5", None, None))
+    with caplog.at_level(logging.WARNING, logger="vidcolor"):
+        result = colorize_video(reel, refs, tmp_path / "range.mp4", settings, jobs=2)
+    assert result.frames < 36
+    assert "a range of frames (--start/--end) is rendered as one job" in caplog.text
+
+
+def test_the_same_film_through_a_local_ray_instance(reel: Path, refs: list[Path], serial: Path, tmp_path: Path) -> None:
+    pytest.importorskip("ray", reason="the ray extra")
+    out = tmp_path / "ray.mp4"
+    colorize_video(reel, refs, out, LOSSLESS, jobs=2, executor="ray")
+    assert_same_film(serial, out)
+
+
+def test_a_segment_file_keeps_every_packet_exactly(tmp_path: Path) -> None:
+    path = tmp_path / "segment_00001.packets"
+    writer = SegmentFileWriter(path)
+    writer.add(100, None, True, b"\x00\x01")
+    writer.add(-3, -5, False, b"")
+    assert not path.exists()  # complete only when finished
+    writer.finish(2, Fraction(1, 90000), 1.25, b"\x42")
+    footer = read_footer(path)
+    assert (footer.frames, footer.packets, footer.time_base, footer.end_s, footer.extradata) == (
+        2, 2, Fraction(1, 90000), 1.25, "42",
+    )  # fmt: skip
+    assert [(p.pts, p.dts, p.keyframe, p.data) for p in read_packets(path)] == [
+        (100, None, True, b"\x00\x01"),
+        (-3, -5, False, b""),
+    ]
+    (tmp_path / "bad.packets").write_bytes(b"not a segment")
+    with pytest.raises(EncodeError, match=r"bad\.packets: not a vidcolor segment"):
+        read_footer(tmp_path / "bad.packets")

@@ -1,0 +1,104 @@
+"""Where a film's segments run: in this process, in worker processes of this machine, or as Ray tasks.
+
+Executors share one small interface and a registry (``inline``, ``local``; ``ray`` when installed). Each
+hands back futures of :class:`~vidcolor.film.worker.SegmentOutcome`; workers keep their stages between
+segments, so models load once per worker.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing
+import os
+import signal
+from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING, ClassVar
+
+from vidcolor.capacity import cores, default_jobs
+from vidcolor.film.worker import SegmentOutcome, SegmentTask, render_segment
+from vidcolor.registry import Registry
+
+if TYPE_CHECKING:
+    from typing import Self
+
+
+class SegmentExecutor(ABC):
+    """Runs segment tasks somewhere; ``capacity`` is how many run at once."""
+
+    name: ClassVar[str]
+    capacity: int = 1
+
+    @classmethod
+    @abstractmethod
+    def start(cls, jobs: int, address: str | None = None) -> Self:
+        """An executor with (at most) ``jobs`` workers (0: as many as fit); ``address`` names a cluster."""
+
+    @abstractmethod
+    def submit(self, task: SegmentTask) -> cf.Future[SegmentOutcome]: ...
+
+    @abstractmethod
+    def shutdown(self, *, cancel: bool) -> None:
+        """Release the workers; ``cancel`` drops the segments not yet started."""
+
+
+EXECUTORS: Registry[type[SegmentExecutor]] = Registry("film executor", "executor")
+EXECUTORS.register_lazy("ray", "vidcolor.film.ray_executor:RaySegmentExecutor", extra="ray")
+
+
+@EXECUTORS.register("inline")
+class InlineExecutor(SegmentExecutor):
+    """This process, one segment after another (a resumable render without workers)."""
+
+    name = "inline"
+
+    @classmethod
+    def start(cls, jobs: int, address: str | None = None) -> InlineExecutor:
+        return cls()
+
+    def submit(self, task: SegmentTask) -> cf.Future[SegmentOutcome]:
+        future: cf.Future[SegmentOutcome] = cf.Future()
+        future.set_result(render_segment(task))
+        return future
+
+    def shutdown(self, *, cancel: bool) -> None:
+        pass
+
+
+@EXECUTORS.register("local")
+class LocalExecutor(SegmentExecutor):
+    """Worker processes of this machine, each given its share of the cores for its native threads."""
+
+    name = "local"
+
+    def __init__(self, jobs: int) -> None:
+        self.capacity = max(1, jobs)
+        threads = max(1, cores() // self.capacity)
+        # spawn, not fork: a fresh interpreter per worker shares no threads or native state.
+        self._pool = cf.ProcessPoolExecutor(
+            self.capacity, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_started,
+            initargs=(threads,),
+        )  # fmt: skip
+
+    @classmethod
+    def start(cls, jobs: int, address: str | None = None) -> LocalExecutor:
+        return cls(jobs or default_jobs())
+
+    def submit(self, task: SegmentTask) -> cf.Future[SegmentOutcome]:
+        return self._pool.submit(render_segment, task)
+
+    def shutdown(self, *, cancel: bool) -> None:
+        if cancel:  # interrupted: segments in flight are given up now (their partial files go), not waited for
+            for process in list(getattr(self._pool, "_processes", {}).values()):
+                process.terminate()
+        self._pool.shutdown(wait=True, cancel_futures=cancel)
+
+
+def _worker_started(threads: int) -> None:
+    """A worker ignores Ctrl-C (the driver, which the terminal interrupts too, stops it) and sizes its native
+    thread pools to its share of the cores (N workers on N cores do not fight)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[name] = str(threads)  # read by torch's pools when it is first imported, in this process
+    import cv2
+
+    cv2.setNumThreads(threads)
