@@ -28,6 +28,7 @@ print(json.dumps({"code": os.waitstatus_to_exitcode(status), "seconds": time.per
 class Run:
     seconds: float
     peak_mb: float
+    stderr: str = ""  # what the command said (kept when run quiet)
 
 
 def run_measured(command: list[str], *, quiet: bool = True) -> Run:
@@ -42,4 +43,4 @@ def run_measured(command: list[str], *, quiet: bool = True) -> Run:
     report = json.loads(proc.stdout.strip().splitlines()[-1])
     if report["code"] != 0:
         raise SystemExit(f"command failed: {' '.join(command)}\n{proc.stderr or ''}")
-    return Run(report["seconds"], report["peak_mb"])
+    return Run(report["seconds"], report["peak_mb"], proc.stderr or "")

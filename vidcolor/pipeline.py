@@ -346,7 +346,7 @@ def _render_film(
         plan=plan,
     )
     log.info(
-        "%s: %d frames, %d shots in %d segments (%d kept from before) on %d %s workers, joined in %.1f s; %.1f s",
+        "%s: %d frames, %d shots in %d segments (%d kept from before) on %d %s workers, joined in %.2f s; %.1f s",
         target.path, result.frames, result.shots, film.segments, film.resumed, film.workers, executor, film.join_s,
         result.seconds,
     )  # fmt: skip

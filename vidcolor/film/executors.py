@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import multiprocessing
-import os
 import signal
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, ClassVar
 
-from vidcolor.capacity import cores, default_jobs
+from vidcolor.capacity import default_jobs
 from vidcolor.film.worker import SegmentOutcome, SegmentTask, render_segment
 from vidcolor.registry import Registry
 
@@ -66,18 +65,16 @@ class InlineExecutor(SegmentExecutor):
 
 @EXECUTORS.register("local")
 class LocalExecutor(SegmentExecutor):
-    """Worker processes of this machine, each given its share of the cores for its native threads."""
+    """Worker processes of this machine."""
 
     name = "local"
 
     def __init__(self, jobs: int) -> None:
         self.capacity = max(1, jobs)
-        threads = max(1, cores() // self.capacity)
         # spawn, not fork: a fresh interpreter per worker shares no threads or native state.
         self._pool = cf.ProcessPoolExecutor(
-            self.capacity, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_started,
-            initargs=(threads,),
-        )  # fmt: skip
+            self.capacity, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_started
+        )
 
     @classmethod
     def start(cls, jobs: int, address: str | None = None) -> LocalExecutor:
@@ -93,12 +90,11 @@ class LocalExecutor(SegmentExecutor):
         self._pool.shutdown(wait=True, cancel_futures=cancel)
 
 
-def _worker_started(threads: int) -> None:
-    """A worker ignores Ctrl-C (the driver, which the terminal interrupts too, stops it) and sizes its native
-    thread pools to its share of the cores (N workers on N cores do not fight)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        os.environ[name] = str(threads)  # read by torch's pools when it is first imported, in this process
-    import cv2
+def _worker_started() -> None:
+    """A worker ignores Ctrl-C: the driver, which the terminal interrupts too, stops it.
 
-    cv2.setNumThreads(threads)
+    Its native thread pools keep their defaults, the single run's: OpenCV's fast global smoother (the
+    edge-aware spread) rounds its last bit differently with another number of threads, and a worker must
+    colour exactly as the single run does. N workers share the cores by time-slicing instead.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -1,0 +1,148 @@
+"""Shot-parallel rendering: ``--jobs 1`` against ``--jobs N`` on multi-shot reels, and a cost model.
+
+    .venv/bin/python benchmarks/bench_film.py [--jobs 2] [--shots 8] [--shot-frames 60] [--hd-shots 4]
+
+Each reel is cut from pans over different photographs (scikit-image's), so it has real motion and real
+cuts. Every figure comes from the real ``vidcolor`` command in a child process, in one run: wall time,
+the peak resident memory of its largest process (the driver or one worker: per worker), its ratio to a
+plain PyAV decode + libx264 encode of the same reel at the same settings (CRF 18, medium), and whether
+``--jobs N`` equals ``--jobs 1`` frame for frame at ``--crf 0``. The cost model splits one ``--jobs N``
+run into what runs in parallel (the segments, summed over workers) and what stays serial (the analysis
+pass, the workers' start, the join), and projects 8, 32 and 64 cores from them (Amdahl: the serial part
+stays, the parallel part divides), for a film of the same shape.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import tempfile
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+from bench_pipeline import plain_transcode_cmd
+from measure import run_measured
+from skimage import data
+
+VIDCOLOR = [sys.executable, "-m", "vidcolor"]
+PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "camera", "brick", "grass", "gravel")
+
+
+def make_reel(path: Path, width: int, height: int, shots: int, shot_frames: int) -> None:
+    """``shots`` pans (each over another photograph, another direction), cut together, 25 fps."""
+    with av.open(str(path), "w") as out:
+        v = out.add_stream("libx264", rate=Fraction(25), options={"crf": "16", "preset": "veryfast"})
+        v.width, v.height, v.pix_fmt = width, height, "yuv420p"
+        i = 0
+        for shot in range(shots):
+            photo = getattr(data, PHOTOS[shot % len(PHOTOS)])()
+            grey = photo if photo.ndim == 2 else cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY)
+            scale = 1.4 * max(width / grey.shape[1], height / grey.shape[0])
+            big = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+            room_x, room_y = big.shape[1] - width, big.shape[0] - height
+            for k in range(shot_frames):
+                t = k / max(1, shot_frames - 1)
+                t = t if shot % 2 == 0 else 1 - t
+                x, y = int(room_x * t), int(room_y * (0.5 + 0.4 * np.sin(3 * t + shot)))
+                luma = big[y : y + height, x : x + width]
+                chroma = np.full((height // 2, width), 128, np.uint8)
+                f = av.VideoFrame.from_ndarray(np.concatenate([luma, chroma]), format="yuv420p")
+                f.pts, f.time_base = i, Fraction(1, 25)
+                i += 1
+                for p in v.encode(f):
+                    out.mux(p)
+        for p in v.encode(None):
+            out.mux(p)
+
+
+def planes(path: Path) -> list[bytes]:
+    with av.open(str(path)) as c:
+        return [f.to_ndarray(format="yuv420p").tobytes() for f in c.decode(video=0)]
+
+
+def analysis_seconds(reel: Path, ref: Path, work: Path) -> float:
+    """The plan pass alone (it stays serial: it runs in the driver before any worker starts)."""
+    return run_measured(
+        [*VIDCOLOR, "plan", str(reel), "--style", str(ref), "-o", str(work / "p.toml"), "-y", "-q"]
+    ).seconds
+
+
+def segment_seconds(log: str) -> list[float]:
+    return [float(s) for s in re.findall(r"segment \d+ of \d+ \(frames \d+-\d+\): \d+ frames in ([\d.]+) s", log)]
+
+
+def film(reel: Path, ref: Path, work: Path, label: str, frames: int, jobs: int) -> None:
+    common = ["--style", str(ref), "-y", "--no-cache"]
+    one = run_measured([*VIDCOLOR, str(reel), *common, "-o", str(work / "j1.mp4"), "-q"])
+    many_out = work / f"j{jobs}.mp4"
+    command = [*VIDCOLOR, str(reel), *common, "-o", str(many_out), "--jobs", str(jobs), "-v"]
+    many = run_measured(command)  # -v: each segment's line, for the cost model
+    log = many.stderr
+    plain = run_measured(plain_transcode_cmd(reel, work / "plain.mp4"))
+    print(
+        f"{label}: {frames} fr | --jobs 1 {one.seconds:6.1f} s = {frames / one.seconds:5.1f} fps, peak {one.peak_mb:5.0f} MB"
+        f" | --jobs {jobs} {many.seconds:6.1f} s = {frames / many.seconds:5.1f} fps, peak per process "
+        f"{many.peak_mb:5.0f} MB | speed-up {one.seconds / many.seconds:4.2f}x | plain {plain.seconds:5.1f} s "
+        f"({frames / plain.seconds:5.1f} fps): ratio --jobs 1 {one.seconds / plain.seconds:4.2f}x, "
+        f"--jobs {jobs} {many.seconds / plain.seconds:4.2f}x"
+    )
+    lossless = ["--crf", "0", "-q"]
+    run_measured([*VIDCOLOR, str(reel), *common, "-o", str(work / "l1.mp4"), *lossless])
+    run_measured([*VIDCOLOR, str(reel), *common, "-o", str(work / "l2.mp4"), "--jobs", str(jobs), *lossless])
+    same = planes(work / "l1.mp4") == planes(work / "l2.mp4")
+    print(f"{label}: --jobs {jobs} equals --jobs 1 frame for frame at --crf 0: {same}")
+    # The cost model from a run with one worker in this process (no worker competes for the cores): each
+    # segment's time alone, and what is not a segment's (the analysis pass, the stages' start, the join).
+    inline = run_measured([*VIDCOLOR, str(reel), *common, "-o", str(work / "inline.mp4"), "--executor", "inline", "-v"])
+    pieces = segment_seconds(inline.stderr)
+    joined = re.search(r"joined in ([\d.]+) s", inline.stderr)
+    parallel = sum(pieces)
+    serial = inline.seconds - parallel
+    print(
+        f"{label}: cost model (one worker, --executor inline, {inline.seconds:.1f} s): {len(pieces)} segments, "
+        f"{parallel:.1f} s of segment work (mean {parallel / max(1, len(pieces)):.1f} s, longest "
+        f"{max(pieces, default=0):.1f} s); serial {serial:.1f} s (the analysis pass, the stages' start, the join "
+        f"{float(joined.group(1)) if joined else 0:.2f} s); --jobs {jobs} segments ran in {sum(segment_seconds(log)):.1f} s "
+        "of worker time (time-sliced on this machine's cores)"
+    )
+    # A feature film of the same make-up: 90 minutes at 25 fps in shots of this reel's length. What stays serial
+    # grows with the film (the analysis pass, the join) or is paid once (the workers' start); the segments divide.
+    film_frames = 90 * 60 * 25
+    scale = film_frames / frames
+    analysis = analysis_seconds(reel, ref, work)
+    join = float(joined.group(1)) if joined else 0.0
+    fixed = max(0.0, serial - analysis - join)
+    for cores in (8, 32, 64):
+        projected = (analysis + join) * scale + fixed + parallel * scale / cores
+        print(f"{label}:   90-min film, {cores:>2} cores: about {projected / 3600:5.2f} h = {film_frames / projected:6.1f} fps "
+              f"(serial {(analysis + join) * scale / 3600:4.2f} h of it: the analysis pass and the join)")  # fmt: skip
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--shots", type=int, default=6)
+    parser.add_argument("--shot-frames", type=int, default=50)
+    parser.add_argument("--hd-shots", type=int, default=3)
+    parser.add_argument("--hd-shot-frames", type=int, default=24)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        ref = work / "ref.png"
+        cv2.imwrite(str(ref), cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR))
+        for label, (w, h), shots, per in (
+            ("640x360 multi-shot", (640, 360), args.shots, args.shot_frames),
+            ("1920x1080 multi-shot", (1920, 1080), args.hd_shots, args.hd_shot_frames),
+        ):
+            reel = work / f"reel_{h}.mp4"
+            make_reel(reel, w, h, shots, per)
+            film(reel, ref, work, label, shots * per, args.jobs)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
