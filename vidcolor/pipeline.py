@@ -227,11 +227,7 @@ def colorize_video(
                 progress(writer.frames_written, expected)
         # The container's index against what could be read: a cut-off file comes up short, for a
         # whole run and for a range that needed frames beyond the readable end alike.
-        if missing := decode_stats.missing(info):
-            raise InputError(
-                f"{input_path}: truncated or damaged: {missing} of its {info.frame_count} video packets "
-                "could not be read"
-            )
+        decode_stats.check_complete(info)
         writer.close()
         target.commit()
     except BaseException as exc:

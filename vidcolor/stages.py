@@ -88,3 +88,16 @@ def build_automatic(settings: Settings, matrix: str) -> AutomaticColorizer:
     return AutomaticColorizer.from_weights(
         settings.weights_dir, resolve_device(settings.device), matrix, settings.auto_model
     )
+
+
+_BUILT: dict[str, Stages] = {}
+
+
+def stages_for(settings: Settings) -> Stages:
+    """A worker process's stages for ``settings``: built on first use, then kept (models load once per worker;
+    other settings replace them)."""
+    key = repr(settings)
+    if key not in _BUILT:
+        _BUILT.clear()
+        _BUILT[key] = build_stages(settings)
+    return _BUILT[key]

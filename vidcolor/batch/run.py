@@ -37,7 +37,6 @@ from vidcolor.settings import ALGORITHM_VERSION, Settings
 if TYPE_CHECKING:
     from typing import Self
 
-    from vidcolor.stages import Stages
 
 log = logging.getLogger("vidcolor.batch")
 
@@ -220,10 +219,11 @@ def colour_item(item: BatchItem, settings: Settings) -> Outcome:
     from vidcolor.photos import PhotoResult, colorize_photo
     from vidcolor.pipeline import ColorizeResult, colorize_video
     from vidcolor.plan import read_plan
+    from vidcolor.stages import stages_for
 
     started = time.perf_counter()
     try:
-        stages = _stages_for(settings)
+        stages = stages_for(settings)
         item.output.parent.mkdir(parents=True, exist_ok=True)
         stage_args: dict[str, Any] = {"colorizer": stages.colorizer, "segmenter": stages.segmenter, "flow": stages.flow}
         result: ColorizeResult | PhotoResult
@@ -278,19 +278,6 @@ class LocalExecutor(Executor):
     def shutdown(self, *, cancel: bool) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=cancel)
-
-
-_STAGES: dict[str, Stages] = {}
-
-
-def _stages_for(settings: Settings) -> Stages:
-    from vidcolor.stages import build_stages
-
-    key = repr(settings)
-    if key not in _STAGES:
-        _STAGES.clear()
-        _STAGES[key] = build_stages(settings)
-    return _STAGES[key]
 
 
 def _identify(item: BatchItem, settings: Settings, reference_keys: dict[tuple[str, ...], str]) -> tuple[int, str, str]:

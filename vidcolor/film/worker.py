@@ -24,7 +24,7 @@ from vidcolor.plan.make import render_parts
 from vidcolor.plan.model import Plan
 from vidcolor.references import References
 from vidcolor.settings import Settings
-from vidcolor.stages import Stages, build_stages
+from vidcolor.stages import stages_for
 
 log = logging.getLogger("vidcolor")
 
@@ -64,17 +64,6 @@ class SegmentOutcome:
     worker: int = 0  # the process that rendered it
 
 
-_STAGES: dict[str, Stages] = {}
-
-
-def _stages_for(settings: Settings) -> Stages:
-    key = repr(settings)
-    if key not in _STAGES:
-        _STAGES.clear()
-        _STAGES[key] = build_stages(settings)
-    return _STAGES[key]
-
-
 def render_segment(task: SegmentTask) -> SegmentOutcome:
     """Colour and encode ``task``'s segment into its segment file (renamed into place when complete)."""
     started = time.perf_counter()
@@ -92,7 +81,7 @@ def _render(task: SegmentTask, started: float) -> SegmentOutcome:
     info = probe(task.input, settings.sequence)
     spec = spec_of(info)
     references = References.read(render_parts(task.plan).sources, spec.matrix)
-    colouring = Colouring.build(info, task.content, task.plan, references, settings, _stages_for(settings))
+    colouring = Colouring.build(info, task.content, task.plan, references, settings, stages_for(settings))
     writer = ColorVideoWriter(
         task.path,
         container_format=task.container_format,
@@ -119,11 +108,8 @@ def _render(task: SegmentTask, started: float) -> SegmentOutcome:
                 f"{task.input}: frames {segment.first}-{segment.last} of the plan are {writer.frames_written} "
                 f"frames here, not {segment.frames} (the plan's shot times do not match the video; plan it again)"
             )
-        if segment.end_s is None and (missing := stats.missing(info)):
-            raise InputError(
-                f"{task.input}: truncated or damaged: {missing} of its {info.frame_count} video packets could not "
-                "be read"
-            )
+        if segment.end_s is None:  # the last segment reads to the end: the whole file's packets are counted
+            stats.check_complete(info)
         writer.close()
     except BaseException:
         coloured.close()

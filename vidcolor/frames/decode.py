@@ -61,6 +61,14 @@ class DecodeStats:
             return 0
         return max(0, info.frame_count - (self.packets + self.skipped))
 
+    def check_complete(self, info: VideoInfo) -> None:
+        """:class:`InputError` when packets the container's index lists could not be read (a cut-off file)."""
+        if missing := self.missing(info):
+            raise InputError(
+                f"{info.path}: truncated or damaged: {missing} of its {info.frame_count} video packets could not "
+                "be read"
+            )
+
 
 # How far back, in seconds, a seek tries at most before giving up and decoding from the start
 # (each try doubles the step: 1, 2, 4 ... 128 s before the target).
