@@ -11,7 +11,7 @@ import av
 import numpy as np
 import pytest
 
-from tests.media import SHOT_FRAMES, audio_packets, make_video, reference_of, three_shots, video_pts
+from tests.media import SHOT_FRAMES, audio_packets, make_video, moving_pattern, reference_of, three_shots, video_pts
 from vidcolor import Settings, colorize_video
 from vidcolor.cli import run
 from vidcolor.errors import EncodeError
@@ -170,3 +170,79 @@ def test_a_segment_file_keeps_every_packet_exactly(tmp_path: Path) -> None:
     (tmp_path / "bad.packets").write_bytes(b"not a segment")
     with pytest.raises(EncodeError, match=r"bad\.packets: not a vidcolor segment"):
         read_footer(tmp_path / "bad.packets")
+
+
+LONG_SHOT = (12, 72)  # long_reel: frames 12 to 71 are one shot, longer than a worker's share of the film
+
+
+def _long_shot(index: int, width: int, height: int) -> np.ndarray:
+    """three_shots' second shot, then its first (moving half as fast, so it never wraps) for 60 frames, then its third."""
+    if index < LONG_SHOT[0]:
+        return three_shots(SHOT_FRAMES + index, width, height)
+    if index < LONG_SHOT[1]:
+        return moving_pattern((index - LONG_SHOT[0]) // 2, width, height)
+    return three_shots(2 * SHOT_FRAMES + index - LONG_SHOT[1], width, height)
+
+
+@pytest.fixture(scope="module")
+def long_reel(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Path], Path]:
+    """84 frames: a short shot, a 60-frame one, a short one; its references; its single run."""
+    folder = tmp_path_factory.mktemp("long")
+    reel = make_video(folder / "long.mp4", width=96, height=64, frames=84, luma_of=_long_shot)
+    refs = [
+        reference_of(_long_shot(frame, 96, 64), cb, cr, folder / f"ref{frame}.png")
+        for frame, cb, cr in ((4, -0.05, 0.15), (40, 0.12, -0.05), (78, -0.1, -0.1))
+    ]
+    out = folder / "serial.mp4"
+    colorize_video(reel, refs, out, LOSSLESS)
+    return reel, refs, out
+
+
+def test_a_long_shot_is_cut_into_pieces_at_its_keyframes(long_reel: tuple[Path, list[Path], Path]) -> None:
+    reel, refs, _ = long_reel
+    plan = plan_video(reel, refs, LOSSLESS)
+    assert [(s.first_frame, s.last_frame) for s in plan.shots] == [(0, 11), (12, 71), (72, 83)]
+    segments = split_segments(plan, workers=2, keyframes_of=lambda k: list(range(plan.shots[k].first_frame,
+                                                                                plan.shots[k].last_frame + 1, 5)))  # fmt: skip
+    assert [(s.first, s.last, s.through, s.origin) for s in segments] == [
+        (0, 11, None, None), (12, 36, 37, 12), (37, 71, 71, 12), (72, 83, None, None),
+    ]  # fmt: skip
+
+
+def test_a_long_shot_split_across_two_workers_gives_the_single_run(
+    long_reel: tuple[Path, list[Path], Path], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    reel, refs, serial = long_reel
+    out = tmp_path / "pieces.mp4"
+    with caplog.at_level(logging.INFO, logger="vidcolor"):
+        colorize_video(reel, refs, out, LOSSLESS, jobs=2)
+    assert "shot 2 (frames 12-71): 13 keyframes solved" in caplog.text  # its pass, before its pieces
+    assert_same_film(serial, out)
+
+
+def test_an_interrupted_render_of_a_shot_in_pieces_resumes_without_its_pass(
+    long_reel: tuple[Path, list[Path], Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reel, refs, serial = long_reel
+    out = tmp_path / "pieces.mp4"
+    monkeypatch.setattr(executors.InlineExecutor, "capacity", 2)  # cut as for two workers, run one at a time
+    ran: list[tuple[bool, int]] = []
+    real = executors.render_segment
+
+    def killed_at_the_second_piece(task):  # type: ignore[no-untyped-def]
+        if sum(1 for is_pass, _ in ran if not is_pass) == 2:
+            raise KeyboardInterrupt
+        ran.append((task.keyframe_pass, task.segment.number))
+        return real(task)
+
+    monkeypatch.setattr(executors, "render_segment", killed_at_the_second_piece)
+    with pytest.raises(KeyboardInterrupt):
+        colorize_video(reel, refs, out, LOSSLESS, executor="inline")
+    assert ran == [(True, 0), (False, 1), (False, 2)]  # the pass first, then segments in film order
+    ran.clear()
+    monkeypatch.setattr(executors, "render_segment", lambda task: ran.append((task.keyframe_pass,
+                                                                              task.segment.number)) or real(task))  # fmt: skip
+    colorize_video(reel, refs, out, LOSSLESS, executor="inline")
+    # Segment 2 (the first piece) ran beside 3 but was not recorded; both pieces find the pass's keyframes kept.
+    assert ran == [(False, 2), (False, 3), (False, 4)]
+    assert_same_film(serial, out)

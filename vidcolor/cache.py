@@ -58,6 +58,35 @@ def pinned_files_key(files: Iterable[PinnedFile]) -> str:
     return "+".join(f"{fingerprint(f.path)}@{f.at}" for f in files)
 
 
+class KeyframeStore(Protocol):
+    """Where solved keyframes are kept by name (a :class:`KeyframeCache`, or layers of them)."""
+
+    def get(self, name: str) -> np.ndarray | None: ...
+
+    def put(self, name: str, value: np.ndarray) -> None: ...
+
+
+class LayeredStore:
+    """``first`` over ``second``: read from the first, else from the second (and then copied into the
+    first); written to both. A film's keyframe pass keeps a split shot's keyframes in a folder of its own
+    (``first``, which must hold them all) and still reads and fills the user's keyframe cache."""
+
+    def __init__(self, first: KeyframeStore, second: KeyframeStore) -> None:
+        self.first, self.second = first, second
+
+    def get(self, name: str) -> np.ndarray | None:
+        value = self.first.get(name)
+        if value is None:
+            value = self.second.get(name)
+            if value is not None:
+                self.first.put(name, value)
+        return value
+
+    def put(self, name: str, value: np.ndarray) -> None:
+        self.first.put(name, value)
+        self.second.put(name, value)
+
+
 class KeyframeCache:
     """Stores keyframe arrays by name under ``<root>/<input key>/<settings key>/``.
 

@@ -9,14 +9,16 @@ way, so a segment's colours are the whole run's, and a keyframe solved by one is
 
 from __future__ import annotations
 
+import itertools
 import logging
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import cv2
 import numpy as np
 
-from vidcolor.cache import KeyframeCache
+from vidcolor.cache import KeyframeCache, KeyframeStore, LayeredStore
 from vidcolor.colour import YCbCrSpec, fit_chroma_to_gamut, matrix_for_height
 from vidcolor.frames.decode import DecodeStats, iter_luma_frames
 from vidcolor.frames.frame import LumaFrame
@@ -32,7 +34,7 @@ from vidcolor.plan.model import Plan
 from vidcolor.references import References
 from vidcolor.settings import Settings
 from vidcolor.stages import Stages, build_automatic
-from vidcolor.temporal.windows import windows
+from vidcolor.temporal.windows import Window, keyframes_of_shot, windows
 
 log = logging.getLogger("vidcolor")
 
@@ -40,6 +42,17 @@ log = logging.getLogger("vidcolor")
 def spec_of(info: VideoInfo) -> YCbCrSpec:
     """How the input's samples map to unit luma and chroma (its matrix, depth and range)."""
     return YCbCrSpec(matrix=matrix_for_height(info.height), bit_depth=info.bit_depth, full_range=info.full_range)
+
+
+@dataclass(frozen=True)
+class ShotKeyframes:
+    """Where the keyframes of a shot coloured in pieces are kept during a film's render (``vidcolor.film``):
+    ``folder`` holds them all, whatever the keyframe cache's settings and limit. ``solving``: the shot's
+    keyframe pass, which also reads and fills the keyframe cache, rather than a piece, which reads the
+    folder only (a keyframe missing there would be solved from another start, and differ)."""
+
+    folder: Path
+    solving: bool
 
 
 @dataclass
@@ -66,9 +79,11 @@ class Colouring:
         settings: Settings,
         stages: Stages,
         inspect: MaskInspector | None = None,
+        shot_keyframes: ShotKeyframes | None = None,
     ) -> Colouring:
         """The colouring of ``plan`` (made for ``info``, whose content key is ``content``) with the run's
-        ``references`` as read (not yet segmented) and ``stages``."""
+        ``references`` as read (not yet segmented) and ``stages``; ``shot_keyframes``: a piece of a shot, or
+        its keyframe pass (see :class:`ShotKeyframes`)."""
         spec = spec_of(info)
         parts = render_parts(plan)
         automatic = build_automatic(settings, spec.matrix) if plan.automatic else None
@@ -86,13 +101,16 @@ class Colouring:
         settings_key, describe = settings.colour_key(colour_sources, stages.colorizer.identity())
         place = cache_place(settings.cache_dir)
         log.debug("keyframe cache: %s (%s)%s", place.path, place.why, "" if settings.use_cache else ", not used")
-        cache = KeyframeCache(
+        cache: KeyframeStore = KeyframeCache(
             place.path if settings.use_cache else None,
             content,
             settings_key,
             describe,
             limit_bytes=settings.cache_limit_mb << 20,
         )
+        if shot_keyframes is not None:
+            own = KeyframeCache(shot_keyframes.folder, content, settings_key)  # no limit: it lasts one render
+            cache = LayeredStore(own, cache) if shot_keyframes.solving else own
         keyframes = WindowColorizer(
             stages.colorizer,
             stages.segmenter,
@@ -105,7 +123,7 @@ class Colouring:
             match_flow=stages.match_flow,
             neutral=parts.neutral,
         )
-        placed = frozenset({f for f in references.placement.frames if f is not None} | set(hint_map))
+        placed = parts.forced_keyframes(plan.input.fps)
         return cls(info, spec, plan, settings, keyframes, placed, (work_w, work_h), dict(parts.intervals), settings_key)
 
     @property
@@ -117,31 +135,76 @@ class Colouring:
         return self.keyframes.stats
 
     def frames(
-        self, frame_range: FrameRange, stats: DecodeStats, first: int = 0
+        self, frame_range: FrameRange, stats: DecodeStats, first: int = 0, only: tuple[int, int] | None = None
     ) -> Generator[tuple[WorkFrame, np.ndarray], None, None]:
         """(work frame, work-size chroma) of the frames ``frame_range`` keeps, in order; ``first`` is the plan's
         number of the first of them (a segment's first frame), so frames are numbered as the plan numbers them.
+        ``only``: the plan's numbers of the first and last frame to colour, the others decoded and dropped (a
+        piece of a shot starts on one of its keyframes, and its frames are counted from the shot's first).
 
         Decoding and the work frames' preparation run a few frames ahead in a thread (see frames.prefetch).
         Close the generator when leaving early: that stops the decoder thread.
         """
-        decoded: Iterator[LumaFrame] = iter_luma_frames(self.info, frame_range, stats)
-        if first:
-            decoded = (replace(frame, index=frame.index + first) for frame in decoded)
-        ahead = prefetch(WorkFrame.of(frame, self.spec, self.work) for frame in decoded)
-        coloured = self.keyframes.run(
-            windows(
-                ahead,
-                lambda work: self.plan.shot_of(work.frame.index),
-                interval=lambda shot: self.intervals.get(shot, self.settings.keyframe_interval),
-                is_keyframe=lambda work: work.frame.index in self.placed,
-            )
-        )
+        ahead = self._work_frames(frame_range, stats, first, only)
+        coloured = self.keyframes.run(self._windows(ahead))
         try:
             yield from coloured
         finally:
             coloured.close()
             ahead.close()
+
+    def solve_keyframes(self, frame_range: FrameRange, stats: DecodeStats, first: int = 0) -> int:
+        """Solve and keep the keyframes of the frames ``frame_range`` keeps (one shot, whose first frame the
+        plan numbers ``first``) as :meth:`frames` would, without colouring the others; returns the frames seen."""
+        seen = 0
+
+        def counted(frames: Iterator[WorkFrame]) -> Iterator[WorkFrame]:
+            nonlocal seen
+            for work in frames:
+                seen += 1
+                yield work
+
+        ahead = self._work_frames(frame_range, stats, first, None)
+        try:
+            self.keyframes.solve_keyframes(self._windows(counted(ahead)))
+        finally:
+            ahead.close()
+        return seen
+
+    def _work_frames(
+        self, frame_range: FrameRange, stats: DecodeStats, first: int, only: tuple[int, int] | None
+    ) -> Generator[WorkFrame, None, None]:
+        decoded: Iterator[LumaFrame] = iter_luma_frames(self.info, frame_range, stats)
+        if first:
+            decoded = (replace(frame, index=frame.index + first) for frame in decoded)
+        if only is not None:
+            low, high = only
+            decoded = itertools.takewhile(
+                lambda frame: frame.index <= high, itertools.dropwhile(lambda frame: frame.index < low, decoded)
+            )
+        return prefetch(WorkFrame.of(frame, self.spec, self.work) for frame in decoded)
+
+    def _windows(self, frames: Iterator[WorkFrame]) -> Iterator[Window[WorkFrame]]:
+        return windows(
+            frames,
+            lambda work: self.plan.shot_of(work.frame.index),
+            interval=lambda shot: self.intervals.get(shot, self.settings.keyframe_interval),
+            is_keyframe=lambda work: work.frame.index in self.placed,
+        )
+
+
+def keyframes_of_shots(plan: Plan, settings: Settings) -> Callable[[int], list[int]]:
+    """A shot's keyframes (by its position from 0; frames as the plan numbers them), as :meth:`Colouring.frames`
+    will make them: from its first frame every keyframe interval, and where a reference or hints are placed."""
+    parts = render_parts(plan)
+    forced = parts.forced_keyframes(plan.input.fps)
+
+    def keyframes(k: int) -> list[int]:
+        shot = plan.shots[k]
+        interval = parts.intervals.get(k, settings.keyframe_interval)
+        return keyframes_of_shot(shot.first_frame, shot.last_frame, interval=interval, is_keyframe=forced.__contains__)
+
+    return keyframes
 
 
 def full_chroma(chroma: np.ndarray, frame: LumaFrame, spec: YCbCrSpec) -> np.ndarray:

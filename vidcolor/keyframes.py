@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from vidcolor.cache import KeyframeCache
+from vidcolor.cache import KeyframeStore
 from vidcolor.colour import YCbCrSpec
 from vidcolor.frames.frame import LumaFrame
 from vidcolor.hints import HintImage
@@ -167,7 +167,7 @@ class WindowColorizer:
         segmenter: Segmenter,
         flow: FlowEstimator,
         references: References,
-        cache: KeyframeCache,
+        cache: KeyframeStore,
         inspect: MaskInspector | None = None,
         hints: Mapping[int, HintImage] | None = None,
         automatic: Callable[[np.ndarray], np.ndarray] | None = None,
@@ -194,6 +194,22 @@ class WindowColorizer:
         return self._references
 
     def run(self, stream: Iterable[Window[WorkFrame]]) -> Generator[tuple[WorkFrame, np.ndarray], None, None]:
+        return self._run(stream, colour_frames=True)
+
+    def solve_keyframes(self, stream: Iterable[Window[WorkFrame]]) -> None:
+        """Solve (and cache) the keyframes of ``stream`` exactly as :meth:`run` does, without colouring the
+        frames between: each keyframe is still warm-started from the colour carried to it, so the flow of
+        every frame is computed, but the backward chains, the blends and the frames' chroma are not.
+
+        Run over one shot before its pieces are coloured apart (``vidcolor.film``): a piece that finds all
+        its keyframes cached colours its frames as the whole run does.
+        """
+        for _ in self._run(stream, colour_frames=False):
+            pass
+
+    def _run(
+        self, stream: Iterable[Window[WorkFrame]], colour_frames: bool
+    ) -> Generator[tuple[WorkFrame, np.ndarray], None, None]:
         anchor: KeyframeColour | None = None  # the colour of the window's first frame
         for window in stream:
             frames, right = window.frames, window.next_keyframe
@@ -229,18 +245,21 @@ class WindowColorizer:
                     carried = self._carry_forward(forward[-1], flows[-1], frames[-1], right)
                     right_colour = self._solve(right, previous=carried)
                 anchor = right_colour
-                chromas = self._blend(forward, self._backward_chain(frames, flows, right, anchor), len(frames))
+                if colour_frames:
+                    chromas = self._blend(forward, self._backward_chain(frames, flows, right, anchor), len(frames))
             elif len(frames) >= MIN_FRAMES_FOR_END_ANCHOR:
                 # The shot ends here: its last frame is solved too, so new content that entered
                 # during the shot gets colour from the reference rather than from nothing.
                 end = self._solve(frames[-1], previous=forward[-1])
-                backward = self._backward_chain(frames[:-1], flows, frames[-1], end)
-                chromas = [*self._blend(forward[:-1], backward, len(frames) - 1), end.chroma]
+                if colour_frames:
+                    backward = self._backward_chain(frames[:-1], flows, frames[-1], end)
+                    chromas = [*self._blend(forward[:-1], backward, len(frames) - 1), end.chroma]
                 anchor = None
             else:
                 chromas = [p.chroma for p in forward]
                 anchor = None
-            yield from zip(frames, chromas, strict=True)
+            if colour_frames:
+                yield from zip(frames, chromas, strict=True)
 
     def _flows_between(self, earlier: WorkFrame, later: WorkFrame) -> tuple[np.ndarray, np.ndarray]:
         """(flow later → earlier, flow earlier → later): where each pixel comes from in the other frame."""

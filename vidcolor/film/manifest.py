@@ -2,7 +2,7 @@
 
 ``segments.json`` in the render's folder names the run (a key of its input, plan, settings and output
 encoding: a manifest of another run is not resumed, its segments are cleared) and each segment with its
-frames and state. Only the driver writes it, atomically (temporary file, then rename), after every segment.
+frames and state, and the shots in pieces whose keyframe pass is done. Only the driver writes it, atomically (temporary file, then rename), after every segment.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 MANIFEST_NAME = "segments.json"
-FORMAT = 1
+FORMAT = 2
 
 
 @dataclass
@@ -32,6 +32,7 @@ class SegmentEntry:
 class SegmentManifest:
     key: str
     segments: dict[int, SegmentEntry] = field(default_factory=dict)
+    passes: list[int] = field(default_factory=list)  # shots (from 1) whose keyframes are solved
 
     @classmethod
     def load(cls, folder: Path, key: str) -> SegmentManifest | None:
@@ -41,12 +42,18 @@ class SegmentManifest:
             if raw.get("format") != FORMAT or raw.get("key") != key:
                 return None
             entries = {int(e["number"]): SegmentEntry(**e) for e in raw["segments"]}
+            passes = [int(shot) for shot in raw["passes"]]
         except (OSError, ValueError, KeyError, TypeError):
             return None
-        return cls(key, entries)
+        return cls(key, entries, passes)
 
     def save(self, folder: Path) -> None:
-        data = {"format": FORMAT, "key": self.key, "segments": [asdict(e) for e in self.segments.values()]}
+        data = {
+            "format": FORMAT,
+            "key": self.key,
+            "segments": [asdict(e) for e in self.segments.values()],
+            "passes": self.passes,
+        }
         tmp = folder / f".{MANIFEST_NAME}.{os.getpid()}.tmp"
         tmp.write_text(json.dumps(data, indent=1))
         os.replace(tmp, folder / MANIFEST_NAME)

@@ -7,6 +7,9 @@ are done, their packets are copied in film order into the output (no re-encoding
 with a keyframe and carries the film's timestamps), the input's audio, subtitles, chapters and labels
 interleaved once, exactly as a single run writes them. Killed or interrupted, the finished segments stay:
 the same command renders only the others. The folder goes when the output is in place.
+
+A shot cut into pieces (``film.segments``) has its keyframes solved first by one worker (its keyframe pass,
+kept in the folder's ``keyframes/``); its pieces are handed out once that is done, other segments meanwhile.
 """
 
 from __future__ import annotations
@@ -20,9 +23,10 @@ import logging
 import shutil
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from vidcolor.colouring import keyframes_of_shots
 from vidcolor.errors import OutputError, UsageError, VidcolorError
 from vidcolor.film.executors import EXECUTORS, SegmentExecutor
 from vidcolor.film.manifest import SegmentEntry, SegmentManifest
@@ -104,25 +108,25 @@ def render_film(
     with _locked(folder, target.path):
         pool = EXECUTORS.load(executor).start(jobs, address)
         try:
-            segments = split_segments(plan, pool.capacity)
+            segments = split_segments(plan, pool.capacity, keyframes_of=keyframes_of_shots(plan, settings))
             key = run_key(content, plan, settings, target.container_format, shift_s)
             manifest = _manifest_for(folder, key, segments)
             result = FilmRender(segments=len(segments), workers=pool.capacity)
-            task_of = lambda segment: SegmentTask(  # noqa: E731
-                input_path, content, plan, settings, segment, folder / segment.name, target.container_format, shift_s
-            )
+            like = SegmentTask(input_path, content, plan, settings, segments[0], folder / segments[0].name,
+                               target.container_format, shift_s, keyframes=folder / KEYFRAMES)  # fmt: skip
             to_do = [s for s in segments if not _finished(manifest, s, folder)]
             result.resumed = len(segments) - len(to_do)
             if result.resumed:
                 log.info("%s: %d of %d segments kept from an interrupted run", target.path, result.resumed,
                          len(segments))  # fmt: skip
-            _run(pool, [task_of(s) for s in to_do], manifest, folder, result, plan.input.frames, progress, on_segment)
+            tasks = _tasks(like, plan, to_do, manifest, trusted=None)
+            solved = _run(pool, tasks, manifest, folder, result, plan.input.frames, progress, on_segment)
             stale = _stale(manifest, segments, to_do)
             if stale:  # coloured by other stages (a weight file changed since): their colours would not match
                 log.info("%s: %d kept segments were coloured with other stages; rendering them again", target.path,
                          len(stale))  # fmt: skip
-                _run(pool, [task_of(s) for s in stale], manifest, folder, result, plan.input.frames, progress,
-                     on_segment)  # fmt: skip
+                tasks = _tasks(like, plan, stale, manifest, trusted=solved)  # kept passes had the other stages
+                _run(pool, tasks, manifest, folder, result, plan.input.frames, progress, on_segment)
         except BaseException:
             pool.shutdown(cancel=True)
             _say_kept(folder, target)
@@ -143,6 +147,32 @@ def render_film(
         result.join_s = time.perf_counter() - started
     shutil.rmtree(folder, ignore_errors=True)
     return result
+
+
+KEYFRAMES = "keyframes"  # the folder, among the segments, of the keyframes of shots in pieces
+
+
+def _tasks(
+    like: SegmentTask, plan: Plan, segments: list[Segment], manifest: SegmentManifest, trusted: set[int] | None
+) -> list[SegmentTask]:
+    """The tasks of ``segments`` (``like``: a task with the fields they share) after the keyframe passes their
+    pieces need: one for each shot whose pass is not done (``trusted``: the shots whose done pass holds; None:
+    every done one whose keyframes are still there)."""
+    assert like.keyframes is not None
+    passes = []
+    for shot in sorted({s.shots[0] for s in segments if s.is_piece}):
+        if shot in manifest.passes and (like.keyframes.is_dir() if trusted is None else shot in trusted):
+            continue
+        if shot in manifest.passes:
+            manifest.passes.remove(shot)
+        k = shot - 1
+        here = plan.shots[k]
+        following = plan.shots[k + 1] if k + 1 < len(plan.shots) else None
+        whole = Segment(0, here.first_frame, here.last_frame, (shot, shot), here.start_time,
+                        following.start_time if following is not None else None)  # fmt: skip
+        passes.append(replace(like, segment=whole, path=like.path.with_name(f"shot_{shot:05d}.pass"),
+                              keyframe_pass=True))  # fmt: skip
+    return passes + [replace(like, segment=s, path=like.path.with_name(s.name)) for s in segments]
 
 
 def run_key(content: str, plan: Plan, settings: Settings, container_format: str, shift_s: float) -> str:
@@ -166,6 +196,7 @@ def _manifest_for(folder: Path, key: str, segments: list[Segment]) -> SegmentMan
         if manifest is None or not old.name.endswith(".packets"):
             old.unlink(missing_ok=True)
     if manifest is None:
+        shutil.rmtree(folder / KEYFRAMES, ignore_errors=True)  # another run's keyframes
         manifest = SegmentManifest(key)
     wanted = {(s.first, s.last) for s in segments}
     for segment in segments:
@@ -202,21 +233,42 @@ def _run(
     total_frames: int,
     progress: ProgressCallback | None,
     on_segment: SegmentCallback | None,
-) -> None:
-    """Run ``tasks`` on ``pool``, ``pool.capacity`` at a time, recording each as it finishes."""
+) -> set[int]:
+    """Run ``tasks`` on ``pool``, ``pool.capacity`` at a time, recording each as it finishes; a piece of a
+    shot waits for its shot's keyframe pass. Returns the shots whose passes it ran."""
+    solved: set[int] = set()
     queue = list(tasks)
     pending: dict[cf.Future[SegmentOutcome], SegmentTask] = {}
     finished = len(manifest.done)
     while queue or pending:
-        while queue and len(pending) < pool.capacity:
-            task = queue.pop(0)
-            pending[pool.submit(task)] = task
+        while len(pending) < pool.capacity:
+            ready = next((t for t in queue if t.keyframe_pass or not t.segment.is_piece
+                          or t.segment.shots[0] in manifest.passes), None)  # fmt: skip
+            if ready is None:
+                break
+            queue.remove(ready)
+            pending[pool.submit(ready)] = ready
+        if not pending:  # only pieces left, and no pass of theirs to come: a bug, not a hang
+            raise SegmentFailed(f"{queue[0].input}: shot {queue[0].segment.shots[0]} has no keyframe pass", 70)
         done, _ = cf.wait(pending, timeout=POLL_S, return_when=cf.FIRST_COMPLETED)
         for future in done:
             task = pending.pop(future)
             outcome = _outcome_of(future, task)
             if outcome.error is not None:
                 raise SegmentFailed(outcome.error, outcome.exit_code)
+            result.keyframes += outcome.keyframes
+            result.cached += outcome.cached
+            result.masks_tracked += outcome.masks_tracked
+            for source, share in outcome.sources.items():
+                result.sources[source] = result.sources.get(source, 0.0) + share
+            if task.keyframe_pass:
+                solved.add(task.segment.shots[0])
+                manifest.passes.append(task.segment.shots[0])
+                manifest.save(folder)
+                log.info("shot %d (frames %d-%d): %d keyframes solved in %.1f s, for its pieces",
+                         task.segment.shots[0], task.segment.first, task.segment.last, outcome.keyframes,
+                         outcome.seconds)  # fmt: skip
+                continue
             entry = manifest.segments[task.segment.number]
             entry.done, entry.frames, entry.seconds, entry.colour_key = (
                 True,
@@ -225,11 +277,6 @@ def _run(
                 outcome.colour_key,
             )
             manifest.save(folder)
-            result.keyframes += outcome.keyframes
-            result.cached += outcome.cached
-            result.masks_tracked += outcome.masks_tracked
-            for source, share in outcome.sources.items():
-                result.sources[source] = result.sources.get(source, 0.0) + share
             finished += 1
             log.info("segment %d of %d (frames %d-%d): %d frames in %.1f s", task.segment.number,
                      len(manifest.segments), task.segment.first, task.segment.last, outcome.frames,
@@ -239,6 +286,7 @@ def _run(
         if progress is not None:
             done_frames = sum(e.frames for e in manifest.segments.values() if e.done)
             progress(done_frames + sum(_noted(t) for t in pending.values()), total_frames)
+    return solved
 
 
 def _noted(task: SegmentTask) -> int:

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vidcolor.colouring import Colouring, full_chroma, spec_of
+from vidcolor.colouring import Colouring, ShotKeyframes, full_chroma, spec_of
 from vidcolor.errors import InputError, VidcolorError
 from vidcolor.film.segments import Segment
 from vidcolor.frames.decode import DecodeStats
@@ -43,10 +43,18 @@ class SegmentTask:
     path: Path  # the segment file to write
     container_format: str  # the film's output muxer (the encoder is set up for it)
     shift_s: float  # seconds taken off every timestamp (the whole film's: its output starts at 0)
+    keyframes: Path | None = None  # where the keyframes of shots in pieces are kept (a piece's, a pass's)
+    keyframe_pass: bool = False  # solve the keyframes of the segment's shot (``path`` is not written)
 
     @property
     def progress_path(self) -> Path:
         return self.path.with_name(self.path.name + ".progress")
+
+    @property
+    def shot_keyframes(self) -> ShotKeyframes | None:
+        if self.keyframes is None or not (self.keyframe_pass or self.segment.is_piece):
+            return None
+        return ShotKeyframes(self.keyframes, solving=self.keyframe_pass)
 
 
 @dataclass(frozen=True)
@@ -81,7 +89,11 @@ def _render(task: SegmentTask, started: float) -> SegmentOutcome:
     info = probe(task.input, settings.sequence)
     spec = spec_of(info)
     references = References.read(render_parts(task.plan).sources, spec.matrix)
-    colouring = Colouring.build(info, task.content, task.plan, references, settings, stages_for(settings))
+    colouring = Colouring.build(
+        info, task.content, task.plan, references, settings, stages_for(settings), shot_keyframes=task.shot_keyframes
+    )
+    if task.keyframe_pass:
+        return _solve_pass(task, colouring, started)
     writer = ColorVideoWriter(
         task.path,
         container_format=task.container_format,
@@ -97,19 +109,24 @@ def _render(task: SegmentTask, started: float) -> SegmentOutcome:
         as_segment=True,
     )
     stats = DecodeStats()
-    coloured = colouring.frames(segment.frame_range(), stats, first=segment.first)
+    only = (segment.first, segment.through) if segment.through is not None else None
+    coloured = colouring.frames(segment.frame_range(), stats, first=segment.decoded_from, only=only)
     try:
         for work, chroma in coloured:
+            if work.frame.index > segment.last:  # the next piece's first keyframe: this one's right anchor
+                continue
             writer.write(work.frame, full_chroma(chroma, work.frame, spec))
             if writer.frames_written % PROGRESS_EVERY == 0:
                 _note_progress(task.progress_path, writer.frames_written)
-        if writer.frames_written != segment.frames:  # the plan's times are not this video's frames
-            raise InputError(
-                f"{task.input}: frames {segment.first}-{segment.last} of the plan are {writer.frames_written} "
-                f"frames here, not {segment.frames} (the plan's shot times do not match the video; plan it again)"
-            )
-        if segment.end_s is None:  # the last segment reads to the end: the whole file's packets are counted
+        _check_frames(task, writer.frames_written)
+        if segment.end_s is None and segment.through in (None, segment.last):  # read to the end: count packets
             stats.check_complete(info)
+        solved = colouring.stats
+        if segment.is_piece and solved.cached < solved.keyframes:  # solved from another start: would differ
+            raise KeyframesMissing(
+                f"{task.input}: {solved.keyframes - solved.cached} keyframes of shot {segment.shots[0]} are "
+                f"missing from its keyframe pass ({task.keyframes}); the same command solves them again"
+            )
         writer.close()
     except BaseException:
         coloured.close()
@@ -117,10 +134,24 @@ def _render(task: SegmentTask, started: float) -> SegmentOutcome:
         raise
     finally:
         task.progress_path.unlink(missing_ok=True)
+    if segment.is_piece:  # its keyframes were solved (and are counted) by its shot's pass
+        return SegmentOutcome(segment.number, writer.frames_written, time.perf_counter() - started,
+                              colouring.colour_key, worker=os.getpid())  # fmt: skip
+    return _outcome(segment.number, writer.frames_written, started, colouring)
+
+
+def _solve_pass(task: SegmentTask, colouring: Colouring, started: float) -> SegmentOutcome:
+    """The keyframe pass of the segment's shot: its keyframes solved in order, into the film's folder."""
+    seen = colouring.solve_keyframes(task.segment.frame_range(), DecodeStats(), first=task.segment.first)
+    _check_frames(task, seen)
+    return _outcome(task.segment.number, 0, started, colouring)
+
+
+def _outcome(number: int, frames: int, started: float, colouring: Colouring) -> SegmentOutcome:
     solved = colouring.stats
     return SegmentOutcome(
-        segment.number,
-        writer.frames_written,
+        number,
+        frames,
         time.perf_counter() - started,
         colouring.colour_key,
         solved.keyframes,
@@ -129,6 +160,22 @@ def _render(task: SegmentTask, started: float) -> SegmentOutcome:
         dict(solved.sources),
         worker=os.getpid(),
     )
+
+
+def _check_frames(task: SegmentTask, seen: int) -> None:
+    """:class:`InputError` when the segment's times held other frames than the plan says (another video's plan)."""
+    segment = task.segment
+    if seen != segment.frames:
+        raise InputError(
+            f"{task.input}: frames {segment.first}-{segment.last} of the plan are {seen} frames here, not "
+            f"{segment.frames} (the plan's shot times do not match the video; plan it again)"
+        )
+
+
+class KeyframesMissing(VidcolorError):
+    """A piece of a shot met a keyframe its shot's pass did not leave (its folder was touched)."""
+
+    exit_code = 70
 
 
 def _note_progress(path: Path, frames: int) -> None:

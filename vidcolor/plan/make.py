@@ -290,6 +290,12 @@ class RenderParts:
     neutral: frozenset[int]  # shot positions (from 0) left uncoloured
     intervals: dict[int, int]  # shot position → its own keyframe interval
 
+    def forced_keyframes(self, rate: Fraction) -> frozenset[int]:
+        """The frames that must be keyframes: where a reference is placed, and the hinted ones."""
+        return frozenset(
+            {f for f in self.placement.frames if f is not None} | {h.frame_index(rate) for h in self.hints}
+        )
+
 
 def render_parts(plan: Plan) -> RenderParts:
     """Turn a plan into what rendering needs; a shot's own reference not among the plan's references

@@ -61,3 +61,12 @@ def windows(
         buffer.append(frame)
     if buffer:
         yield Window(buffer, None, starts_shot, shot or 0)
+
+
+def keyframes_of_shot(
+    first: int, last: int, *, interval: int, is_keyframe: Callable[[int], bool] | None = None
+) -> list[int]:
+    """The frames ``first`` to ``last`` (one shot, numbered as a run numbers them) that :func:`windows`
+    makes keyframes, with the same ``interval`` and marked frames: found by running it, so the two agree."""
+    return [w.frames[0] for w in windows(range(first, last + 1), lambda frame: 0, interval=interval,
+                                         is_keyframe=is_keyframe)]  # fmt: skip
