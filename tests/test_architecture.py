@@ -32,22 +32,29 @@ ALLOWED = {
     "places": set(),
     "cache": set(),
     "capacity": set(),
+    "threads": set(),
     "registry": {"errors", "settings"},
     "frames": {"cache", "errors", "options", "colour"},
     "temporal": {"errors", "registry", "settings"},
     "segment": {"errors", "native", "registry", "settings", "temporal", "weights"},
-    "solver": {"errors", "registry", "settings", "segment", "temporal", "colour", "geometry", "weights", "device"},
+    "solver": {
+        "errors", "registry", "settings", "segment", "temporal", "colour", "geometry", "threads", "weights", "device",
+    },
     "match": {"frames", "solver", "temporal"},
     "settings": {"errors", "options", "frames"},
     "stages": {"device", "errors", "registry", "settings", "segment", "solver", "temporal"},
     "references": {"cache", "colour", "errors", "frames", "geometry", "match", "native", "segment", "solver"},
-    "keyframes": {"cache", "colour", "frames", "hints", "match", "references", "segment", "solver", "temporal"},
+    "keyframes": {
+        "cache", "colour", "frames", "hints", "match", "references", "segment", "solver", "temporal", "threads",
+    },
     "plan": {"cache", "colour", "errors", "frames", "hints", "keyframes", "match", "references", "settings"},
     "colouring": {
         "cache", "colour", "frames", "geometry", "hints", "keyframes", "places", "plan", "references", "settings",
         "stages", "temporal",
     },
-    "film": {"capacity", "colouring", "errors", "frames", "plan", "references", "registry", "settings", "stages"},
+    "film": {
+        "capacity", "colouring", "errors", "frames", "keyframes", "plan", "references", "registry", "settings", "stages",
+    },
     "pipeline": {
         "cache", "colour", "colouring", "errors", "film", "frames", "geometry", "hints", "keyframes", "match",
         "places", "plan", "references", "segment", "settings", "solver", "stages", "temporal",

@@ -44,6 +44,12 @@ def spec_of(info: VideoInfo) -> YCbCrSpec:
     return YCbCrSpec(matrix=matrix_for_height(info.height), bit_depth=info.bit_depth, full_range=info.full_range)
 
 
+# Frames read (and their flows started) ahead of the one being coloured: about a window, so that the next
+# window's flows are computed while this one is carried and blended (each frame ahead holds ~2 work-size
+# flows and its work images: ~3.5 MB at the default work size).
+READ_AHEAD = 32
+
+
 @dataclass(frozen=True)
 class ShotKeyframes:
     """Where the keyframes of a shot coloured in pieces are kept during a film's render (``vidcolor.film``):
@@ -182,7 +188,9 @@ class Colouring:
             decoded = itertools.takewhile(
                 lambda frame: frame.index <= high, itertools.dropwhile(lambda frame: frame.index < low, decoded)
             )
-        return prefetch(WorkFrame.of(frame, self.spec, self.work) for frame in decoded)
+        shot_of = lambda work: self.plan.shot_of(work.frame.index)  # noqa: E731
+        prepared = (WorkFrame.of(frame, self.spec, self.work) for frame in decoded)
+        return prefetch(self.keyframes.flows_ahead(prepared, shot_of), depth=READ_AHEAD)
 
     def _windows(self, frames: Iterator[WorkFrame]) -> Iterator[Window[WorkFrame]]:
         return windows(

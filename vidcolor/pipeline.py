@@ -40,8 +40,9 @@ from vidcolor.frames.sequence import (
     is_sequence,
 )
 from vidcolor.frames.timecode import smpte, smpte_frame
+from vidcolor.frames.write_behind import WriteBehind
 from vidcolor.hints import HintSource
-from vidcolor.keyframes import MaskInspector
+from vidcolor.keyframes import MaskInspector, WorkFrame
 from vidcolor.plan.make import check_plan_for, make_plan, render_parts
 from vidcolor.plan.model import Plan
 from vidcolor.references import References, StyleSource
@@ -217,14 +218,21 @@ def colorize_video(
     shift_s = range_start_s if range_start_s is not None else max(info.start_s, 0.0)
     expected = settings.frame_range.expected_frames(info.frame_count, info.rate)
     writer = _open_writer(target, info, spec, settings, range_start_s, shift_s, sound, fit_audio)
+
+    def write(item: tuple[WorkFrame, np.ndarray]) -> None:  # in the write-behind thread, frame after frame
+        work, chroma = item
+        full = full_chroma(chroma, work.frame, spec)
+        writer.write(work.frame, full)
+        if on_frame is not None:
+            on_frame(ColouredFrame(work.frame, spec.luma_to_unit(work.frame.luma), full, spec.matrix))
+
     try:
-        for work, chroma in itertools.chain([first], coloured):
-            full = full_chroma(chroma, work.frame, spec)
-            writer.write(work.frame, full)
-            if on_frame is not None:
-                on_frame(ColouredFrame(work.frame, spec.luma_to_unit(work.frame.luma), full, spec.matrix))
-            if progress is not None:
-                progress(writer.frames_written, expected)
+        with WriteBehind(write) as behind:
+            for done, item in enumerate(itertools.chain([first], coloured), start=1):
+                behind.put(item)
+                if progress is not None:
+                    progress(done, expected)
+            behind.finish()
         # The container's index against what could be read: a cut-off file comes up short, for a
         # whole run and for a range that needed frames beyond the readable end alike.
         decode_stats.check_complete(info)

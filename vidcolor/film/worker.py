@@ -14,12 +14,16 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from vidcolor.colouring import Colouring, ShotKeyframes, full_chroma, spec_of
 from vidcolor.errors import InputError, VidcolorError
 from vidcolor.film.segments import Segment
 from vidcolor.frames.decode import DecodeStats
 from vidcolor.frames.encode import ColorVideoWriter
 from vidcolor.frames.probe import probe
+from vidcolor.frames.write_behind import WriteBehind
+from vidcolor.keyframes import WorkFrame
 from vidcolor.plan.make import render_parts
 from vidcolor.plan.model import Plan
 from vidcolor.references import References
@@ -111,13 +115,19 @@ def _render(task: SegmentTask, started: float) -> SegmentOutcome:
     stats = DecodeStats()
     only = (segment.first, segment.through) if segment.through is not None else None
     coloured = colouring.frames(segment.frame_range(), stats, first=segment.decoded_from, only=only)
+
+    def write(item: tuple[WorkFrame, np.ndarray]) -> None:  # in the write-behind thread, as the single run writes
+        work, chroma = item
+        writer.write(work.frame, full_chroma(chroma, work.frame, spec))
+        if writer.frames_written % PROGRESS_EVERY == 0:
+            _note_progress(task.progress_path, writer.frames_written)
+
     try:
-        for work, chroma in coloured:
-            if work.frame.index > segment.last:  # the next piece's first keyframe: this one's right anchor
-                continue
-            writer.write(work.frame, full_chroma(chroma, work.frame, spec))
-            if writer.frames_written % PROGRESS_EVERY == 0:
-                _note_progress(task.progress_path, writer.frames_written)
+        with WriteBehind(write) as behind:
+            for work, chroma in coloured:
+                if work.frame.index <= segment.last:  # beyond: the next piece's first keyframe, this one's right anchor
+                    behind.put((work, chroma))
+            behind.finish()
         _check_frames(task, writer.frames_written)
         if segment.end_s is None and segment.through in (None, segment.last):  # read to the end: count packets
             stats.check_complete(info)

@@ -19,6 +19,7 @@ from scipy.spatial import cKDTree
 from vidcolor.solver.base import COLORIZERS, Keyframe, KeyframeColorizer, Reference, keep_carried
 from vidcolor.solver.upsample import chroma_to_size
 from vidcolor.temporal.propagate import Propagated
+from vidcolor.threads import side_threads
 
 if TYPE_CHECKING:
     from vidcolor.settings import Settings
@@ -103,10 +104,13 @@ class ExemplarColorizer(KeyframeColorizer):
         feat = _features(luma, self.position_weight)[wanted]
         k = min(self.neighbours, len(ref_feat))
         tree = cKDTree(ref_feat)
-        # In this thread: with workers=-1 scipy queries in Python threads and joins them, and Ctrl-C or
-        # SIGTERM raised inside that join unwinds this frame while they still read its arrays (a crash
-        # seen in about half of the runs interrupted under load).
-        dist, idx = tree.query(feat, k=k, workers=1)
+        # Halves queried side by side in the process's side threads, not with scipy's workers=-1: scipy joins
+        # its own threads, and Ctrl-C or SIGTERM raised inside that join unwinds this frame while they still
+        # read its arrays (a crash seen in about half of the runs interrupted under load); a side thread's
+        # task holds its own references. Each point's neighbours are the same whichever half it is in.
+        parts = np.array_split(feat, 2) if len(feat) >= 1024 else [feat]
+        halves = side_threads().map(lambda part: tree.query(part, k=k, workers=1), parts)
+        dist, idx = (np.concatenate(parts) for parts in zip(*halves, strict=True))
         if k == 1:
             dist, idx = dist[:, None], idx[:, None]
         weights = 1.0 / (dist + 1e-3)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import threading
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -26,6 +27,9 @@ class FlowEstimator(ABC):
     """Dense backward flow between two luma images of the same size."""
 
     name: ClassVar[str]
+    # flow() may be called from several threads at once (the window colorizer then computes a window's
+    # flows side by side); an estimator with state of its own says False.
+    thread_safe: ClassVar[bool] = False
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Self:
@@ -59,15 +63,20 @@ AUTO_MEDIUM_UP_TO_PIXELS = 50_000
 
 @FLOWS.register("dis")
 class DISFlow(FlowEstimator):
-    """OpenCV's Dense Inverse Search (Kroeger et al. 2016): fast, good on small motion."""
+    """OpenCV's Dense Inverse Search (Kroeger et al. 2016): fast, good on small motion.
+
+    One DIS object per thread (an object is not safe to share); with no initial flow, each pair's flow
+    is the same whichever object computes it.
+    """
 
     name = "dis"
+    thread_safe = True
 
     def __init__(self, preset: str = "medium") -> None:
         if preset not in (*_DIS_PRESETS, "auto"):
             raise ValueError(f"DIS preset {preset!r} unknown; choose one of auto, {', '.join(_DIS_PRESETS)}")
         self.preset = preset
-        self._dis: Any = None  # made on the first pair, when the frame size is known
+        self._local = threading.local()  # .dis: this thread's DIS objects by preset, made when first needed
 
     @classmethod
     def from_settings(cls, settings: Settings) -> DISFlow:
@@ -78,13 +87,13 @@ class DISFlow(FlowEstimator):
             raise ValueError(
                 f"DIS needs two uint8 images of one size, got {target.shape}/{target.dtype} and {source.shape}"
             )
-        if self._dis is None:
-            preset = self.preset
-            if preset == "auto":  # small frames: the finer preset costs little and gains ~0.4 dB (carphone)
-                preset = "medium" if target.size <= AUTO_MEDIUM_UP_TO_PIXELS else "fast"
-            # cv2's bundled stubs omit DISOpticalFlow_create.
-            self._dis = cv2.DISOpticalFlow_create(_DIS_PRESETS[preset])  # type: ignore[attr-defined]
-        return self._dis.calc(target, source, None)
+        preset = self.preset
+        if preset == "auto":  # small frames: the finer preset costs little and gains ~0.4 dB (carphone)
+            preset = "medium" if target.size <= AUTO_MEDIUM_UP_TO_PIXELS else "fast"
+        made: dict[str, Any] = self._local.__dict__.setdefault("dis", {})
+        if preset not in made:  # cv2's bundled stubs omit DISOpticalFlow_create.
+            made[preset] = cv2.DISOpticalFlow_create(_DIS_PRESETS[preset])  # type: ignore[attr-defined]
+        return made[preset].calc(target, source, None)
 
 
 def warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
