@@ -202,20 +202,21 @@ def test_a_long_shot_is_cut_into_pieces_at_its_keyframes(long_reel: tuple[Path, 
     reel, refs, _ = long_reel
     plan = plan_video(reel, refs, LOSSLESS)
     assert [(s.first_frame, s.last_frame) for s in plan.shots] == [(0, 11), (12, 71), (72, 83)]
-    segments = split_segments(plan, workers=2, keyframes_of=lambda k: list(range(plan.shots[k].first_frame,
+    assert all(not s.is_piece for s in split_segments(plan, workers=2, keyframes_of=lambda k: [0]))  # pays from 3
+    segments = split_segments(plan, workers=3, keyframes_of=lambda k: list(range(plan.shots[k].first_frame,
                                                                                 plan.shots[k].last_frame + 1, 5)))  # fmt: skip
     assert [(s.first, s.last, s.through, s.origin) for s in segments] == [
         (0, 11, None, None), (12, 36, 37, 12), (37, 71, 71, 12), (72, 83, None, None),
     ]  # fmt: skip
 
 
-def test_a_long_shot_split_across_two_workers_gives_the_single_run(
+def test_a_long_shot_split_across_three_workers_gives_the_single_run(
     long_reel: tuple[Path, list[Path], Path], tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     reel, refs, serial = long_reel
     out = tmp_path / "pieces.mp4"
     with caplog.at_level(logging.INFO, logger="vidcolor"):
-        colorize_video(reel, refs, out, LOSSLESS, jobs=2)
+        colorize_video(reel, refs, out, LOSSLESS, jobs=3)
     assert "shot 2 (frames 12-71): 13 keyframes solved" in caplog.text  # its pass, before its pieces
     assert_same_film(serial, out)
 
@@ -225,24 +226,23 @@ def test_an_interrupted_render_of_a_shot_in_pieces_resumes_without_its_pass(
 ) -> None:
     reel, refs, serial = long_reel
     out = tmp_path / "pieces.mp4"
-    monkeypatch.setattr(executors.InlineExecutor, "capacity", 2)  # cut as for two workers, run one at a time
+    monkeypatch.setattr(executors.InlineExecutor, "capacity", 3)  # cut as for three workers, run one at a time
     ran: list[tuple[bool, int]] = []
     real = executors.render_segment
 
-    def killed_at_the_second_piece(task):  # type: ignore[no-untyped-def]
+    def killed_at_the_first_piece(task):  # type: ignore[no-untyped-def]
         if sum(1 for is_pass, _ in ran if not is_pass) == 2:
             raise KeyboardInterrupt
         ran.append((task.keyframe_pass, task.segment.number))
         return real(task)
 
-    monkeypatch.setattr(executors, "render_segment", killed_at_the_second_piece)
+    monkeypatch.setattr(executors, "render_segment", killed_at_the_first_piece)
     with pytest.raises(KeyboardInterrupt):
         colorize_video(reel, refs, out, LOSSLESS, executor="inline")
-    assert ran == [(True, 0), (False, 1), (False, 2)]  # the pass first, then segments in film order
+    assert ran == [(True, 0), (False, 1), (False, 4)]  # the pass first, whole shots beside it; then the pieces
     ran.clear()
     monkeypatch.setattr(executors, "render_segment", lambda task: ran.append((task.keyframe_pass,
                                                                               task.segment.number)) or real(task))  # fmt: skip
     colorize_video(reel, refs, out, LOSSLESS, executor="inline")
-    # Segment 2 (the first piece) ran beside 3 but was not recorded; both pieces find the pass's keyframes kept.
-    assert ran == [(False, 2), (False, 3), (False, 4)]
+    assert ran == [(False, 2), (False, 3)]  # only the pieces, from the pass's keyframes kept
     assert_same_film(serial, out)
