@@ -4,10 +4,10 @@ Colour never crosses a cut (each shot starts from its references, hints and its 
 segment that starts on a shot is coloured by a worker exactly as the whole run colours those frames.
 Short shots are grouped (a segment costs a seek and a start).
 
-A shot longer than a worker's share of the film is cut into pieces at its keyframes. A shot's keyframes
-are chained, each warm-started from the colour carried to it, so they are solved first, in order, by the
-shot's keyframe pass (``WindowColorizer.solve_keyframes``); each piece then finds every keyframe it
-meets solved, and colours its frames from them exactly as the whole run does. A piece decodes from its
+With 3 workers or more, a shot longer than a worker's share of the film is cut into pieces at its
+keyframes. A shot's keyframes are chained, each warm-started from the colour carried to it, so they are
+solved first, in order, by the shot's keyframe pass (``WindowColorizer.solve_keyframes``); each piece
+then finds every keyframe it meets solved, and colours its frames from them exactly as the whole run does. A piece decodes from its
 shot's first frame (a seek by the shot's time, then frames counted, so a variable frame rate cannot move
 it) and colours up to the next piece's first keyframe, its right anchor, which it does not write.
 """
