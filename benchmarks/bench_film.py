@@ -18,13 +18,13 @@ import argparse
 import re
 import sys
 import tempfile
-from fractions import Fraction
+from collections.abc import Iterator
 from pathlib import Path
 
 import av
 import cv2
 import numpy as np
-from bench_pipeline import plain_transcode_cmd
+from bench_pipeline import plain_transcode_cmd, write_grey_clip
 from measure import run_measured
 from skimage import data
 
@@ -34,29 +34,20 @@ PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "camera", "brick", "grass"
 
 def make_reel(path: Path, width: int, height: int, shots: int, shot_frames: int) -> None:
     """``shots`` pans (each over another photograph, another direction), cut together, 25 fps."""
-    with av.open(str(path), "w") as out:
-        v = out.add_stream("libx264", rate=Fraction(25), options={"crf": "16", "preset": "veryfast"})
-        v.width, v.height, v.pix_fmt = width, height, "yuv420p"
-        i = 0
-        for shot in range(shots):
-            photo = getattr(data, PHOTOS[shot % len(PHOTOS)])()
-            grey = photo if photo.ndim == 2 else cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY)
-            scale = 1.4 * max(width / grey.shape[1], height / grey.shape[0])
-            big = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
-            room_x, room_y = big.shape[1] - width, big.shape[0] - height
-            for k in range(shot_frames):
-                t = k / max(1, shot_frames - 1)
-                t = t if shot % 2 == 0 else 1 - t
-                x, y = int(room_x * t), int(room_y * (0.5 + 0.4 * np.sin(3 * t + shot)))
-                luma = big[y : y + height, x : x + width]
-                chroma = np.full((height // 2, width), 128, np.uint8)
-                f = av.VideoFrame.from_ndarray(np.concatenate([luma, chroma]), format="yuv420p")
-                f.pts, f.time_base = i, Fraction(1, 25)
-                i += 1
-                for p in v.encode(f):
-                    out.mux(p)
-        for p in v.encode(None):
-            out.mux(p)
+    write_grey_clip(path, (frame for shot in range(shots) for frame in _pan(width, height, shot, shot_frames)))
+
+
+def _pan(width: int, height: int, shot: int, frames: int) -> Iterator[np.ndarray]:
+    photo = getattr(data, PHOTOS[shot % len(PHOTOS)])()
+    grey = photo if photo.ndim == 2 else cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY)
+    scale = 1.4 * max(width / grey.shape[1], height / grey.shape[0])
+    big = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+    room_x, room_y = big.shape[1] - width, big.shape[0] - height
+    for k in range(frames):
+        t = k / max(1, frames - 1)
+        t = t if shot % 2 == 0 else 1 - t
+        x, y = int(room_x * t), int(room_y * (0.5 + 0.4 * np.sin(3 * t + shot)))
+        yield np.ascontiguousarray(big[y : y + height, x : x + width])
 
 
 def planes(path: Path) -> list[bytes]:

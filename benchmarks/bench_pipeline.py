@@ -16,6 +16,7 @@ import argparse
 import os
 import sys
 import tempfile
+from collections.abc import Iterable, Sequence
 from fractions import Fraction
 from pathlib import Path
 
@@ -155,6 +156,29 @@ def speed(grey: Path, ref: Path, work: Path, frames: int, label: str, extra: lis
     )
 
 
+def write_grey_clip(path: Path, lumas: Iterable[np.ndarray]) -> None:
+    """Grey 8-bit luma planes ``(h, w)`` (neutral chroma) as a 25 fps H.264 clip (CRF 16, veryfast)."""
+    with av.open(str(path), "w") as out:
+        v = out.add_stream("libx264", rate=Fraction(25), options={"crf": "16", "preset": "veryfast"})
+        for i, luma in enumerate(lumas):
+            if i == 0:
+                v.height, v.width = luma.shape
+                v.pix_fmt = "yuv420p"
+            chroma = np.full((luma.shape[0] // 2, luma.shape[1]), 128, np.uint8)
+            f = av.VideoFrame.from_ndarray(np.concatenate([luma, chroma]), format="yuv420p")
+            f.pts, f.time_base = i, Fraction(1, 25)
+            for p in v.encode(f):
+                out.mux(p)
+        for p in v.encode(None):
+            out.mux(p)
+
+
+def back_and_forth(cycle: Sequence[np.ndarray], k: int) -> np.ndarray:
+    """Frame ``k`` going back and forth along a camera path (so any length has real motion)."""
+    k %= 2 * len(cycle)
+    return cycle[k if k < len(cycle) else 2 * len(cycle) - 1 - k]
+
+
 def make_pan_clip(path: Path, frames: int) -> None:
     """640x360 greyscale pan over scikit-image's astronaut at 25 fps (the demo's motion, any length)."""
     sys.path.insert(0, str(ROOT / "movie"))
@@ -162,19 +186,7 @@ def make_pan_clip(path: Path, frames: int) -> None:
 
     photo = cv2.cvtColor(make_demo.data.astronaut(), cv2.COLOR_RGB2GRAY)
     cycle = make_demo.camera_path(photo, 150)
-    with av.open(str(path), "w") as out:
-        v = out.add_stream("libx264", rate=Fraction(25), options={"crf": "16", "preset": "veryfast"})
-        v.width, v.height, v.pix_fmt = 640, 360, "yuv420p"
-        for i in range(frames):
-            # Back and forth along the camera path, so any length has real motion.
-            k = i % 300
-            luma = cycle[k if k < 150 else 299 - k]
-            f = av.VideoFrame.from_ndarray(np.concatenate([luma, np.full((180, 640), 128, np.uint8)]), format="yuv420p")
-            f.pts, f.time_base = i, Fraction(1, 25)
-            for p in v.encode(f):
-                out.mux(p)
-        for p in v.encode(None):
-            out.mux(p)
+    write_grey_clip(path, (back_and_forth(cycle, i) for i in range(frames)))
 
 
 def main() -> int:

@@ -20,14 +20,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from fractions import Fraction
 from pathlib import Path
 
-import av
 import cv2
 import httpx
 import numpy as np
-from bench_pipeline import ROOT, VIDCOLOR  # benchmarks/ is on sys.path
+from bench_pipeline import ROOT, VIDCOLOR, back_and_forth, write_grey_clip  # benchmarks/ is on sys.path
 from measure import run_measured
 from skimage import data
 
@@ -42,24 +40,14 @@ def make_reel(path: Path, minutes: float) -> list[np.ndarray]:
     photos = [data.astronaut(), data.coffee(), data.chelsea(), data.rocket()]
     paths = [make_demo.camera_path(cv2.cvtColor(p, cv2.COLOR_RGB2GRAY), 150) for p in photos]
     scale = minutes / 2
-    with av.open(str(path), "w") as out:
-        v = out.add_stream("libx264", rate=Fraction(25), options={"crf": "16", "preset": "veryfast"})
-        v.width, v.height, v.pix_fmt = 640, 360, "yuv420p"
-        i = 0
-        for shot, seconds in enumerate(SHOT_SECONDS):
-            cycle = paths[shot % len(paths)]
-            for k in range(round(seconds * 25 * scale)):
-                k %= 300
-                luma = cycle[k if k < 150 else 299 - k]
-                frame = av.VideoFrame.from_ndarray(
-                    np.concatenate([luma, np.full((180, 640), 128, np.uint8)]), format="yuv420p"
-                )
-                frame.pts, frame.time_base = i, Fraction(1, 25)
-                i += 1
-                for p in v.encode(frame):
-                    out.mux(p)
-        for p in v.encode(None):
-            out.mux(p)
+    write_grey_clip(
+        path,
+        (
+            back_and_forth(paths[shot % len(paths)], k)
+            for shot, seconds in enumerate(SHOT_SECONDS)
+            for k in range(round(seconds * 25 * scale))
+        ),
+    )
     return photos
 
 
