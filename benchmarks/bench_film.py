@@ -55,11 +55,13 @@ def planes(path: Path) -> list[bytes]:
         return [f.to_ndarray(format="yuv420p").tobytes() for f in c.decode(video=0)]
 
 
-def analysis_seconds(reel: Path, ref: Path, work: Path) -> float:
-    """The plan pass alone (it stays serial: it runs in the driver before any worker starts)."""
-    return run_measured(
-        [*VIDCOLOR, "plan", str(reel), "--style", str(ref), "-o", str(work / "p.toml"), "-y", "-q"]
-    ).seconds
+def analysis_seconds(log: str) -> float:
+    """The analysis pass alone, from the driver's log (it stays serial: it decides the segments before any
+    worker starts). The whole ``vidcolor plan`` command would add the start-up, which a film pays once."""
+    found = re.search(r"analysis pass: \d+ frames in ([\d.]+) s", log)
+    if found is None:
+        raise SystemExit("the run's log has no 'analysis pass' line (run with -v)")
+    return float(found.group(1))
 
 
 def segment_seconds(log: str) -> list[float]:
@@ -104,7 +106,7 @@ def film(reel: Path, ref: Path, work: Path, label: str, frames: int, jobs: int) 
     # grows with the film (the analysis pass, the join) or is paid once (the workers' start); the segments divide.
     film_frames = 90 * 60 * 25
     scale = film_frames / frames
-    analysis = analysis_seconds(reel, ref, work)
+    analysis = analysis_seconds(inline.stderr)
     join = float(joined.group(1)) if joined else 0.0
     fixed = max(0.0, serial - analysis - join)
     for cores in (8, 32, 64):

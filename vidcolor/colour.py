@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 # Kr, Kb of the two matrices players assume: BT.601 for SD, BT.709 for HD (also used by the torch solver).
@@ -104,15 +105,20 @@ def fit_chroma_to_gamut(y: np.ndarray, chroma: np.ndarray, matrix: str = "bt601"
     kr, kb = LUMA_COEFFICIENTS[matrix]
     kg = 1.0 - kr - kb
     yc = np.clip(y, 0.0, 1.0).astype(np.float32, copy=False)
-    room_up, room_down = 1.0 - yc, yc
-    cb, cr = chroma[..., 0], chroma[..., 1]
+    # A channel's offset d from grey (r = y + d) takes the share d / (1 - y) of the room toward white, or
+    # -d / y of the room toward black; s is 1 over the largest share (or 1). Products and maxima only, on
+    # contiguous planes: a third of the time of dividing the room channel by channel.
+    toward_white = np.float32(1.0) / np.maximum(np.float32(1.0) - yc, np.float32(1e-6))
+    toward_black = np.float32(-1.0) / np.maximum(yc, np.float32(1e-6))
+    cb, cr = cv2.split(np.ascontiguousarray(chroma, np.float32))
     # RGB offset from grey per unit of chroma: r = y + dr, g = y + dg, b = y + db.
-    dr = np.float32(2.0 * (1.0 - kr)) * cr
-    db = np.float32(2.0 * (1.0 - kb)) * cb
-    dg = np.float32(-kr / kg) * dr - np.float32(kb / kg) * db
-    # Largest s in [0, 1] with 0 <= y + s*d <= 1 for every channel.
-    s = np.ones_like(yc)
+    dr = cr * np.float32(2.0 * (1.0 - kr))
+    db = cb * np.float32(2.0 * (1.0 - kb))
+    dg = dr * np.float32(-kr / kg)
+    dg -= db * np.float32(kb / kg)
+    largest = np.ones_like(yc)
     for d in (dr, dg, db):
-        room = np.where(d > 0, room_up, room_down)
-        np.minimum(s, room / np.maximum(np.abs(d), np.float32(1e-6)), out=s)
-    return chroma * s[..., None]
+        np.maximum(largest, d * toward_white, out=largest)
+        np.maximum(largest, np.multiply(d, toward_black, out=d), out=largest)
+    s = np.divide(np.float32(1.0), largest, out=largest)
+    return cv2.merge([cb * s, cr * s])

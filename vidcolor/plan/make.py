@@ -8,7 +8,9 @@ its reference (see ``match.placement``). Hints are assigned to the shots of the 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -29,6 +31,8 @@ from vidcolor.plan.files import absolute_spec
 from vidcolor.plan.model import Plan, PlanError, PlanInput, PlanReference, PlanShot, ShotOverrides
 from vidcolor.references import References, StyleSource, read_reference
 from vidcolor.settings import OPTIONS, Settings
+
+log = logging.getLogger("vidcolor")
 
 # Settings a plan does not record: where files live and what the machine does, not what colours come out.
 NOT_RECORDED = {"use_cache", "cache_dir", "cache_limit_mb", "weights_dir", "device"}
@@ -207,9 +211,13 @@ def _pass(
             )
 
     cuts = set(base.cuts) if base is not None else None
+    started = time.perf_counter()
     placement = place(thumbnails(), lumas, pins, period, cuts=cuts, only_shot=only_shot)
     if count == 0:
         raise PlanError(f"{info.path}: no frame inside the range {frame_range}")
+    seconds = time.perf_counter() - started
+    # It stays serial in a shot-parallel render (it decides the segments), so its speed is worth seeing.
+    log.info("analysis pass: %d frames in %.2f s (%.0f fps)", count, seconds, count / max(seconds, 1e-9))
     if base is not None and base.input.frames != count:
         raise PlanError(f"the base plan counts {base.input.frames} frames; {info.path} has {count} in this range")
     return placement, count

