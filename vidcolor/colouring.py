@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from vidcolor.cache import KeyframeCache, KeyframeStore, LayeredStore
-from vidcolor.colour import YCbCrSpec, fit_chroma_to_gamut, matrix_for_height
+from vidcolor.colour import YCbCrSpec, matrix_for_height
 from vidcolor.frames.decode import DecodeStats, iter_luma_frames
 from vidcolor.frames.frame import LumaFrame
 from vidcolor.frames.prefetch import prefetch
@@ -215,9 +215,21 @@ def keyframes_of_shots(plan: Plan, settings: Settings) -> Callable[[int], list[i
     return keyframes
 
 
+def plane_chroma(chroma: np.ndarray, frame: LumaFrame, spec: YCbCrSpec, step: tuple[int, int]) -> np.ndarray:
+    """Work-size chroma ``(h, w, 2)`` as an output subsampled by ``step`` ``(sx, sy)`` stores it, ``(H // sy,
+    W // sx, 2)``, scaled into the RGB gamut of the pixels each sample covers: resized once, from work size
+    straight to the chroma planes' (an HD frame's full-size chroma is never made for a 4:2:0 output)."""
+    h, w = frame.luma.shape
+    size = (w // step[0], h // step[1])
+    if (chroma.shape[1], chroma.shape[0]) != size:
+        shrink = size[0] < chroma.shape[1]
+        chroma = cv2.resize(chroma, size, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+    return spec.fit_subsampled_chroma(frame.luma, chroma, step)
+
+
 def full_chroma(chroma: np.ndarray, frame: LumaFrame, spec: YCbCrSpec) -> np.ndarray:
     """Work-size chroma ``(h, w, 2)`` at the frame's full size, scaled into the RGB gamut of its own luma."""
     h, w = frame.luma.shape
     if chroma.shape[:2] != (h, w):
         chroma = cv2.resize(chroma, (w, h), interpolation=cv2.INTER_LINEAR)
-    return fit_chroma_to_gamut(spec.luma_to_unit(frame.luma), chroma, spec.matrix)
+    return spec.fit_chroma(frame.luma, chroma)

@@ -103,7 +103,11 @@ class WorkFrame:
     @classmethod
     def of(cls, frame: LumaFrame, spec: YCbCrSpec, size: tuple[int, int]) -> WorkFrame:
         """``frame`` brought to work ``size`` ``(w, h)``."""
-        return cls.of_unit(frame, np.clip(spec.luma_to_unit(frame.luma), 0.0, 1.0), size, frame_thumbnail(frame, spec))
+        # Clipped as integers, shrunk, then made unit: a full-size float plane gets one pass, not four.
+        plane = spec.nominal_luma(frame.luma)
+        if (plane.shape[1], plane.shape[0]) != size:
+            plane = cv2.resize(plane.astype(np.float32), size, interpolation=cv2.INTER_AREA)
+        return cls._at_work_size(frame, spec.luma_to_unit(plane), frame_thumbnail(frame, spec))
 
     @classmethod
     def of_unit(
@@ -113,8 +117,12 @@ class WorkFrame:
         full = unit
         if (unit.shape[1], unit.shape[0]) != size:
             unit = cv2.resize(unit, size, interpolation=cv2.INTER_AREA)
+        return cls._at_work_size(frame, unit, thumb if thumb is not None else thumbnail(full))
+
+    @classmethod
+    def _at_work_size(cls, frame: LumaFrame, unit: np.ndarray, thumb: np.ndarray) -> WorkFrame:
         u8 = np.rint(unit * 255.0).astype(np.uint8)
-        return cls(frame, unit, u8, cv2.blur(unit, (5, 5)), thumb if thumb is not None else thumbnail(full))
+        return cls(frame, unit, u8, cv2.blur(unit, (5, 5)), thumb)
 
     def thumbnail(self) -> np.ndarray:
         return self.thumb

@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 
 from vidcolor.colour import YCbCrSpec, ycbcr_to_rgb
-from vidcolor.colouring import Colouring, full_chroma, spec_of
+from vidcolor.colouring import Colouring, full_chroma, plane_chroma, spec_of
 from vidcolor.errors import InputError, OutputError, SettingError, UsageError, check_readable_file
 from vidcolor.film.executors import EXECUTORS
 from vidcolor.film.render import render_film
@@ -221,9 +221,9 @@ def colorize_video(
 
     def write(item: tuple[WorkFrame, np.ndarray]) -> None:  # in the write-behind thread, frame after frame
         work, chroma = item
-        full = full_chroma(chroma, work.frame, spec)
-        writer.write(work.frame, full)
-        if on_frame is not None:
+        writer.write(work.frame, plane_chroma(chroma, work.frame, spec, writer.chroma_step))
+        if on_frame is not None:  # the studio's pictures: full size, as the pictures show it
+            full = full_chroma(chroma, work.frame, spec)
             on_frame(ColouredFrame(work.frame, spec.luma_to_unit(work.frame.luma), full, spec.matrix))
 
     try:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vidcolor.colouring import Colouring, ShotKeyframes, full_chroma, spec_of
+from vidcolor.colouring import Colouring, ShotKeyframes, plane_chroma, spec_of
 from vidcolor.errors import InputError, VidcolorError
 from vidcolor.film.segments import Segment
 from vidcolor.frames.decode import DecodeStats
@@ -118,7 +118,7 @@ def _render(task: SegmentTask, started: float) -> SegmentOutcome:
 
     def write(item: tuple[WorkFrame, np.ndarray]) -> None:  # in the write-behind thread, as the single run writes
         work, chroma = item
-        writer.write(work.frame, full_chroma(chroma, work.frame, spec))
+        writer.write(work.frame, plane_chroma(chroma, work.frame, spec, writer.chroma_step))
         if writer.frames_written % PROGRESS_EVERY == 0:
             _note_progress(task.progress_path, writer.frames_written)
 

@@ -212,7 +212,7 @@ class ColorVideoWriter:
         self._setup = codec_setup(settings, width, height, spec.bit_depth)
         self.pix_fmt = self._setup.pix_fmt
         # Chroma is subsampled 2x2 for 4:2:0, 2x1 for 4:2:2; samples are written at the output's bit depth.
-        self._chroma_step = (2, 2) if "420" in self.pix_fmt else (2, 1) if "422" in self.pix_fmt else (1, 1)
+        self.chroma_step = (2, 2) if "420" in self.pix_fmt else (2, 1) if "422" in self.pix_fmt else (1, 1)
         self._out_spec = dataclasses.replace(spec, bit_depth=self._setup.bit_depth)
         self._shift_pts = round(shift_s / time_base)
         self._cut_audio = range_start_s is not None or cut_audio
@@ -267,13 +267,15 @@ class ColorVideoWriter:
         return stream
 
     def write(self, frame: LumaFrame, chroma: np.ndarray) -> None:
-        """Encode one frame: its own luma plane plus unit chroma ``(H, W, 2)`` at full size."""
-        if chroma.shape != (*frame.luma.shape, 2):
-            raise ValueError(f"chroma must be {(*frame.luma.shape, 2)}, got {chroma.shape}")
-        step_x, step_y = self._chroma_step
-        if step_x > 1 or step_y > 1:
-            h, w = frame.luma.shape
+        """Encode one frame: its own luma plane plus unit chroma at full size ``(H, W, 2)`` (subsampled here)
+        or already at the size of the chroma planes, ``(H // sy, W // sx, 2)`` for :attr:`chroma_step`."""
+        h, w = frame.luma.shape
+        step_x, step_y = self.chroma_step
+        planes = (h // step_y, w // step_x, 2)
+        if chroma.shape == (h, w, 2) and planes != chroma.shape:
             chroma = cv2.resize(chroma, (w // step_x, h // step_y), interpolation=cv2.INTER_AREA)
+        elif chroma.shape != planes:
+            raise ValueError(f"chroma must be {(h, w, 2)} or {planes}, got {chroma.shape}")
         samples = self._out_spec.chroma_to_samples(chroma)
         out = av.VideoFrame(self._width, self._height, self.pix_fmt)
         _fill_plane(out.planes[0], at_depth(frame.luma, self._spec.bit_depth, self._setup.bit_depth))

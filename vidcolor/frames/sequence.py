@@ -118,6 +118,7 @@ class SequenceWriter:
         self._params = picture_params(target.path.suffix)
         self.frames_written = 0
         self.audio_packets_copied = 0
+        self.chroma_step = (1, 1)  # RGB pictures: chroma at full size
         target.partial.mkdir(parents=True, exist_ok=False)
 
     def write(self, frame: LumaFrame, chroma: np.ndarray) -> None:
