@@ -20,11 +20,11 @@ from skimage import data
 from vidcolor.colour import rgb_to_ycbcr
 from vidcolor.device import resolve_device
 from vidcolor.segment.mediapipe_seg import MediaPipeSegmenter
-from vidcolor.settings import SolverSettings
 from vidcolor.solver.base import Keyframe, Reference
 from vidcolor.solver.clip_guide import ClipGuide
 from vidcolor.solver.features import PyramidFeatures, VGGFeatures
 from vidcolor.solver.optim import OptimColorizer
+from vidcolor.solver.options import SolverOptions
 
 
 def untrained_clip(device: torch.device) -> ClipGuide:
@@ -49,7 +49,7 @@ def main() -> int:
     keyframe = Keyframe(luma, segmenter.segment(luma))
     name = torch.cuda.get_device_name() if device == "cuda" else f"CPU, {torch.get_num_threads()} threads"
     # The product's default: a 512 px keyframe, default settings (the plateau stop on), exemplar start included.
-    solver = OptimColorizer(SolverSettings(), device=device, features=PyramidFeatures())
+    solver = OptimColorizer(SolverOptions(), device=device, features=PyramidFeatures())
     solver.colorize(keyframe, reference, None)  # warm-up
     solver._prepared = None
     start = time.perf_counter()
@@ -66,7 +66,7 @@ def main() -> int:
     for label, build in setups:
         features, clip = build()
         for size in (256, 512):
-            options = SolverSettings(iterations=args.iterations, solve_size=size, patience=10**6)
+            options = SolverOptions(iterations=args.iterations, solve_size=size, patience=10**6)
             solver = OptimColorizer(options, device=device, features=features, clip=clip)
             solver.colorize(keyframe, reference, None)  # warm-up: reference statistics, kernels
             solver._prepared = None  # a new reference would be prepared again: time it too

@@ -14,7 +14,9 @@ import pytest
 
 from vidcolor import Settings, colorize_video
 from vidcolor.cli import run
+from vidcolor.registry import RunContext
 from vidcolor.solver import COLORIZERS, Keyframe, KeyframeColorizer, Reference
+from vidcolor.solver.options import SolverOptions
 from vidcolor.temporal.propagate import Propagated
 
 PACKAGE = Path(__file__).resolve().parents[1] / "vidcolor"
@@ -33,15 +35,15 @@ ALLOWED = {
     "cache": set(),
     "capacity": set(),
     "threads": set(),
-    "registry": {"errors", "settings"},
+    "registry": {"errors"},
     "frames": {"cache", "errors", "options", "colour"},
-    "temporal": {"errors", "registry", "settings"},
-    "segment": {"errors", "native", "registry", "settings", "temporal", "weights"},
+    "temporal": {"errors", "options", "registry"},
+    "segment": {"errors", "native", "registry", "temporal", "weights"},
     "solver": {
-        "errors", "registry", "settings", "segment", "temporal", "colour", "geometry", "threads", "weights", "device",
+        "errors", "options", "registry", "segment", "temporal", "colour", "geometry", "threads", "weights", "device",
     },
     "match": {"frames", "solver", "temporal"},
-    "settings": {"errors", "options", "frames"},
+    "settings": {"errors", "options", "frames", "solver", "temporal"},
     "stages": {"device", "errors", "registry", "settings", "segment", "solver", "temporal"},
     "references": {"cache", "colour", "errors", "frames", "geometry", "match", "native", "segment", "solver"},
     "keyframes": {
@@ -70,7 +72,9 @@ ALLOWED = {
         "cache", "capacity", "errors", "frames", "hints", "photos", "pipeline", "plan", "references", "registry", "settings",
         "stages",
     },
-    "studio": {"cache", "colour", "errors", "frames", "pipeline", "places", "plan", "preview", "segment", "settings"},
+    "studio": {
+        "cache", "colour", "errors", "frames", "pipeline", "places", "plan", "preview", "segment", "settings", "stages",
+    },
     "__init__": {"errors", "frames", "photos", "pipeline", "preview", "settings"},
     "__main__": {"cli"},
 }  # fmt: skip
@@ -144,12 +148,12 @@ class _FlatTeal(KeyframeColorizer):
     """A plug-in colorizer: one colour everywhere, built through the registry's one signature."""
 
     name = "test-flat-teal"
-    built_with: Settings | None = None
+    built_with: tuple[SolverOptions, RunContext] | None = None
     calls = 0
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> _FlatTeal:
-        cls.built_with = settings
+    def create(cls, options: SolverOptions, context: RunContext) -> _FlatTeal:
+        cls.built_with = (options, context)
         return cls()
 
     def colorize(self, keyframe: Keyframe, reference: Reference, previous: Propagated | None) -> np.ndarray:
@@ -164,12 +168,20 @@ def test_a_registered_stage_runs_through_colorize_video_untouched(clip: Path, tm
     cv2.imwrite(str(reference), noise)
     COLORIZERS.register("test-flat-teal")(_FlatTeal)
     try:
-        settings = Settings(colorizer="test-flat-teal", segmenter="whole", use_cache=False, keyframe_interval=10)
+        settings = Settings(
+            colorizer="test-flat-teal",
+            segmenter="whole",
+            use_cache=False,
+            keyframe_interval=10,
+            solver=SolverOptions(continuity=0.5),
+            weights_dir=tmp_path,
+        )
         result = colorize_video(clip, reference, tmp_path / "o.mkv", settings)
     finally:
         COLORIZERS.unregister("test-flat-teal")
     assert result.frames == 30 and result.keyframes >= 3 and _FlatTeal.calls >= 1
-    assert _FlatTeal.built_with is not None and _FlatTeal.built_with.keyframe_interval == 10
+    # It got its own options and the run's context, never the whole settings.
+    assert _FlatTeal.built_with == (SolverOptions(continuity=0.5), RunContext("cpu", tmp_path))
     import av
 
     with av.open(str(tmp_path / "o.mkv")) as container:
@@ -199,15 +211,15 @@ def test_options_are_checked_before_any_model_loads(capsys, clip: Path, referenc
         err = capsys.readouterr().err.strip()
         assert code == 2, (extra, err)
         assert err.count("\n") == 0 and words in err, (extra, err)
-        assert "Settings(" not in err and "SolverSettings(" not in err  # never the whole settings object
+        assert "Settings(" not in err and "SolverOptions(" not in err  # never the whole settings object
 
 
 def test_the_library_names_settings_not_flags() -> None:
     from vidcolor.errors import SettingError
-    from vidcolor.settings import SolverSettings
+    from vidcolor.solver.options import SolverOptions
 
     with pytest.raises(SettingError, match=r"^solver\.solve_size must be at least 16 pixels; got 0$"):
-        SolverSettings(solve_size=0)
+        SolverOptions(solve_size=0)
     with pytest.raises(SettingError, match=r"^keyframe_interval must be at least 1; got 0$"):
         Settings(keyframe_interval=0)
 

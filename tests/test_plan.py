@@ -89,6 +89,15 @@ def test_a_plan_round_trips_through_toml_and_json_unchanged(reel: Path, refs: di
     assert read_plan(json_path) == plan
 
 
+def test_a_plan_file_naming_a_setting_by_its_old_name_reads(reel: Path, refs: dict[str, Path], tmp_path: Path) -> None:
+    """Plans written before the flow preset moved into the flow stage's options call it ``flow_preset``."""
+    path = write_plan(plan_video(reel, [refs["one"]], FAST), tmp_path / "reel.plan.toml")
+    text = path.read_text()
+    assert '"flow_options.preset" = "auto"' in text
+    path.write_text(text.replace('"flow_options.preset" = "auto"', 'flow_preset = "fast"'))
+    assert read_plan(path).settings["flow_options.preset"] == "fast" and "flow_preset" not in read_plan(path).settings
+
+
 def _neutral():  # type: ignore[no-untyped-def]
     from vidcolor.plan import ShotOverrides
 

@@ -12,10 +12,10 @@ from skimage import data
 from skimage.color import lab2rgb, rgb2lab
 
 from vidcolor.colour import fit_chroma_to_gamut, rgb_to_ycbcr, ycbcr_to_rgb
+from vidcolor.registry import RunContext
 from vidcolor.segment import SEGMENTERS, RegionMasks, counterpart, feathered
 from vidcolor.segment.regions import REGIONS, base_name
 from vidcolor.segment.tracking import keep_identities, track, tracking_confidence
-from vidcolor.settings import Settings
 from vidcolor.solver import Keyframe, Reference
 from vidcolor.solver.exemplar import ExemplarColorizer
 from vidcolor.temporal.flow import DISFlow
@@ -27,7 +27,7 @@ FACE_X, FOREHEAD_Y, FACE_Y, CHIN_Y = 224, 72, 121, 177
 
 @pytest.fixture(scope="module")
 def segmenter():
-    return SEGMENTERS.create("mediapipe", Settings())
+    return SEGMENTERS.create("mediapipe")
 
 
 @pytest.fixture(scope="module")
@@ -163,7 +163,7 @@ def test_bisenet_is_unavailable_without_its_file_and_names_it(tmp_path, monkeypa
     pytest.importorskip("torch")
     folder = tmp_path / "my-weights"
     with pytest.raises(WeightsError, match=r"my-weights/79999_iter\.pth: not found.*vidcolor weights import bisenet"):
-        SEGMENTERS.create("bisenet", Settings(segmenter="bisenet", weights_dir=folder))
+        SEGMENTERS.create("bisenet", context=RunContext(weights_dir=folder))
 
 
 def test_bisenet_loads_a_checkpoint_of_the_published_layout_and_parses_faces(tmp_path, monkeypatch, astronaut) -> None:
@@ -179,7 +179,7 @@ def test_bisenet_loads_a_checkpoint_of_the_published_layout_and_parses_faces(tmp
         assert key in state
     torch.save(state, tmp_path / "79999_iter.pth")
     monkeypatch.setenv("VIDCOLOR_WEIGHTS", str(tmp_path))
-    segmenter = SEGMENTERS.create("bisenet", Settings(segmenter="bisenet"))  # random weights: plumbing only
+    segmenter = SEGMENTERS.create("bisenet")  # random weights: plumbing only
     rgb, luma = astronaut
     probs = segmenter.parse(rgb[60:200, 160:290])
     assert probs.shape == (len(CLASS_REGIONS), 140, 130)

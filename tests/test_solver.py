@@ -18,12 +18,14 @@ nn = torch.nn
 from tests.media import luma_planes
 from vidcolor import weights
 from vidcolor.errors import UsageError, WeightsError
+from vidcolor.registry import RunContext
 from vidcolor.segment.base import RegionMasks
-from vidcolor.settings import SolverSettings
+from vidcolor.solver import COLORIZERS
 from vidcolor.solver.base import Keyframe, Reference
 from vidcolor.solver.clip_guide import ClipGuide
 from vidcolor.solver.features import FeatureExtractor, PyramidFeatures, VGGFeatures, rgb_to_lab
 from vidcolor.solver.optim import OptimColorizer, compose_rgb
+from vidcolor.solver.options import SolverOptions
 from vidcolor.temporal.propagate import Propagated
 
 
@@ -67,7 +69,7 @@ def two_region_problem() -> tuple[Keyframe, Reference]:
 
 
 def solver(**options: object) -> OptimColorizer:
-    opts = SolverSettings(**{"iterations": 40, "solve_size": 96, **options})  # type: ignore[arg-type]
+    opts = SolverOptions(**{"iterations": 40, "solve_size": 96, **options})  # type: ignore[arg-type]
     return OptimColorizer(opts, features=TinyRandomFeatures())
 
 
@@ -102,7 +104,7 @@ def test_gradients_reach_only_the_chroma() -> None:
     features = TinyRandomFeatures()
     before = [p.detach().clone() for p in features.parameters()]
     keyframe, reference = two_region_problem()
-    OptimColorizer(SolverSettings(iterations=5, solve_size=64), features=features).colorize(keyframe, reference, None)
+    OptimColorizer(SolverOptions(iterations=5, solve_size=64), features=features).colorize(keyframe, reference, None)
     for p, b in zip(features.parameters(), before, strict=True):
         assert p.grad is None and not p.requires_grad
         assert torch.equal(p, b)
@@ -124,7 +126,7 @@ def test_luma_is_unchanged_through_the_whole_pipeline(clip: Path, reference: Pat
     from vidcolor import EncoderSettings, Settings, colorize_video
 
     out = out_dir / "optim.mp4"
-    colorizer = OptimColorizer(SolverSettings(iterations=5, solve_size=48), features=TinyRandomFeatures())
+    colorizer = OptimColorizer(SolverOptions(iterations=5, solve_size=48), features=TinyRandomFeatures())
     settings = Settings(use_cache=False, encoder=EncoderSettings(crf=0), segmenter="whole")
     colorize_video(clip, reference, out, settings, colorizer=colorizer)
     for a, b in zip(luma_planes(out), luma_planes(clip), strict=True):
@@ -239,7 +241,7 @@ def test_clip_prompts_pick_the_closest_description_and_guide_the_solve() -> None
         reference.luma, reference.chroma, RegionMasks(("background", "skin"), reference.masks.weights)
     )
     keyframe = Keyframe(keyframe.luma, RegionMasks(("background", "skin"), keyframe.masks.weights))
-    options = SolverSettings(clip=True, clip_prompts=True, iterations=3, solve_size=48)
+    options = SolverOptions(clip=True, clip_prompts=True, iterations=3, solve_size=48)
     solver = OptimColorizer(options, features=TinyRandomFeatures(), clip=guide)
     chroma = solver.colorize(keyframe, reference, None)
     assert np.isfinite(chroma).all()
@@ -250,7 +252,7 @@ def test_clip_prompts_pick_the_closest_description_and_guide_the_solve() -> None
 
 def test_clip_prompts_need_clip() -> None:
     with pytest.raises(UsageError, match=r"solver\.clip_prompts needs solver\.clip"):
-        SolverSettings(clip_prompts=True)
+        SolverOptions(clip_prompts=True)
 
 
 def _digest_of(path: Path) -> str:
@@ -340,12 +342,13 @@ def test_the_cache_key_names_the_network_actually_found(tmp_path: Path, monkeypa
     from vidcolor import Settings
 
     settings = Settings(colorizer="optim", weights_dir=tmp_path, use_cache=False)  # features: auto
-    before = OptimColorizer.from_settings(settings).identity()
+    context = RunContext(weights_dir=settings.weights_dir)
+    before = COLORIZERS.create("optim", settings.solver, context).identity()
     net = VGGFeatures.untrained(seed=3)
     path = tmp_path / "vgg19-dcbb9e9d.pth"
     torch.save({f"features.{k}": v for k, v in net.body.state_dict().items()}, path)
     _trust_file(monkeypatch, "vgg19", path)
-    after = OptimColorizer.from_settings(settings).identity()
+    after = COLORIZERS.create("optim", settings.solver, context).identity()
     assert before["features"] == "pyramid"
     assert after["features"] == f"vgg19:{_digest_of(path)[:16]}"
     assert settings.colour_key("ref", before)[0] != settings.colour_key("ref", after)[0]
@@ -366,9 +369,9 @@ def test_trusted_colour_stays_where_it_is_sure_and_the_rest_is_refined() -> None
 
 def test_the_plateau_stop_fires_at_the_default_cap_and_adam_carries_within_a_shot() -> None:
     keyframe, reference = two_region_problem()
-    colorizer = OptimColorizer(SolverSettings(solve_size=96), features=TinyRandomFeatures())
+    colorizer = OptimColorizer(SolverOptions(solve_size=96), features=TinyRandomFeatures())
     first = colorizer.colorize(keyframe, reference, None)
-    assert colorizer.last_iterations < SolverSettings().iterations
+    assert colorizer.last_iterations < SolverOptions().iterations
     assert colorizer._adam is not None
     steps = int(colorizer._adam["step"])
     colorizer.colorize(keyframe, reference, Propagated.anchor(first))  # the next keyframe of the shot
@@ -471,7 +474,7 @@ def test_clip_sees_each_region_in_one_batched_forward_with_augmented_views() -> 
     guide = ClipGuide(encoder, input_size=28)
     keyframe, reference = two_region_problem()
     solve = lambda: OptimColorizer(  # noqa: E731
-        SolverSettings(clip=True, iterations=4, solve_size=48, patience=100), features=TinyRandomFeatures(), clip=guide
+        SolverOptions(clip=True, iterations=4, solve_size=48, patience=100), features=TinyRandomFeatures(), clip=guide
     ).colorize(keyframe, reference, None)
     first = solve()
     # Per step: the whole image (1), then both regions, each with 3 augmented views, in one batch (8).

@@ -145,6 +145,44 @@ def test_registry_names_the_choices() -> None:
         reg.check("b")
 
 
+def test_each_stage_takes_its_own_options_which_the_settings_compose() -> None:
+    """A stage is built from its own options dataclass and the run's context, never the whole settings; every
+    registered stage's options are the group of Settings for its kind, so the CLI derives their flags."""
+    import dataclasses
+
+    from vidcolor.errors import StageError
+    from vidcolor.registry import NoOptions, RunContext
+    from vidcolor.segment import SEGMENTERS
+    from vidcolor.settings import OPTIONS, Settings
+    from vidcolor.solver import COLORIZERS
+    from vidcolor.temporal.flow import FLOWS
+    from vidcolor.temporal.flow_options import FlowOptions
+
+    defaults = Settings()
+    for registry, group in ((FLOWS, "flow_options"), (COLORIZERS, "solver"), (SEGMENTERS, None)):
+        for name in registry.names():
+            expected = NoOptions if group is None else type(getattr(defaults, group))
+            assert registry.options_type(name) is expected, (registry.kind, name)
+    assert (
+        OPTIONS["flow_options.preset"].flag == "--flow-preset" and OPTIONS["solver.iterations"].flag == "--iterations"
+    )
+    flow = FLOWS.create("dis", FlowOptions(preset="ultrafast"), RunContext())
+    assert flow.preset == "ultrafast"  # type: ignore[attr-defined]
+    assert FLOWS.create("dis").preset == "auto"  # type: ignore[attr-defined]  # no options: the defaults
+    with pytest.raises(StageError, match=r"^the dis flow estimator takes FlowOptions options, not SolverOptions$"):
+        FLOWS.create("dis", defaults.solver)
+    assert dataclasses.replace(defaults, flow_options=FlowOptions("fast")).colour_key("r", {}) != defaults.colour_key(
+        "r", {}
+    )
+
+
+def test_a_renamed_setting_still_reads_by_its_old_path() -> None:
+    """Plan files written before the flow preset moved into the flow stage's options name it ``flow_preset``."""
+    from vidcolor.settings import Settings
+
+    assert Settings.from_paths({"flow_preset": "fast"}).flow_options.preset == "fast"
+
+
 def _textured(shift: int) -> np.ndarray:
     rng = np.random.default_rng(3)
     base = rng.uniform(0, 1, (48, 96)).astype(np.float32)

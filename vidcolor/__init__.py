@@ -24,7 +24,7 @@ from vidcolor.frames.timecode import FrameRange
 from vidcolor.photos import PhotoResult, colorize_photo
 from vidcolor.pipeline import ColorizeResult, colorize_video
 from vidcolor.preview import PreviewResult, preview_video
-from vidcolor.settings import EncoderSettings, Settings, SolverSettings
+from vidcolor.settings import EncoderSettings, FlowOptions, Settings, SolverOptions
 
 try:
     __version__ = version("vidcolor")  # pyproject.toml is the one place the version is written
@@ -35,6 +35,7 @@ __all__ = [
     "ColorizeResult",
     "EncodeError",
     "EncoderSettings",
+    "FlowOptions",
     "FrameRange",
     "InputError",
     "OutputError",
@@ -43,7 +44,7 @@ __all__ = [
     "ReferenceImageError",
     "SettingError",
     "Settings",
-    "SolverSettings",
+    "SolverOptions",
     "StageError",
     "UsageError",
     "VidcolorError",

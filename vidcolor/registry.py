@@ -1,8 +1,11 @@
 """Name → implementation registries for what is pluggable (segmenters, flow, colorizers, batch executors).
 
 A :class:`Registry` maps names to factories of one contract (the batch executors' classes); a
-:class:`StageRegistry` holds the stages of a run, each built the same way, ``cls.from_settings(settings)``,
-so the pipeline builds any registered stage without knowing its constructor. Implementations whose
+:class:`StageRegistry` holds the stages of a run, each built the same way, ``cls.create(options, context)``:
+a stage owns its options (a small dataclass declared with :func:`vidcolor.options.option`, which
+:class:`~vidcolor.settings.Settings` composes and the CLI derives flags from) and gets from the run only a
+:class:`RunContext` (the device, the weights folder), so the pipeline builds any registered stage without
+knowing its constructor, and no stage knows the whole settings. Implementations whose
 module imports an optional package (torch, mediapipe, ray) are registered by module path and imported
 only when chosen: this is the one way optional dependencies are deferred in vidcolor.
 """
@@ -12,20 +15,40 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Generic, Protocol, TypeVar, cast
+from pathlib import Path
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 from vidcolor.errors import SettingError, StageError
-
-if TYPE_CHECKING:
-    from vidcolor.settings import Settings
 
 T_co = TypeVar("T_co", covariant=True)
 
 
-class StageFactory(Protocol[T_co]):
-    """What a registry holds: a class (or object) that builds a stage from the run's settings."""
+@dataclass(frozen=True)
+class NoOptions:
+    """The options of a stage that has none of its own."""
 
-    def from_settings(self, settings: Settings) -> T_co: ...
+
+@dataclass(frozen=True)
+class RunContext:
+    """What a run hands every stage besides its own options.
+
+    Attributes:
+        device: where torch stages run, resolved once for the run (``cpu`` or ``cuda``).
+        weights_dir: the folder weight files are looked for in (None: the default folder).
+    """
+
+    device: str = "cpu"
+    weights_dir: Path | None = None
+
+
+class StageFactory(Protocol[T_co]):
+    """What a stage registry holds: a class (or object) that builds a stage from its options and the run's context."""
+
+    @property
+    def options_type(self) -> type[Any]:
+        """The dataclass of the options :meth:`create` takes."""
+
+    def create(self, options: Any, context: RunContext) -> T_co: ...
 
 
 @dataclass(frozen=True)
@@ -107,8 +130,23 @@ class Registry(Generic[F]):
 
 
 class StageRegistry(Registry[StageFactory[T]]):
-    """The implementations of one stage of a run (segmenter, flow, colorizer), built from the run's settings."""
+    """The implementations of one stage of a run (segmenter, flow, colorizer), each built from its own options."""
 
-    def create(self, name: str, settings: Settings) -> T:
-        """Build the stage ``name`` from the run's settings."""
-        return self.load(name).from_settings(settings)
+    def options_type(self, name: str) -> type[Any]:
+        """The options dataclass the stage ``name`` takes."""
+        return self.load(name).options_type
+
+    def create(self, name: str, options: Any = None, context: RunContext | None = None) -> T:
+        """Build the stage ``name``; ``options`` default to its options' defaults, ``context`` to the CPU and the
+        default weights folder.
+
+        Raises:
+            StageError: ``options`` are not the stage's kind of options (a run that mixed up its stages).
+        """
+        factory = self.load(name)
+        expected = factory.options_type
+        if options is None:
+            options = expected()
+        elif not isinstance(options, expected):
+            raise StageError(f"the {name} {self.kind} takes {expected.__name__} options, not {type(options).__name__}")
+        return factory.create(options, context or RunContext())

@@ -1,5 +1,8 @@
 """Every option of a run, declared once: default, valid values, help and flag (see ``vidcolor.options``).
 
+The stages' own options are declared beside the stages (``solver/options.py``, ``temporal/flow_options.py``)
+and composed here, so a stage is built from its options alone (``StageRegistry.create``).
+
 ``Settings`` validates itself when it is built, before anything heavy loads, and names a bad setting
 by its field path (``solver.solve_size``); the CLI shows the same message with its flag instead.
 The colour-affecting part of the settings keys the keyframe cache.
@@ -14,64 +17,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vidcolor.errors import SettingError
 from vidcolor.frames.encode import EncoderSettings
 from vidcolor.frames.sequence_in import SequenceReading
 from vidcolor.frames.timecode import FrameRange
 from vidcolor.options import check_fields, declared, option
+from vidcolor.solver.options import SolverOptions
+from vidcolor.temporal.flow_options import FlowOptions
 
 # Bump when a change alters colours for the same settings, so old cache entries are not reused.
 ALGORITHM_VERSION = 3
 
 DEVICES = ("auto", "cpu", "cuda")
-FLOW_PRESETS = ("auto", "ultrafast", "fast", "medium")
-FEATURES = ("auto", "pyramid", "vgg")
-
-
-@dataclass(frozen=True)
-class SolverSettings:
-    """The keyframe colorizers' options; ``exemplar`` reads ``continuity``, ``optim`` reads them all."""
-
-    features: str = option(
-        "auto",
-        "optim: feature network; auto takes VGG19 when its file is present.",
-        flag="--features",
-        choices=FEATURES,
-    )
-    clip: bool = option(False, "optim: add the CLIP loss (needs the CLIP ViT-B/32 weight file).", flag="--clip")
-    clip_prompts: bool = option(
-        False, "optim with CLIP: per-region text prompts picked from a pool.", flag="--clip-prompts"
-    )
-    iterations: int = option(40, "optim: most Adam steps per keyframe.", flag="--iterations", minimum=0)
-    solve_size: int = option(
-        256, "optim: long side at which keyframes are solved.", flag="--solve-size", minimum=16, unit="pixels"
-    )
-    continuity: float = option(
-        0.85,
-        "How much a keyframe keeps of the colour carried from the previous one, where trusted.",
-        minimum=0,
-        maximum=1,
-    )
-    warm_start: bool = option(True, "optim: start from the exemplar colorizer's result (False: neutral chroma).")
-    learning_rate: float = option(0.01, "optim: Adam step size.", minimum=0)
-    style_weight: float = option(1.0, "optim: weight of the per-region colour-feature statistics loss.", minimum=0)
-    data_weight: float = option(
-        1.0, "optim: pull toward the starting colour, by how sure each pixel of it is.", minimum=0
-    )
-    match_weight: float = option(
-        1.0, "optim: weight of the per-position correspondence loss (where colours go).", minimum=0
-    )
-    clip_weight: float = option(0.1, "optim: weight of the CLIP losses.", minimum=0)
-    temporal_weight: float = option(4.0, "optim: pull toward the previous keyframe's carried colour.", minimum=0)
-    gamut_weight: float = option(20.0, "optim: penalty on RGB leaving [0, 1].", minimum=0)
-    plateau: float = option(5e-3, "optim: relative loss improvement below which a solve stops early.", minimum=0)
-    patience: int = option(6, "optim: steps averaged by the plateau test.", minimum=1)
-    seed: int = option(0, "optim: random seed (solves are deterministic).")
-
-    def __post_init__(self) -> None:
-        check_fields(self, "solver.")
-        if self.clip_prompts and not self.clip:
-            raise SettingError("solver.clip_prompts", "needs {0} (and the CLIP weight file)", "solver.clip")
 
 
 @dataclass(frozen=True)
@@ -87,12 +43,7 @@ class Settings:
         flag="--segmenter",
     )
     flow: str = option("dis", "Optical flow estimator.")
-    flow_preset: str = option(
-        "auto",
-        "DIS optical flow preset; auto: medium for small frames (up to 0.05 Mpx at work size), fast above.",
-        flag="--flow-preset",
-        choices=FLOW_PRESETS,
-    )
+    flow_options: FlowOptions = field(default_factory=FlowOptions)
     keyframe_interval: int = option(
         48, "Most frames between keyframes inside a shot.", flag="--keyframe-interval", minimum=1
     )
@@ -129,11 +80,12 @@ class Settings:
         flag="--auto-model",
         choices=("eccv16", "siggraph17"),
     )
-    solver: SolverSettings = field(default_factory=SolverSettings)
+    # The keyframe colorizers' options (``solver.*``): a colorizer owns them, the settings compose them.
+    solver: SolverOptions = field(default_factory=SolverOptions)
 
     def __post_init__(self) -> None:
         # Stage names are checked against the registries where a run starts (``stages.check_stage_names``):
-        # plug-ins may add names, and settings stay below the stages that read them.
+        # plug-ins may add names. The stages' own options check themselves.
         check_fields(self)
 
     @classmethod
@@ -142,7 +94,7 @@ class Settings:
         top: dict[str, Any] = {}
         nested: dict[str, dict[str, Any]] = {}
         for path, value in values.items():
-            head, _, rest = path.partition(".")
+            head, _, rest = current_path(path).partition(".")
             if rest:
                 nested.setdefault(head, {})[rest] = value
             else:
@@ -164,7 +116,7 @@ class Settings:
             "stages": stages,
             "colorizer": self.colorizer,
             "segmenter": self.segmenter,
-            "flow": [self.flow, self.flow_preset],
+            "flow": [self.flow, self.flow_options.preset],
             "keyframe_interval": self.keyframe_interval,
             "work_size": self.work_size,
             "range": str(self.frame_range),
@@ -174,7 +126,24 @@ class Settings:
         return digest, describe
 
 
-__all__ = ["ALGORITHM_VERSION", "OPTIONS", "EncoderSettings", "Settings", "SolverSettings"]
+# Field paths that were renamed, so plan files written before still read: old path → the path now.
+RENAMED_PATHS = {"flow_preset": "flow_options.preset"}
+
+
+def current_path(path: str) -> str:
+    """``path`` as the settings name it now (an older name of a renamed setting is mapped)."""
+    return RENAMED_PATHS.get(path, path)
+
+
+__all__ = [
+    "ALGORITHM_VERSION",
+    "OPTIONS",
+    "EncoderSettings",
+    "FlowOptions",
+    "Settings",
+    "SolverOptions",
+    "current_path",
+]
 
 OPTIONS = {path: declaration for path, _, declaration in declared(Settings)}
 """Every declared option by field path (``solver.iterations`` → its :class:`~vidcolor.options.Option`)."""

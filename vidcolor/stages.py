@@ -1,4 +1,5 @@
-"""The run's pluggable stages, built from settings by registry name, with the device resolved once."""
+"""The run's pluggable stages, built by registry name from their own options in the settings, with the device
+resolved once and handed to them in the run's context."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from vidcolor.device import resolve_device
 from vidcolor.errors import StageError
-from vidcolor.registry import StageRegistry
+from vidcolor.registry import NoOptions, RunContext, StageRegistry
 from vidcolor.segment import SEGMENTERS, Segmenter
 from vidcolor.solver import COLORIZERS, KeyframeColorizer
 from vidcolor.temporal.flow import FLOWS, FlowEstimator
@@ -67,14 +68,20 @@ def build_stages(
     device = resolve_device(settings.device) if uses_torch else "cpu"
     if not uses_torch and settings.device == "cuda":
         log.info("no chosen stage runs on torch; device=cuda has nothing to do")
-    settings = dataclasses.replace(settings, device=device)
+    context = RunContext(device, settings.weights_dir)
+    match_options = dataclasses.replace(settings.flow_options, preset=MATCH_FLOW_PRESET)
     return Stages(
-        segmenter=segmenter or SEGMENTERS.create(settings.segmenter, settings),
-        colorizer=colorizer or COLORIZERS.create(settings.colorizer, settings),
-        flow=flow or FLOWS.create(settings.flow, settings),
+        segmenter=segmenter or build_segmenter(settings, context),
+        colorizer=colorizer or COLORIZERS.create(settings.colorizer, settings.solver, context),
+        flow=flow or FLOWS.create(settings.flow, settings.flow_options, context),
         device=device,
-        match_flow=FLOWS.create(settings.flow, dataclasses.replace(settings, flow_preset=MATCH_FLOW_PRESET)),
+        match_flow=FLOWS.create(settings.flow, match_options, context),
     )
+
+
+def build_segmenter(settings: Settings, context: RunContext | None = None) -> Segmenter:
+    """The run's segmenter alone (the studio's region view needs no other stage); segmenters have no options."""
+    return SEGMENTERS.create(settings.segmenter, NoOptions(), context or RunContext(weights_dir=settings.weights_dir))
 
 
 def build_automatic(settings: Settings, matrix: str) -> AutomaticColorizer:

@@ -36,6 +36,7 @@ from vidcolor.plan.model import (
     hint_frame,
     split_spec,
 )
+from vidcolor.settings import current_path
 
 PLAN_SUFFIX = ".plan.toml"
 
@@ -131,7 +132,8 @@ def plan_from_dict(
         rate = Fraction(plan_input.rate)
     except (ValueError, ZeroDivisionError) as exc:
         raise fail(f"input: rate {plan_input.rate!r} is not a frame rate like 25 or 30000/1001") from exc
-    settings = _table(data.get("settings", {}), "settings", fail)
+    # A setting renamed since the file was written is read by its name now.
+    settings = {current_path(key): value for key, value in _table(data.get("settings", {}), "settings", fail).items()}
     references = []
     for k, raw in enumerate(_list(data.get("references", []), "references", fail)):
 

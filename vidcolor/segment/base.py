@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import cv2
 import numpy as np
 
 from vidcolor.errors import StageError
-from vidcolor.registry import StageRegistry
+from vidcolor.registry import NoOptions, RunContext, StageRegistry
 
 if TYPE_CHECKING:
     from typing import Self
-
-    from vidcolor.settings import Settings
 
 
 class SegmentationError(StageError):
@@ -66,9 +64,12 @@ class Segmenter(ABC):
 
     name: ClassVar[str]
 
+    # No segmenter has options of its own today; one that has declares its dataclass here.
+    options_type: ClassVar[type[Any]] = NoOptions
+
     @classmethod
-    def from_settings(cls, settings: Settings) -> Self:
-        """Build the segmenter for a run (the registry's one signature); override to read settings."""
+    def create(cls, options: Any, context: RunContext) -> Self:
+        """Build the segmenter for a run (the registry's one signature); override to read the context."""
         return cls()
 
     @abstractmethod

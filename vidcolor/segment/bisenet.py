@@ -10,7 +10,7 @@ Without the weight file the segmenter is unavailable and says which file it need
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import cv2
 import numpy as np
@@ -25,7 +25,7 @@ from vidcolor.segment.base import RegionMasks, SegmentationError, Segmenter
 from vidcolor.segment.mediapipe_seg import Face, MediaPipeSegmenter
 
 if TYPE_CHECKING:
-    from vidcolor.settings import Settings
+    from vidcolor.registry import RunContext
 
 # CelebAMask-HQ classes → vidcolor regions.
 CLASS_REGIONS = (
@@ -161,8 +161,8 @@ class BiSeNetSegmenter(Segmenter):
         self._mediapipe = MediaPipeSegmenter()
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> BiSeNetSegmenter:
-        return cls(weights_dir=settings.weights_dir)
+    def create(cls, options: Any, context: RunContext) -> BiSeNetSegmenter:
+        return cls(weights_dir=context.weights_dir)
 
     @staticmethod
     def _load(weights_dir: str | os.PathLike[str] | None) -> nn.Module:

@@ -12,15 +12,14 @@ import numpy as np
 
 from vidcolor.errors import StageError
 from vidcolor.geometry import size_within
-from vidcolor.registry import StageRegistry
+from vidcolor.registry import RunContext, StageRegistry
 from vidcolor.segment.base import RegionMasks
 from vidcolor.segment.regions import counterpart
+from vidcolor.solver.options import SolverOptions
 from vidcolor.temporal.propagate import Propagated
 
 if TYPE_CHECKING:
     from typing import Self
-
-    from vidcolor.settings import Settings
 
 # A reference region smaller than this fraction of the image (or 16 pixels) is too small to
 # stand for its counterpart: the whole reference is used instead.
@@ -125,9 +124,12 @@ class KeyframeColorizer(ABC):
 
     name: ClassVar[str]
 
+    # Every colorizer takes the colorizer stage's options (what it does not read, it ignores).
+    options_type: ClassVar[type[SolverOptions]] = SolverOptions
+
     @classmethod
-    def from_settings(cls, settings: Settings) -> Self:
-        """Build the colorizer for a run (the registry's one signature); override to read settings."""
+    def create(cls, options: SolverOptions, context: RunContext) -> Self:
+        """Build the colorizer for a run (the registry's one signature); override to read its options."""
         return cls()
 
     @abstractmethod

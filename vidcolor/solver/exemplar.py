@@ -22,7 +22,8 @@ from vidcolor.temporal.propagate import Propagated
 from vidcolor.threads import side_threads
 
 if TYPE_CHECKING:
-    from vidcolor.settings import Settings
+    from vidcolor.registry import RunContext
+    from vidcolor.solver.options import SolverOptions
 
 
 @COLORIZERS.register("exemplar")
@@ -61,8 +62,8 @@ class ExemplarColorizer(KeyframeColorizer):
         self.continuity = continuity
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> ExemplarColorizer:
-        return cls(continuity=settings.solver.continuity)
+    def create(cls, options: SolverOptions, context: RunContext) -> ExemplarColorizer:
+        return cls(continuity=options.continuity)
 
     def colorize(self, keyframe: Keyframe, reference: Reference, previous: Propagated | None) -> np.ndarray:
         small = keyframe.at_size(self.match_size)

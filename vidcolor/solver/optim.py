@@ -39,7 +39,6 @@ from vidcolor.colour import LUMA_COEFFICIENTS
 from vidcolor.device import resolve_device
 from vidcolor.segment.base import RegionMasks
 from vidcolor.segment.regions import base_name, counterpart
-from vidcolor.settings import SolverSettings
 from vidcolor.solver.base import Keyframe, KeyframeColorizer, Reference, Trusted
 from vidcolor.solver.clip_guide import ClipGuide, region_box
 from vidcolor.solver.exemplar import ExemplarColorizer
@@ -53,10 +52,11 @@ from vidcolor.solver.losses import (
     region_statistics,
     style_loss,
 )
+from vidcolor.solver.options import SolverOptions
 from vidcolor.temporal.propagate import Propagated
 
 if TYPE_CHECKING:
-    from vidcolor.settings import Settings
+    from vidcolor.registry import RunContext
 
 log = logging.getLogger("vidcolor.solver")
 
@@ -123,14 +123,14 @@ class OptimColorizer(KeyframeColorizer):
 
     def __init__(
         self,
-        options: SolverSettings | None = None,
+        options: SolverOptions | None = None,
         *,
         device: str = "cpu",
         weights_dir: str | os.PathLike[str] | None = None,
         features: FeatureExtractor | None = None,
         clip: ClipGuide | None = None,
     ) -> None:
-        self.options = options or SolverSettings()
+        self.options = options or SolverOptions()
         self.device = torch.device(resolve_device(device))
         self.features = (features or build_features(self.options.features, weights_dir)).to(self.device)
         if self.device.type == "cuda":
@@ -154,8 +154,8 @@ class OptimColorizer(KeyframeColorizer):
         }
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> OptimColorizer:
-        return cls(settings.solver, device=settings.device, weights_dir=settings.weights_dir)
+    def create(cls, options: SolverOptions, context: RunContext) -> OptimColorizer:
+        return cls(options, device=context.device, weights_dir=context.weights_dir)
 
     def colorize(self, keyframe: Keyframe, reference: Reference, previous: Propagated | None) -> np.ndarray:
         return self._solve(keyframe, reference, previous, None)

@@ -33,9 +33,10 @@ from vidcolor.plan.edit import merge_cut, split_shot
 from vidcolor.plan.files import check_files
 from vidcolor.plan.model import split_spec
 from vidcolor.preview import preview_video
-from vidcolor.segment import SEGMENTERS, Segmenter
+from vidcolor.segment import Segmenter
 from vidcolor.segment.regions import OVERLAY_COLOURS, overlay
 from vidcolor.settings import Settings
+from vidcolor.stages import build_segmenter
 from vidcolor.studio.jobs import JobRunner, Progress
 from vidcolor.studio.pictures import FrameReader, ThumbnailPass, grey_rgb, resized, write_picture
 
@@ -255,7 +256,7 @@ class Studio:
         luma = self._reader.luma(frame)
         if view == "regions":
             if self._segmenter is None:
-                self._segmenter = SEGMENTERS.create(self.settings.segmenter, self.settings)
+                self._segmenter = build_segmenter(self.settings)
             return overlay(luma, self._segmenter.segment(luma))
         return grey_rgb(luma)
 

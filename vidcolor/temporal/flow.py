@@ -11,12 +11,11 @@ import cv2
 import numpy as np
 
 from vidcolor.errors import StageError
-from vidcolor.registry import StageRegistry
+from vidcolor.registry import RunContext, StageRegistry
+from vidcolor.temporal.flow_options import FlowOptions
 
 if TYPE_CHECKING:
     from typing import Self
-
-    from vidcolor.settings import Settings
 
 
 class FlowError(StageError):
@@ -30,10 +29,12 @@ class FlowEstimator(ABC):
     # flow() may be called from several threads at once (the window colorizer then computes a window's
     # flows side by side); an estimator with state of its own says False.
     thread_safe: ClassVar[bool] = False
+    # Every estimator takes the flow stage's options (what it does not read, it ignores).
+    options_type: ClassVar[type[FlowOptions]] = FlowOptions
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Self:
-        """Build the estimator for a run (the registry's one signature); override to read settings."""
+    def create(cls, options: FlowOptions, context: RunContext) -> Self:
+        """Build the estimator for a run (the registry's one signature); override to read its options."""
         return cls()
 
     @abstractmethod
@@ -79,8 +80,8 @@ class DISFlow(FlowEstimator):
         self._local = threading.local()  # .dis: this thread's DIS objects by preset, made when first needed
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> DISFlow:
-        return cls(settings.flow_preset)  # the settings accept the presets of _DIS_PRESETS
+    def create(cls, options: FlowOptions, context: RunContext) -> DISFlow:
+        return cls(options.preset)  # the options accept the presets of _DIS_PRESETS
 
     def flow(self, target: np.ndarray, source: np.ndarray) -> np.ndarray:
         if target.shape != source.shape or target.dtype != np.uint8:
