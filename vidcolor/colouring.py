@@ -27,7 +27,7 @@ from vidcolor.frames.probe import VideoInfo
 from vidcolor.frames.timecode import FrameRange
 from vidcolor.geometry import work_size
 from vidcolor.hints import hints_key, read_hints
-from vidcolor.keyframes import KeyframeStats, MaskInspector, WindowColorizer, WorkFrame
+from vidcolor.keyframes import KeyframeComposer, KeyframeStats, MaskInspector, WindowColorizer, WorkFrame
 from vidcolor.places import cache_place
 from vidcolor.plan.make import render_parts
 from vidcolor.plan.model import Plan
@@ -117,18 +117,17 @@ class Colouring:
         if shot_keyframes is not None:
             own = KeyframeCache(shot_keyframes.folder, content, settings_key)  # no limit: it lasts one render
             cache = LayeredStore(own, cache) if shot_keyframes.solving else own
-        keyframes = WindowColorizer(
+        composer = KeyframeComposer(
             stages.colorizer,
             stages.segmenter,
-            stages.flow,
             references,
             cache,
             inspect,
             hint_map,
             automatic.colorize if automatic is not None else None,
             match_flow=stages.match_flow,
-            neutral=parts.neutral,
         )
+        keyframes = WindowColorizer(composer, stages.flow, neutral=parts.neutral)
         placed = parts.forced_keyframes(plan.input.fps)
         return cls(info, spec, plan, settings, keyframes, placed, (work_w, work_h), dict(parts.intervals), settings_key)
 

@@ -26,7 +26,7 @@ from vidcolor.frames.output import check_output, requested_output
 from vidcolor.frames.sequence import picture_params
 from vidcolor.frames.sequence_in import looks_like_sequence
 from vidcolor.geometry import work_size
-from vidcolor.keyframes import WindowColorizer, WorkFrame
+from vidcolor.keyframes import KeyframeComposer, WorkFrame
 from vidcolor.match.placement import Placement
 from vidcolor.native import native_stderr_silenced
 from vidcolor.references import IMAGE_SUFFIXES, References, StyleSource
@@ -36,7 +36,6 @@ from vidcolor.solver.base import KeyframeColorizer
 from vidcolor.stages import build_automatic, build_stages, check_stage_names
 from vidcolor.temporal.flow import FlowEstimator
 from vidcolor.temporal.shots import thumbnail
-from vidcolor.temporal.windows import Window
 
 # Photographs are coloured in this matrix (luma is computed and kept in it).
 MATRIX = "bt601"
@@ -102,16 +101,16 @@ def colorize_photo(
     h, w = luma.shape
     work_h, work_w = work_size(h, w, settings.work_size)
     work = WorkFrame.of_unit(LumaFrame(0, None, Fraction(1), luma), luma, (work_w, work_h))
-    keyframes = WindowColorizer(
+    keyframes = KeyframeComposer(
         stages.colorizer,
         stages.segmenter,
-        stages.flow,
         references,
         KeyframeCache(None, "", ""),
         automatic=automatic.colorize if automatic is not None else None,
         match_flow=stages.match_flow,
     )
-    [(_, chroma)] = list(keyframes.run([Window([work], None, True)]))
+    keyframes.new_shot()  # a photograph is a shot of one keyframe
+    chroma = keyframes.solve(work, previous=None).chroma
     if chroma.shape[:2] != (h, w):
         chroma = cv2.resize(chroma, (w, h), interpolation=cv2.INTER_LINEAR)
     rgb = np.clip(ycbcr_to_rgb(luma, fit_chroma_to_gamut(luma, chroma, MATRIX), MATRIX), 0.0, 1.0)

@@ -1,0 +1,59 @@
+"""A decoded frame as the temporal stages see it: its luma at work size, for flow, cuts and colour."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from vidcolor.colour import YCbCrSpec
+from vidcolor.frames.frame import LumaFrame
+from vidcolor.temporal.shots import thumbnail
+
+
+@dataclass
+class WorkFrame:
+    """A frame plus its work-size luma, as the temporal stages need it."""
+
+    frame: LumaFrame
+    unit: np.ndarray  # (h, w) float32 unit luma at work size
+    u8: np.ndarray  # (h, w) uint8, for flow and cut detection
+    smooth: np.ndarray  # (h, w) float32 unit luma, 5x5 box-blurred: photometric checks on texture
+    thumb: np.ndarray  # the cut detector's and the reference placement's view (see frame_thumbnail)
+
+    @classmethod
+    def of(cls, frame: LumaFrame, spec: YCbCrSpec, size: tuple[int, int]) -> WorkFrame:
+        """``frame`` brought to work ``size`` ``(w, h)``."""
+        # Clipped as integers, shrunk, then made unit: a full-size float plane gets one pass, not four.
+        plane = spec.nominal_luma(frame.luma)
+        if (plane.shape[1], plane.shape[0]) != size:
+            plane = cv2.resize(plane.astype(np.float32), size, interpolation=cv2.INTER_AREA)
+        return cls._at_work_size(frame, spec.luma_to_unit(plane), frame_thumbnail(frame, spec))
+
+    @classmethod
+    def of_unit(
+        cls, frame: LumaFrame, unit: np.ndarray, size: tuple[int, int], thumb: np.ndarray | None = None
+    ) -> WorkFrame:
+        """A frame whose full-size unit luma ``(H, W)`` is ``unit`` (a photograph's), at work ``size`` ``(w, h)``."""
+        full = unit
+        if (unit.shape[1], unit.shape[0]) != size:
+            unit = cv2.resize(unit, size, interpolation=cv2.INTER_AREA)
+        return cls._at_work_size(frame, unit, thumb if thumb is not None else thumbnail(full))
+
+    @classmethod
+    def _at_work_size(cls, frame: LumaFrame, unit: np.ndarray, thumb: np.ndarray) -> WorkFrame:
+        u8 = np.rint(unit * 255.0).astype(np.uint8)
+        return cls(frame, unit, u8, cv2.blur(unit, (5, 5)), thumb)
+
+    def thumbnail(self) -> np.ndarray:
+        return self.thumb
+
+
+def frame_thumbnail(frame: LumaFrame, spec: YCbCrSpec) -> np.ndarray:
+    """Unit luma ``(h, 64)`` float32 of a frame, from its full-size plane.
+
+    Both passes (reference placement, then colouring) see frames through this one function, so
+    their cut detectors find the same shots.
+    """
+    return np.clip(spec.luma_to_unit(thumbnail(frame.luma)), 0.0, 1.0)
