@@ -25,8 +25,9 @@ import make_demo  # noqa: E402
 from vidcolor.colour import rgb_to_ycbcr  # noqa: E402
 from vidcolor.segment.mediapipe_seg import MediaPipeSegmenter  # noqa: E402
 from vidcolor.segment.tracking import track, tracking_confidence  # noqa: E402
+from vidcolor.shared_types import Propagated  # noqa: E402
 from vidcolor.temporal.flow import DISFlow  # noqa: E402
-from vidcolor.temporal.propagate import Propagated, step  # noqa: E402
+from vidcolor.temporal.propagate import step  # noqa: E402
 
 
 def main() -> int:

@@ -20,7 +20,7 @@ from skimage import data
 from vidcolor.colour import rgb_to_ycbcr
 from vidcolor.device import resolve_device
 from vidcolor.segment.mediapipe_seg import MediaPipeSegmenter
-from vidcolor.solver.base import Keyframe, Reference
+from vidcolor.shared_types import Keyframe, Reference
 from vidcolor.solver.clip_guide import ClipGuide
 from vidcolor.solver.features import PyramidFeatures, VGGFeatures
 from vidcolor.solver.optim import OptimColorizer

@@ -15,9 +15,9 @@ import pytest
 from vidcolor import Settings, colorize_video
 from vidcolor.cli import run
 from vidcolor.registry import RunContext
-from vidcolor.solver import COLORIZERS, Keyframe, KeyframeColorizer, Reference
+from vidcolor.shared_types import Keyframe, Propagated, Reference
+from vidcolor.solver import COLORIZERS, KeyframeColorizer
 from vidcolor.solver.options import SolverOptions
-from vidcolor.temporal.propagate import Propagated
 
 PACKAGE = Path(__file__).resolve().parents[1] / "vidcolor"
 
@@ -27,6 +27,8 @@ ALLOWED = {
     "errors": set(),
     "options": {"errors"},
     "geometry": set(),
+    "sampling": set(),
+    "shared_types": {"geometry", "sampling"},
     "native": set(),
     "colour": set(),
     "device": {"errors"},
@@ -37,17 +39,18 @@ ALLOWED = {
     "threads": set(),
     "registry": {"errors"},
     "frames": {"cache", "errors", "options", "colour"},
-    "temporal": {"errors", "options", "registry"},
-    "segment": {"errors", "native", "registry", "temporal", "weights"},
+    "temporal": {"errors", "options", "registry", "sampling", "shared_types"},
+    "segment": {"errors", "native", "registry", "sampling", "shared_types", "weights"},
     "solver": {
-        "errors", "options", "registry", "segment", "temporal", "colour", "geometry", "threads", "weights", "device",
+        "errors", "options", "registry", "segment", "shared_types", "colour", "threads", "weights", "device",
     },
-    "match": {"frames", "solver", "temporal"},
-    "settings": {"errors", "options", "frames", "solver", "temporal"},
+    "match": {"frames", "sampling", "shared_types", "temporal"},
+    "settings": {"options", "frames", "solver", "temporal"},
     "stages": {"device", "errors", "registry", "settings", "segment", "solver", "temporal"},
-    "references": {"cache", "colour", "errors", "frames", "geometry", "match", "native", "segment", "solver"},
+    "references": {"cache", "colour", "errors", "frames", "geometry", "match", "native", "segment", "shared_types"},
     "keyframes": {
-        "cache", "colour", "frames", "hints", "match", "references", "segment", "solver", "temporal", "threads",
+        "cache", "colour", "frames", "hints", "match", "references", "segment", "shared_types", "solver", "temporal",
+        "threads",
     },
     "plan": {"cache", "colour", "errors", "frames", "hints", "keyframes", "match", "references", "settings"},
     "colouring": {
@@ -59,7 +62,7 @@ ALLOWED = {
     },
     "pipeline": {
         "cache", "colour", "colouring", "errors", "film", "frames", "geometry", "hints", "keyframes", "match",
-        "places", "plan", "references", "segment", "settings", "solver", "stages", "temporal",
+        "places", "plan", "references", "segment", "settings", "shared_types", "solver", "stages", "temporal",
     },
     "photos": {
         "cache", "colour", "errors", "frames", "geometry", "keyframes", "match", "native", "references", "segment",

@@ -19,8 +19,7 @@ from vidcolor.frames.timecode import TimePoint
 from vidcolor.match.correspond import ReferenceMatcher
 from vidcolor.match.placement import place
 from vidcolor.references import StyleSource
-from vidcolor.segment.base import RegionMasks
-from vidcolor.solver.base import Reference
+from vidcolor.shared_types import Reference, RegionMasks
 from vidcolor.temporal.flow import DISFlow
 
 SIZE = (256, 144)  # (w, h): even sides, 4:2:0 output

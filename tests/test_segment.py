@@ -13,13 +13,13 @@ from skimage.color import lab2rgb, rgb2lab
 
 from vidcolor.colour import fit_chroma_to_gamut, rgb_to_ycbcr, ycbcr_to_rgb
 from vidcolor.registry import RunContext
-from vidcolor.segment import SEGMENTERS, RegionMasks, counterpart, feathered
+from vidcolor.segment import SEGMENTERS, counterpart, feathered
 from vidcolor.segment.regions import REGIONS, base_name
 from vidcolor.segment.tracking import keep_identities, track, tracking_confidence
-from vidcolor.solver import Keyframe, Reference
+from vidcolor.shared_types import Keyframe, Propagated, Reference, RegionMasks
 from vidcolor.solver.exemplar import ExemplarColorizer
 from vidcolor.temporal.flow import DISFlow
-from vidcolor.temporal.propagate import Propagated, step
+from vidcolor.temporal.propagate import step
 
 # Where the astronaut's face is (measured from FaceMesh on the 512x512 photograph).
 FACE_X, FOREHEAD_Y, FACE_Y, CHIN_Y = 224, 72, 121, 177

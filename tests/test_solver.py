@@ -19,14 +19,12 @@ from tests.media import luma_planes
 from vidcolor import weights
 from vidcolor.errors import UsageError, WeightsError
 from vidcolor.registry import RunContext
-from vidcolor.segment.base import RegionMasks
+from vidcolor.shared_types import Keyframe, Propagated, Reference, RegionMasks
 from vidcolor.solver import COLORIZERS
-from vidcolor.solver.base import Keyframe, Reference
 from vidcolor.solver.clip_guide import ClipGuide
 from vidcolor.solver.features import FeatureExtractor, PyramidFeatures, VGGFeatures, rgb_to_lab
 from vidcolor.solver.optim import OptimColorizer, compose_rgb
 from vidcolor.solver.options import SolverOptions
-from vidcolor.temporal.propagate import Propagated
 
 
 class TinyRandomFeatures(FeatureExtractor):
@@ -355,7 +353,7 @@ def test_the_cache_key_names_the_network_actually_found(tmp_path: Path, monkeypa
 
 
 def test_trusted_colour_stays_where_it_is_sure_and_the_rest_is_refined() -> None:
-    from vidcolor.solver.base import Trusted
+    from vidcolor.shared_types import Trusted
 
     keyframe, reference = two_region_problem()
     h, w = keyframe.luma.shape

@@ -12,11 +12,10 @@ from vidcolor.colour import YCbCrSpec, fit_chroma_to_gamut, rgb_to_ycbcr, ycbcr_
 from vidcolor.errors import UsageError
 from vidcolor.frames.timecode import FrameRange, RangeSelector, TimePoint, parse_time
 from vidcolor.registry import Registry
-from vidcolor.segment.base import RegionMasks
-from vidcolor.solver import Keyframe, Reference
+from vidcolor.shared_types import Keyframe, Propagated, Reference, RegionMasks
 from vidcolor.solver.exemplar import ExemplarColorizer
 from vidcolor.temporal.flow import DISFlow
-from vidcolor.temporal.propagate import Propagated, blend, step
+from vidcolor.temporal.propagate import blend, step
 from vidcolor.temporal.shots import CutDetector, thumbnail
 from vidcolor.temporal.windows import windows
 

@@ -46,9 +46,10 @@ from vidcolor.keyframes import MaskInspector, WorkFrame
 from vidcolor.plan.make import check_plan_for, make_plan, render_parts
 from vidcolor.plan.model import Plan
 from vidcolor.references import References, StyleSource
-from vidcolor.segment.base import RegionMasks, Segmenter
+from vidcolor.segment.base import Segmenter
 from vidcolor.segment.regions import legend, overlay
 from vidcolor.settings import Settings
+from vidcolor.shared_types import RegionMasks
 from vidcolor.solver.base import KeyframeColorizer
 from vidcolor.stages import build_stages, check_stage_names
 from vidcolor.temporal.flow import FlowEstimator

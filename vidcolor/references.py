@@ -18,8 +18,8 @@ from vidcolor.frames.timecode import TimePoint, parse_time
 from vidcolor.geometry import size_within
 from vidcolor.match.placement import Placement
 from vidcolor.native import native_stderr_silenced
-from vidcolor.segment.base import RegionMasks, Segmenter
-from vidcolor.solver.base import Reference
+from vidcolor.segment.base import Segmenter
+from vidcolor.shared_types import Reference, RegionMasks
 
 # Larger references only cost time: matching and statistics run far below this size.
 MAX_REFERENCE_SIDE = 1024

@@ -22,12 +22,12 @@ from vidcolor.hints import HintImage
 from vidcolor.keyframes.work_frame import WorkFrame
 from vidcolor.match.correspond import ReferenceMatcher
 from vidcolor.references import References
-from vidcolor.segment.base import RegionMasks, Segmenter
+from vidcolor.segment.base import Segmenter
 from vidcolor.segment.tracking import keep_identities, track, tracking_confidence
-from vidcolor.solver.base import Keyframe, KeyframeColorizer, Trusted
+from vidcolor.shared_types import Keyframe, Propagated, RegionMasks, Trusted
+from vidcolor.solver.base import KeyframeColorizer
 from vidcolor.temporal.affinity import propagate
 from vidcolor.temporal.flow import FlowEstimator
-from vidcolor.temporal.propagate import Propagated
 from vidcolor.temporal.reach import stroke_reach
 from vidcolor.temporal.refine import spread_trusted
 

@@ -19,8 +19,9 @@ import numpy as np
 from vidcolor.keyframes.compose import KeyframeColour, KeyframeComposer, KeyframeStats
 from vidcolor.keyframes.work_frame import WorkFrame
 from vidcolor.references import References
+from vidcolor.shared_types import Propagated
 from vidcolor.temporal.flow import FlowEstimator
-from vidcolor.temporal.propagate import Propagated, blend, step
+from vidcolor.temporal.propagate import blend, step
 from vidcolor.temporal.windows import Window
 from vidcolor.threads import side_threads
 

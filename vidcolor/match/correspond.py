@@ -18,8 +18,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from vidcolor.solver.base import Reference
-from vidcolor.temporal.flow import FlowEstimator, positions_of, sample
+from vidcolor.sampling import positions_of, sample
+from vidcolor.shared_types import Reference
+from vidcolor.temporal.flow import FlowEstimator
 from vidcolor.temporal.trust import TO_REFERENCE
 
 # References whose aspect ratio differs more than this from the video's show another framing: they

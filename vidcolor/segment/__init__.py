@@ -1,7 +1,8 @@
 """Segmenter interface, registry, region vocabulary; the MediaPipe and BiSeNet segmenters load on use."""
 
-from vidcolor.segment.base import SEGMENTERS, RegionMasks, SegmentationError, Segmenter
+from vidcolor.segment.base import SEGMENTERS, SegmentationError, Segmenter
 from vidcolor.segment.regions import counterpart, feathered, overlay
+from vidcolor.shared_types import RegionMasks
 
 # Imported when chosen: MediaPipe's import costs about a second, BiSeNet's brings torch.
 SEGMENTERS.register_lazy("mediapipe", "vidcolor.segment.mediapipe_seg:MediaPipeSegmenter")

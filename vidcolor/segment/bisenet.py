@@ -21,8 +21,9 @@ from torchvision.models import resnet18
 
 from vidcolor import weights
 from vidcolor.errors import WeightsError
-from vidcolor.segment.base import RegionMasks, SegmentationError, Segmenter
+from vidcolor.segment.base import SegmentationError, Segmenter
 from vidcolor.segment.mediapipe_seg import Face, MediaPipeSegmenter
+from vidcolor.shared_types import RegionMasks
 
 if TYPE_CHECKING:
     from vidcolor.registry import RunContext

@@ -23,8 +23,9 @@ import numpy as np
 from mediapipe.python.solutions import face_mesh, selfie_segmentation
 
 from vidcolor.native import native_stderr_silenced
-from vidcolor.segment.base import RegionMasks, Segmenter
+from vidcolor.segment.base import Segmenter
 from vidcolor.segment.regions import feathered
+from vidcolor.shared_types import RegionMasks
 
 log = logging.getLogger("vidcolor.segment")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from vidcolor.segment.base import RegionMasks
+from vidcolor.shared_types import RegionMasks
 
 # Every segmenter's region names (before a face suffix like ``#1``) come from this vocabulary.
 REGIONS = ("skin", "lips", "eyes", "eyebrows", "hair", "neck", "clothes", "head", "background", "whole")

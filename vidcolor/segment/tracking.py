@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from vidcolor.segment.base import RegionMasks
+from vidcolor.sampling import warp
 from vidcolor.segment.regions import base_name
-from vidcolor.temporal.flow import warp
+from vidcolor.shared_types import RegionMasks
 
 
 def track(masks: RegionMasks, flow: np.ndarray) -> RegionMasks:

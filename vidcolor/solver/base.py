@@ -4,19 +4,16 @@ and the plumbing every colorizer shares: sizes, region pairing, keeping carried 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 import cv2
 import numpy as np
 
 from vidcolor.errors import StageError
-from vidcolor.geometry import size_within
 from vidcolor.registry import RunContext, StageRegistry
-from vidcolor.segment.base import RegionMasks
 from vidcolor.segment.regions import counterpart
+from vidcolor.shared_types import Keyframe, Propagated, Reference, Trusted
 from vidcolor.solver.options import SolverOptions
-from vidcolor.temporal.propagate import Propagated
 
 if TYPE_CHECKING:
     from typing import Self
@@ -30,69 +27,19 @@ class SolverError(StageError):
     """A keyframe colorizer could not run (a missing feature network, a failing model)."""
 
 
-@dataclass(frozen=True)
-class Reference:
-    """The colour reference, decomposed once per run.
+def reference_region(reference: Reference, name: str) -> np.ndarray:
+    """Boolean ``(H, W)``: the pixels of ``reference`` a keyframe region called ``name`` takes colour from.
 
-    Attributes:
-        luma: unit luma ``(H, W)`` float32.
-        chroma: unit chroma ``(H, W, 2)`` float32, in the output's Y'CbCr matrix.
-        masks: its regions, from the same segmenter as the keyframes (regions pair by name).
-        matrix: the Y'CbCr matrix of ``chroma`` (``bt601`` or ``bt709``), so RGB can be recomposed.
+    Its counterpart region by name (see :func:`~vidcolor.segment.regions.counterpart`), or the
+    whole reference when there is none or it is too small to stand for it.
     """
-
-    luma: np.ndarray
-    chroma: np.ndarray
-    masks: RegionMasks
-    matrix: str = "bt601"
-
-    def at_size(self, long_side: int) -> Reference:
-        """The reference scaled down so its long side is at most ``long_side`` (area averaging)."""
-        h, w = self.luma.shape
-        rh, rw = size_within(h, w, long_side)
-        if (rh, rw) == (h, w):
-            return self
-        luma = cv2.resize(self.luma, (rw, rh), interpolation=cv2.INTER_AREA)
-        chroma = cv2.resize(self.chroma, (rw, rh), interpolation=cv2.INTER_AREA)
-        return Reference(luma, chroma, self.masks.resized(rh, rw), self.matrix)
-
-    def region_for(self, name: str) -> np.ndarray:
-        """Boolean ``(H, W)``: the reference pixels a keyframe region called ``name`` takes colour from.
-
-        Its counterpart region by name (see :func:`~vidcolor.segment.regions.counterpart`), or the
-        whole reference when there is none or it is too small to stand for it.
-        """
-        partner = counterpart(name, self.masks.names)
-        if partner is not None:
-            region = self.masks.hard() == self.masks.names.index(partner)
-            if region.sum() >= max(16, MIN_REGION_FRACTION * region.size):
-                return region
-        return np.ones(self.luma.shape, bool)
-
-
-@dataclass(frozen=True)
-class Keyframe:
-    """A keyframe to colorize at work size: unit luma ``(h, w)`` float32 and its regions."""
-
-    luma: np.ndarray
-    masks: RegionMasks
-
-    def at_size(self, long_side: int) -> Keyframe:
-        """The keyframe scaled down so its long side is at most ``long_side`` (area averaging)."""
-        h, w = self.luma.shape
-        sh, sw = size_within(h, w, long_side)
-        if (sh, sw) == (h, w):
-            return self
-        return Keyframe(cv2.resize(self.luma, (sw, sh), interpolation=cv2.INTER_AREA), self.masks.resized(sh, sw))
-
-
-@dataclass(frozen=True)
-class Trusted:
-    """Colour a keyframe already has from trusted sources (the reference through a dense match, the
-    carried colour), at work size: chroma ``(h, w, 2)`` and how sure each pixel is ``(h, w)`` in [0, 1]."""
-
-    chroma: np.ndarray
-    certainty: np.ndarray
+    masks = reference.masks
+    partner = counterpart(name, masks.names)
+    if partner is not None:
+        region = masks.hard() == masks.names.index(partner)
+        if region.sum() >= max(16, MIN_REGION_FRACTION * region.size):
+            return region
+    return np.ones(reference.luma.shape, bool)
 
 
 def keep_carried(chroma: np.ndarray, previous: Propagated | None, continuity: float) -> np.ndarray:

@@ -16,9 +16,9 @@ import cv2
 import numpy as np
 from scipy.spatial import cKDTree
 
-from vidcolor.solver.base import COLORIZERS, Keyframe, KeyframeColorizer, Reference, keep_carried
+from vidcolor.shared_types import Keyframe, Propagated, Reference
+from vidcolor.solver.base import COLORIZERS, KeyframeColorizer, keep_carried, reference_region
 from vidcolor.solver.upsample import chroma_to_size
-from vidcolor.temporal.propagate import Propagated
 from vidcolor.threads import side_threads
 
 if TYPE_CHECKING:
@@ -80,7 +80,7 @@ class ExemplarColorizer(KeyframeColorizer):
             region = labels == r
             if not region.any():
                 region = weight > 0.5 * weight.max()
-            matched = self._match(luma, region, weight > 1e-3, ref.luma, ref.chroma, ref.region_for(name))
+            matched = self._match(luma, region, weight > 1e-3, ref.luma, ref.chroma, reference_region(ref, name))
             chroma += matched * weight[..., None]
 
         guide = np.clip(luma * 255.0, 0, 255).astype(np.uint8)

@@ -37,9 +37,9 @@ import torch.nn.functional as F
 
 from vidcolor.colour import LUMA_COEFFICIENTS
 from vidcolor.device import resolve_device
-from vidcolor.segment.base import RegionMasks
 from vidcolor.segment.regions import base_name, counterpart
-from vidcolor.solver.base import Keyframe, KeyframeColorizer, Reference, Trusted
+from vidcolor.shared_types import Keyframe, Propagated, Reference, RegionMasks, Trusted
+from vidcolor.solver.base import KeyframeColorizer
 from vidcolor.solver.clip_guide import ClipGuide, region_box
 from vidcolor.solver.exemplar import ExemplarColorizer
 from vidcolor.solver.features import FeatureExtractor, PyramidFeatures, build_features
@@ -53,7 +53,6 @@ from vidcolor.solver.losses import (
     style_loss,
 )
 from vidcolor.solver.options import SolverOptions
-from vidcolor.temporal.propagate import Propagated
 
 if TYPE_CHECKING:
     from vidcolor.registry import RunContext

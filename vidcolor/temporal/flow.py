@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import threading
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -95,27 +94,3 @@ class DISFlow(FlowEstimator):
         if preset not in made:  # cv2's bundled stubs omit DISOpticalFlow_create.
             made[preset] = cv2.DISOpticalFlow_create(_DIS_PRESETS[preset])  # type: ignore[attr-defined]
         return made[preset].calc(target, source, None)
-
-
-def warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
-    """Sample ``image`` ``(H, W[, C])`` at ``grid + flow`` (bilinear, edges replicated)."""
-    return sample(image, positions_of(flow))
-
-
-def sample(image: np.ndarray, positions: np.ndarray) -> np.ndarray:
-    """Sample ``image`` ``(H, W[, C])`` at absolute ``positions`` ``(h, w, 2)`` (x, y; bilinear, edges replicated)."""
-    # One two-channel map (no second map): cv2's stubs do not allow the None that OpenCV takes.
-    return cv2.remap(image, positions, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)  # type: ignore[call-overload]
-
-
-def positions_of(flow: np.ndarray) -> np.ndarray:
-    """Absolute sampling positions ``grid + flow`` ``(h, w, 2)`` float32."""
-    return identity_positions(*flow.shape[:2]) + flow
-
-
-@functools.lru_cache(maxsize=4)
-def identity_positions(h: int, w: int) -> np.ndarray:
-    """``(h, w, 2)`` float32: each pixel's own (x, y). Read-only: it is shared."""
-    grid = np.stack(np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32)), axis=-1)
-    grid.setflags(write=False)
-    return grid

@@ -8,48 +8,11 @@ distance, so a window's ends match their keyframes and the middle has no seam.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
-from vidcolor.temporal.flow import identity_positions, positions_of, sample
+from vidcolor.sampling import positions_of, sample
+from vidcolor.shared_types import Propagated
 from vidcolor.temporal.trust import FRAME_TO_FRAME
-
-
-@dataclass(frozen=True)
-class Propagated:
-    """A keyframe's chroma carried to a later (or earlier) frame, with how much to trust it.
-
-    Chroma is not warped step by step: each bilinear resampling blurs it, and after dozens of
-    frames the colour washes out. Where each pixel is on the keyframe is carried instead (these
-    positions are smooth, so resampling them costs little) and chroma is sampled once.
-
-    Attributes:
-        source: the keyframe's unit chroma ``(h, w, 2)`` float32.
-        positions: ``(h, w, 2)`` float32: where each pixel of this frame is on the keyframe (x, y).
-        confidence: ``(h, w)`` float32 in [0, 1] (1 on the keyframe itself).
-    """
-
-    source: np.ndarray
-    positions: np.ndarray
-    confidence: np.ndarray
-
-    @property
-    def chroma(self) -> np.ndarray:
-        """Unit chroma ``(h, w, 2)`` on this frame."""
-        return sample(self.source, self.positions)
-
-    @property
-    def flow(self) -> np.ndarray:
-        """The accumulated flow ``(h, w, 2)`` from this frame back to the keyframe."""
-        return self.positions - identity_positions(*self.positions.shape[:2])
-
-    @classmethod
-    def anchor(cls, chroma: np.ndarray, certainty: np.ndarray | None = None) -> Propagated:
-        """A keyframe's chroma on the keyframe itself; ``certainty`` ``(h, w)`` says how sure its colour is (1)."""
-        h, w = chroma.shape[:2]
-        confidence = np.ones((h, w), np.float32) if certainty is None else certainty.astype(np.float32, copy=True)
-        return cls(np.ascontiguousarray(chroma, np.float32), identity_positions(h, w).copy(), confidence)
 
 
 def step(

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from vidcolor.temporal.flow import sample
+from vidcolor.sampling import sample
 
 
 @dataclass(frozen=True)
