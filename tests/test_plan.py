@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import tomllib
@@ -11,7 +12,7 @@ import av
 import numpy as np
 import pytest
 
-from tests.media import SHOT_FRAMES, luma_planes, make_video
+from tests.media import SHOT_FRAMES, luma_planes, make_video, moving_pattern
 from tests.media import reference_of as _reference_of
 from tests.media import three_shots as _three_shots
 from vidcolor import Settings, colorize_video
@@ -74,7 +75,11 @@ def test_a_plan_round_trips_through_toml_and_json_unchanged(reel: Path, refs: di
     hints.write_text(json.dumps({"points": [{"x": 10, "y": 10, "colour": "#c0392b"}]}))
     plan = plan_video(reel, [refs["one"], f"{refs['two']}@16f"], FAST, hints=[f"{hints}@14f"])
     plan = plan.with_shots(
-        [plan.shots[0], plan.shots[1], type(plan.shots[2])(**{**vars(plan.shots[2]), "overrides": _neutral()})]
+        [
+            plan.shots[0],
+            dataclasses.replace(plan.shots[1], transition="dissolve"),
+            dataclasses.replace(plan.shots[2], overrides=_neutral()),
+        ]
     )
     assert plan.shots[1].hints == (f"{hints}@14f",) and plan.references[1].pin == "16f"
     path = write_plan(plan, tmp_path / "reel.plan.toml")
@@ -87,6 +92,12 @@ def test_a_plan_round_trips_through_toml_and_json_unchanged(reel: Path, refs: di
     assert plan_to_toml(read_plan(path), tmp_path) == text  # written again, the same text
     json_path = write_plan(plan, tmp_path / "reel.plan.json")
     assert read_plan(json_path) == plan
+    # A plan written before dissolves were found names no transition: its shots begin at cuts.
+    older = path.read_text().replace('transition = "dissolve"\n', "").replace('transition = "cut"\n', "")
+    assert "\ntransition" not in older
+    older_path = tmp_path / "older.plan.toml"
+    older_path.write_text(older)
+    assert [s.transition for s in read_plan(older_path).shots] == ["cut"] * 3
 
 
 def test_a_plan_file_naming_a_setting_by_its_old_name_reads(reel: Path, refs: dict[str, Path], tmp_path: Path) -> None:
@@ -263,6 +274,24 @@ def test_the_plan_command_prints_the_shot_table_and_json(reel: Path, refs: dict[
     assert shot["status"] == "given" and shot["reference"].endswith("two.png") and shot["similarity"] > 0.9
     assert shot["start_timecode"] == "00:00:00:12" and shot["reference_frame"] is not None
     assert plan_from_dict(data, "<stdout>").shots[1].overrides.reference == shot["reference"]
+
+
+def _dissolving(index: int, width: int, height: int) -> np.ndarray:
+    """60 frames: the moving pattern dissolves into a dark drifting texture over frames 22-37 (16 frames)."""
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    texture = 40 + 25 * np.sin((xs + index // 2) / 5.0) * np.cos(ys / 7.0) + ys / 4
+    share = min(max((index - 22 + 0.5) / 16, 0.0), 1.0)
+    return np.clip((1 - share) * moving_pattern(index // 4, width, height) + share * texture, 16, 235).astype(np.uint8)
+
+
+def test_a_dissolve_is_one_shot_boundary_the_plan_calls_a_dissolve(tmp_path: Path, capsys) -> None:
+    clip = make_video(tmp_path / "dissolve.mp4", width=96, height=64, frames=60, luma_of=_dissolving)
+    plan_file = tmp_path / "dissolve.plan.toml"
+    assert run(["plan", str(clip), "-o", str(plan_file), "--segmenter", "whole"]) == 0
+    assert re.search(r"2 .*dissolve", capsys.readouterr().out)
+    plan = read_plan(plan_file)
+    assert [s.transition for s in plan.shots] == ["cut", "dissolve"] and abs(plan.shots[1].first_frame - 30) <= 3
+    assert 'transition = "dissolve"' in plan_file.read_text()
 
 
 def test_a_pin_to_a_frame_the_reference_does_not_show_is_warned_about(reel: Path, refs, tmp_path: Path, capsys):

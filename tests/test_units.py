@@ -124,6 +124,53 @@ def test_a_flash_frame_and_a_fade_are_not_cuts() -> None:
     assert detector.flashes == 1
 
 
+def _dissolve(frames: int, length: int, *, moving: bool) -> list[np.ndarray]:
+    """Two shots joined by a ``length``-frame dissolve centred on frame ``frames // 2``; ``moving``: both
+    shots pan (a pixel every 4 frames) during it, as they do in films."""
+    a, b = _scene(4), _scene(5)
+    start = frames // 2 - length // 2
+    out = []
+    for i in range(frames):
+        x = i // 4 if moving else 0
+        share = min(max((i - start + 0.5) / length, 0.0), 1.0)
+        out.append(((1 - share) * a[:, x : x + 96] + share * b[:, x : x + 96]).astype(np.float32))
+    return out
+
+
+@pytest.mark.parametrize("length", [10, 24])
+@pytest.mark.parametrize("moving", [False, True])
+def test_a_dissolve_is_one_transition_cut_once_near_its_middle(length: int, moving: bool) -> None:
+    detector = CutDetector()
+    cuts = _cuts(_dissolve(90, length, moving=moving), detector)
+    assert len(cuts) == 1 and abs(cuts[0] - 45) <= max(3, length // 4), cuts
+    assert [d.cut for d in detector.dissolves] == cuts and detector.dissolve_at(cuts[0])
+    # Not looked for, the same dissolve joins the two shots (its frames change too little for a cut).
+    assert _cuts(_dissolve(90, 24, moving=moving), CutDetector(dissolves=False)) == []
+
+
+def test_placement_marks_the_shot_a_dissolve_begins() -> None:
+    from vidcolor.match.placement import place
+
+    frames = _dissolve(90, 16, moving=True)
+    placement = place(((i / 25, thumbnail(f)) for i, f in enumerate(frames)), [frames[0]], [None], 1 / 25)
+    assert [(s.start, s.dissolve) for s in placement.shots] == [(0, False), (placement.shots[1].start, True)]
+    assert abs(placement.shots[1].start - 45) <= 4
+
+
+def test_slow_pans_and_zooms_are_no_dissolves() -> None:
+    wide = _scene(6, width=192)
+    pan = [wide[:, i : i + 96].copy() for i in range(0, 90)]  # a pixel a frame, across new content
+    big = cv2.resize(_scene(7), (384, 108))
+    zoom = []
+    for i in range(90):  # 2x to 1x over 90 frames
+        w = int(192 - i * 96 / 90)
+        zoom.append(cv2.resize(big[:, 96 - w // 2 : 96 + w // 2][: max(2, w * 54 // 96)], (96, 54)))
+    for frames in (pan, zoom, _two_shots(90)):
+        detector = CutDetector()
+        _cuts(frames, detector)
+        assert detector.dissolves == []
+
+
 def test_windows_split_at_cuts_and_every_interval() -> None:
     # Shot 0 is frames 0-24, shot 1 frames 25-31 (the shots come from the plan).
     got = list(windows(range(32), lambda i: int(i >= 25), interval=10))

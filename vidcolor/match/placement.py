@@ -33,6 +33,8 @@ class Shot:
     Attributes:
         cut_score: the cut detector's score at the cut that starts the shot (0 for the first shot).
         start_s, end_s: the times of its first and last frames, in seconds from the video's start.
+        dissolve: whether it begins halfway through a dissolve (the cut the detector put at its middle),
+            not at a hard cut.
     """
 
     start: int
@@ -40,6 +42,7 @@ class Shot:
     cut_score: float = 0.0
     start_s: float = 0.0
     end_s: float = 0.0
+    dissolve: bool = False
 
 
 @dataclass(frozen=True)
@@ -158,9 +161,11 @@ def place(
             log.debug("reference %d is pinned at %s, outside the frames of this run: it is not placed", r + 1, pin)
     bounds = [*(s for s, _, _ in starts[1:]), count]
     shots = tuple(
-        Shot(start, end, round(score, 3), start_s, end_s)
+        Shot(start, end, round(score, 3), start_s, end_s, start > 0 and detector.dissolve_at(start))
         for (start, score, start_s), end, end_s in zip(starts, bounds, [*last_times[1:], last_time], strict=True)
     )
+    for found in detector.dissolves:
+        log.debug("a dissolve over frames %d-%d: cut once, at frame %d", found.first, found.last, found.cut)
     placed = tuple(
         f if f is not None and (pins[r] is not None or best_score[r] >= PLACE_ABOVE) else None
         for r, f in enumerate(best_frame)

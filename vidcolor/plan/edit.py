@@ -56,6 +56,7 @@ def split_shot(plan: Plan, frame: int) -> Plan:
         start_time=time_of(frame),
         start_timecode=smpte(frame, rate),
         cut_score=0.0,  # a cut added by hand has no detector's score
+        transition="cut",
         hints=_hints_in(shot, frame, shot.last_frame),
     )
     return plan.with_shots([*plan.shots[:k], first, second, *plan.shots[k + 1 :]])

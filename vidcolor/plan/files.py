@@ -27,6 +27,7 @@ from vidcolor.frames.timecode import smpte
 from vidcolor.plan.model import (
     PLAN_FORMAT,
     STATUSES,
+    TRANSITIONS,
     Plan,
     PlanError,
     PlanInput,
@@ -75,6 +76,7 @@ def _shot_to_dict(plan: Plan, shot: PlanShot, path: Callable[[str], str]) -> dic
         "start_timecode": shot.start_timecode,
         "end_timecode": shot.end_timecode,
         "cut_score": shot.cut_score,
+        "transition": shot.transition,
         "status": shot.status,
         "reference": _spec_with(shot.reference, path),
         # Read off the references for whoever reads the shot alone (the studio's cards); not read back.
@@ -95,7 +97,8 @@ _INPUT = {"path": str, "content": str, "frames": int, "rate": str, "width": int,
 _REFERENCE = {"file": str, "pin": str, "frame": int, "similarity": float, "shot": int}
 _SHOT = {
     "index": int, "first_frame": int, "last_frame": int, "start_time": float, "end_time": float,
-    "start_timecode": str, "end_timecode": str, "cut_score": float, "status": str, "reference": str,
+    "start_timecode": str, "end_timecode": str, "cut_score": float, "transition": str, "status": str,
+    "reference": str,
     "reference_frame": int, "pinned": bool, "similarity": float, "hints": list, "overrides": dict,
 }  # fmt: skip
 _OVERRIDES = {"reference": str, "keyframe_interval": int, "neutral": bool}
@@ -168,6 +171,9 @@ def plan_from_dict(
                 f"reference {raw['reference']!r} is not one of the plan's [[references]]; "
                 "to give the shot a new one, set overrides.reference"
             )
+        transition = raw.get("transition", "cut")  # plans written before dissolves were found have none
+        if transition not in TRANSITIONS:
+            raise shot_fail(f"transition {transition!r} is not one of {', '.join(TRANSITIONS)}")
         status = raw.get("status", "none")
         if status not in STATUSES:
             raise shot_fail(f"status {status!r} is not one of {', '.join(STATUSES)}")
@@ -187,6 +193,7 @@ def plan_from_dict(
                 start_timecode=smpte(first, rate),
                 end_timecode=smpte(last, rate),
                 cut_score=raw.get("cut_score", 0.0),
+                transition=transition,
                 reference=reference,
                 similarity=raw.get("similarity", 0.0),
                 status=status,
@@ -450,8 +457,9 @@ _HEADER = """\
 # - Merge a cut: delete the second shot's [[shots]] table and set the first's last_frame to its last_frame.
 # - Split a shot: copy its [[shots]] table, set the frames of both halves, and delete the copy's
 #   start_time and end_time (they are worked out again).
-# Timecodes are written from the frame numbers and worked out again when read; status, similarity and
-# cut_score are what the analysis found (for reading).
+# Timecodes are written from the frame numbers and worked out again when read; status, similarity,
+# cut_score and transition are what the analysis found (for reading; transition = "dissolve": the shot
+# begins halfway through a dissolve, where the detector cut it).
 """
 
 

@@ -166,6 +166,7 @@ def make_plan(
                 start_timecode=smpte(shot.start, rate),
                 end_timecode=smpte(shot.end - 1, rate),
                 cut_score=shot.cut_score,
+                transition="dissolve" if shot.dissolve else "cut",
                 reference=plan_references[chosen].spec if chosen is not None else None,
                 similarity=placement.shot_similarity[k] if chosen is not None else 0.0,
                 status=_status(
@@ -316,7 +317,10 @@ def render_parts(plan: Plan) -> RenderParts:
         if spec is not None and spec not in specs:
             specs.append(spec)
             frames.append(_pinned_frame(_source(spec), rate, s))
-    shots = tuple(Shot(s.first_frame, s.last_frame + 1, s.cut_score, s.start_time, s.end_time) for s in plan.shots)
+    shots = tuple(
+        Shot(s.first_frame, s.last_frame + 1, s.cut_score, s.start_time, s.end_time, s.transition == "dissolve")
+        for s in plan.shots
+    )
     chosen = tuple(specs.index(s.colour_reference) if s.colour_reference is not None else -1 for s in plan.shots)
     return RenderParts(
         sources=tuple(_source(spec) for spec in specs),

@@ -28,6 +28,10 @@ from vidcolor.settings import Settings
 PLAN_FORMAT = 1
 """The version of the plan's layout; a plan of another version is refused (not guessed at)."""
 
+TRANSITIONS = ("cut", "dissolve")
+"""How a shot begins: at a hard cut, or halfway through a dissolve (the detector cuts a dissolve once, at
+its middle; the frames before it are the shot before's)."""
+
 STATUSES = ("matched", "nearest", "given", "hinted", "auto", "none", "neutral")
 """Why a shot has the colour it has.
 
@@ -133,6 +137,8 @@ class PlanShot:
         start_timecode, end_timecode: the same frames as SMPTE timecode (``HH:MM:SS:FF``).
         cut_score: the cut detector's score at the cut that starts it (0 for the first shot; 0 too for a
             cut added by hand).
+        transition: how it begins, one of :data:`TRANSITIONS`: at a hard ``cut`` (the first shot, and a
+            cut added by hand, too), or halfway through a ``dissolve``, where the detector cut it once.
         reference: the reference it takes (a :attr:`PlanReference.spec` of the plan's), or None.
         similarity: how much it resembles that reference (its best frame).
         status: why it has its colour, one of :data:`STATUSES`.
@@ -147,6 +153,7 @@ class PlanShot:
     start_timecode: str
     end_timecode: str
     cut_score: float = 0.0
+    transition: str = "cut"
     reference: str | None = None
     similarity: float = 0.0
     status: str = "none"

@@ -96,6 +96,7 @@ function showFrame(n) {
   $("shot-status").className = `badge ${status}`;
   const ref = referenceIndex(s.overrides.reference || s.reference);
   $("shot-text").textContent = `frames ${s.first_frame}–${s.last_frame}, ${s.start_timecode}–${s.end_timecode}` +
+    (s.transition === "dissolve" ? ", begins halfway through a dissolve" : "") +
     (ref >= 0 ? `, reference ${state.references[ref].name} (similarity ${s.similarity.toFixed(2)})` : ", no reference");
   $("neutral").checked = s.overrides.neutral;
   $("merge").disabled = s.index === 1;
