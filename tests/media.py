@@ -48,10 +48,12 @@ def make_video(
     faststart: bool = False,
     luma_of=moving_pattern,
     start_s: float = 0.0,
+    colour_tags: tuple[int, int, int] | None = None,
 ) -> Path:
     """Write a losslessly coded (x264 qp 0) test clip and return its path.
 
     ``pts`` gives explicit timestamps in ``time_base`` (VFR); otherwise frames are 1/rate apart.
+    ``colour_tags``: (matrix, primaries, transfer) as FFmpeg's enum values; None: untagged.
     """
     time_base = time_base or 1 / rate
     options = {"movflags": "faststart"} if faststart else {}
@@ -61,6 +63,9 @@ def make_video(
         vs.time_base = vs.codec_context.time_base = time_base
         if rotation:
             vs.set_display_rotation(rotation)
+        if colour_tags is not None:
+            ctx = vs.codec_context
+            ctx.colorspace, ctx.color_primaries, ctx.color_trc = colour_tags
         audio = [out.add_stream("aac", rate=t.sample_rate, layout="mono") for t in tones]
         ten_bit = pix_fmt.endswith("10le")
         for i in range(frames):

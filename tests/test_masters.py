@@ -130,3 +130,29 @@ def test_the_start_timecode_is_carried_moved_to_a_range_and_can_be_set(reference
     capsys.readouterr()
     assert run([str(clip), *common, "--timecode", "25:00", "-o", str(tmp_path / "bad.mov")]) == 2
     assert "--timecode '25:00': not a timecode HH:MM:SS:FF at 25 fps" in capsys.readouterr().err
+
+
+def test_colour_tags_are_carried_and_a_tagged_matrix_is_the_one_coloured_in(tmp_path: Path, capsys) -> None:
+    """An SD clip tagged BT.709 is coloured in BT.709 (not the SD default, BT.601) and keeps its tags; its
+    primaries and transfer are written as the input's; an untagged clip says with -v what was assumed."""
+    import cv2
+
+    from vidcolor.colour import rgb_to_ycbcr
+
+    colour = np.array([0.78, 0.31, 0.16], np.float32)
+    reference = tmp_path / "flat.png"
+    cv2.imwrite(str(reference), np.full((64, 96, 3), np.rint(colour[::-1] * 255), np.uint8))
+    flat = lambda i, w, h: np.full((h, w), round(16 + 219 * 0.42), np.uint8)  # noqa: E731
+    tagged = make_video(tmp_path / "tagged.mp4", width=96, height=64, frames=4, luma_of=flat, colour_tags=(1, 1, 13))
+    untagged = make_video(tmp_path / "untagged.mp4", width=96, height=64, frames=4, luma_of=flat)
+    for clip, matrix, want_tags in ((tagged, "bt709", (1, 1, 13)), (untagged, "bt601", (6, 6, 6))):
+        out = tmp_path / f"{clip.stem}.out.mp4"
+        assert run([str(clip), "--style", str(reference), "-o", str(out), "--crf", "0", "--no-cache", "-v"]) == 0
+        with av.open(str(out)) as container:
+            frame = next(container.decode(video=0))
+            assert (int(frame.colorspace), int(frame.color_primaries), int(frame.color_trc)) == want_tags
+            chroma = frame.to_ndarray(format="yuv444p")[1:].reshape(2, -1).mean(axis=1)
+        _, expected = rgb_to_ycbcr(np.full((1, 1, 3), np.rint(colour * 255) / 255, np.float32), matrix)
+        np.testing.assert_allclose(chroma, 128 + 224 * expected.ravel(), atol=2.0)
+        said = "no colour matrix tag; coloured and tagged as BT.601" in capsys.readouterr().err
+        assert said == (clip is untagged)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import av
 import cv2
 import numpy as np
 import pytest
@@ -19,14 +20,24 @@ def _luma_of_pictures(folder: Path, pattern: str, count: int, bit_depth: int) ->
     spec = YCbCrSpec("bt601", bit_depth, False)
     planes = []
     for k in range(count):
-        picture = cv2.imread(str(folder / (pattern % k)), cv2.IMREAD_UNCHANGED)
-        assert picture is not None and picture.dtype == np.uint16 and picture.ndim == 3
-        luma, _ = rgb_to_ycbcr(cv2.cvtColor(picture, cv2.COLOR_BGR2RGB).astype(np.float32) / 65535, "bt601")
+        path = folder / (pattern % k)
+        if path.suffix == ".exr":  # 32-bit float RGB (OpenCV reads EXR only when told to at import)
+            with av.open(str(path)) as container:
+                picture = next(container.decode(video=0))
+                assert picture.format.name == "gbrpf32le"
+                rgb = picture.to_ndarray()
+        else:
+            picture = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+            assert picture is not None and picture.dtype == np.uint16 and picture.ndim == 3
+            rgb = cv2.cvtColor(picture, cv2.COLOR_BGR2RGB).astype(np.float32) / 65535
+        luma, _ = rgb_to_ycbcr(rgb, "bt601")
         planes.append(spec.unit_to_luma(luma))
     return planes
 
 
-@pytest.mark.parametrize(("suffix", "pix_fmt", "depth"), [(".tiff", "yuv420p", 8), (".png", "yuv420p10le", 10)])
+@pytest.mark.parametrize(
+    ("suffix", "pix_fmt", "depth"), [(".tiff", "yuv420p", 8), (".png", "yuv420p10le", 10), (".exr", "yuv420p10le", 10)]
+)
 def test_a_sequence_of_16_bit_pictures_keeps_the_luma(
     reference: Path, tmp_path: Path, capsys, suffix: str, pix_fmt: str, depth: int
 ) -> None:

@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from vidcolor.cache import KeyframeCache, KeyframeStore, LayeredStore
-from vidcolor.colour import YCbCrSpec, matrix_for_height
+from vidcolor.colour import YCbCrSpec
 from vidcolor.frames.decode import DecodeStats, iter_luma_frames
 from vidcolor.frames.frame import LumaFrame
 from vidcolor.frames.prefetch import prefetch
@@ -41,7 +41,7 @@ log = logging.getLogger("vidcolor")
 
 def spec_of(info: VideoInfo) -> YCbCrSpec:
     """How the input's samples map to unit luma and chroma (its matrix, depth and range)."""
-    return YCbCrSpec(matrix=matrix_for_height(info.height), bit_depth=info.bit_depth, full_range=info.full_range)
+    return YCbCrSpec(matrix=info.matrix, bit_depth=info.bit_depth, full_range=info.full_range)
 
 
 # Frames read (and their flows started) ahead of the one being coloured: about a window, so that the next

@@ -32,7 +32,7 @@ from vidcolor.frames.decode import DecodeStats
 from vidcolor.frames.encode import ColorVideoWriter, EncoderSettings, check_container, default_for_codec
 from vidcolor.frames.frame import LumaFrame
 from vidcolor.frames.output import OutputTarget, check_output, default_output_path, requested_output
-from vidcolor.frames.probe import VideoInfo, content_key, probe
+from vidcolor.frames.probe import UNSPECIFIED, VideoInfo, content_key, probe
 from vidcolor.frames.sequence import (
     SequenceTarget,
     SequenceWriter,
@@ -159,6 +159,21 @@ def colorize_video(
     input_path = Path(input_path)
     info = probe(input_path, settings.sequence)
     spec = spec_of(info)
+    assumed = spec.matrix.upper().replace("BT", "BT.")
+    if info.colour.matrix == UNSPECIFIED:
+        log.debug(
+            "%s: no colour matrix tag; coloured and tagged as %s (what players assume at %d lines)",
+            input_path,
+            assumed,
+            info.height,
+        )
+    elif not info.colour.known_matrix:
+        log.warning(
+            "%s: tagged with colour matrix %d, which vidcolor does not colour in; coloured and tagged as %s",
+            input_path,
+            info.colour.matrix,
+            assumed,
+        )
     content = content_key(info)
     sound = _audio_for(info, settings, Path(audio), fit_audio) if audio is not None else None
     # Every input is checked before the output (a missing reference is said before an existing output), and
@@ -400,6 +415,7 @@ def _open_writer(
         range_start_s=range_start_s,
         shift_s=shift_s,
         timecode=_output_timecode(info, settings, range_start_s),
+        colour=info.colour,
     )
 
 

@@ -80,7 +80,7 @@ def colorize(
         typer.Option(
             "--output",
             "-o",
-            help="Output file (.mp4, .mkv, .mov) or image sequence (FOLDER/NAME_%06d.tiff, .png, .dpx); "
+            help="Output file (.mp4, .mkv, .mov) or image sequence (FOLDER/NAME_%06d.tiff, .png, .dpx, .exr); "
             "default NAME.colorized.mp4",
         ),
     ] = None,

@@ -111,6 +111,7 @@ def _render(task: SegmentTask, started: float) -> SegmentOutcome:
         range_start_s=None,
         shift_s=task.shift_s,
         as_segment=True,
+        colour=info.colour,
     )
     stats = DecodeStats()
     only = (segment.first, segment.through) if segment.through is not None else None

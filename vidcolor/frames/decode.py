@@ -8,7 +8,6 @@ from dataclasses import dataclass
 import av
 import numpy as np
 
-from vidcolor.colour import matrix_for_height
 from vidcolor.errors import InputError
 from vidcolor.frames.frame import LumaFrame
 from vidcolor.frames.probe import VideoInfo, _reason, open_input
@@ -159,7 +158,7 @@ def _iter_sequence(
     """
     start = next((p for p in range(sequence.count) if selector.classify(p, p * period) != "before"), sequence.count)
     stats.skipped = start
-    matrix = matrix_for_height(info.height)
+    matrix = info.matrix
     for kept, (position, path, frame) in enumerate(iter_pictures(sequence, start)):
         if selector.classify(position, position * period) == "after":
             return

@@ -21,6 +21,7 @@ import numpy as np
 from vidcolor.colour import YCbCrSpec
 from vidcolor.errors import EncodeError, SettingError
 from vidcolor.frames.frame import LumaFrame
+from vidcolor.frames.probe import UNSPECIFIED, ColourTags
 from vidcolor.frames.remux import StreamCopier
 from vidcolor.frames.segment_file import SegmentFileWriter, read_footer, read_packets
 from vidcolor.options import check_fields, option
@@ -183,6 +184,7 @@ class ColorVideoWriter:
             shot-parallel render instead of a playable file; nothing else is copied. The encoder is set up as
             the whole film's (a container of ``container_format`` on the null device asks for the same
             headers), so the segments join into that film's output with :meth:`mux_segment`.
+        colour: the input's colour tags: its primaries and transfer are written (the matrix is ``spec``'s).
     """
 
     def __init__(
@@ -203,9 +205,11 @@ class ColorVideoWriter:
         copy_offset_s: float = 0.0,
         cut_audio: bool = False,
         as_segment: bool = False,
+        colour: ColourTags | None = None,
     ) -> None:
         self.path = path
         self._spec = spec
+        self._colour = colour or ColourTags()
         self._time_base = time_base
         self._rate = rate
         self._width, self._height = width, height
@@ -262,7 +266,11 @@ class ColorVideoWriter:
         stream.time_base = self._time_base
         ctx = stream.codec_context
         ctx.time_base = self._time_base
-        ctx.colorspace = ctx.color_primaries = ctx.color_trc = _MATRIX_TAGS[self._spec.matrix]
+        # The matrix is the one the chroma was computed in; primaries and transfer are the input's, where it
+        # says (they describe its pictures, which the luma still is), else those that go with the matrix.
+        ctx.colorspace = _MATRIX_TAGS[self._spec.matrix]
+        ctx.color_primaries = self._colour.primaries if self._colour.primaries != UNSPECIFIED else ctx.colorspace
+        ctx.color_trc = self._colour.transfer if self._colour.transfer != UNSPECIFIED else ctx.colorspace
         ctx.color_range = 2 if self._spec.full_range else 1
         return stream
 

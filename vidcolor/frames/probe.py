@@ -10,6 +10,7 @@ from pathlib import Path
 import av
 
 from vidcolor.cache import fingerprint
+from vidcolor.colour import matrix_for_height
 from vidcolor.errors import InputError, check_readable_file
 from vidcolor.frames.sequence_in import (
     ImageSequence,
@@ -22,6 +23,35 @@ from vidcolor.frames.sequence_in import (
 )
 
 log = logging.getLogger("vidcolor")
+
+UNSPECIFIED = 2  # FFmpeg's value for a colour tag the file does not set
+# FFmpeg's matrix tags (AVColorSpace) for the matrices vidcolor colours in: bt709; bt470bg and smpte170m, BT.601.
+_MATRIX_OF_TAG = {1: "bt709", 5: "bt601", 6: "bt601"}
+
+
+@dataclass(frozen=True)
+class ColourTags:
+    """The colour tags an input's first frame carries, as FFmpeg's enum values (``UNSPECIFIED``: none).
+
+    Attributes:
+        matrix: AVColorSpace (1 bt709, 5 bt470bg, 6 smpte170m, 9 bt2020nc...).
+        primaries: AVColorPrimaries (1 bt709, 5 bt470bg, 6 smpte170m, 9 bt2020...).
+        transfer: AVColorTransferCharacteristic (1 bt709, 6 smpte170m, 13 iec61966-2-1 (sRGB), 16 PQ...).
+    """
+
+    matrix: int = UNSPECIFIED
+    primaries: int = UNSPECIFIED
+    transfer: int = UNSPECIFIED
+
+    @property
+    def known_matrix(self) -> bool:
+        """Whether its matrix tag names a matrix vidcolor colours in."""
+        return self.matrix in _MATRIX_OF_TAG
+
+    def matrix_name(self, height: int) -> str:
+        """The matrix the input is coloured in: its tag's, where it is one vidcolor knows; else the one players
+        assume for untagged video of its height (HD means BT.709)."""
+        return _MATRIX_OF_TAG.get(self.matrix) or matrix_for_height(height)
 
 
 @dataclass(frozen=True)
@@ -44,6 +74,12 @@ class VideoInfo:
     has_audio: bool = False
     sequence: ImageSequence | None = None  # the numbered pictures, for an image sequence input
     pixel_format: str = ""  # as decoded (every picture of a sequence must have the first's)
+    colour: ColourTags = ColourTags()  # the tags the file carries (a sequence's pictures: none)
+
+    @property
+    def matrix(self) -> str:
+        """The YCbCr matrix its samples are in (see :meth:`ColourTags.matrix_name`)."""
+        return self.colour.matrix_name(self.height)
 
     @property
     def width(self) -> int:
@@ -121,7 +157,15 @@ def probe(path: Path, reading: SequenceReading | None = None) -> VideoInfo:
             timecode=_timecode(container, stream),
             has_audio=bool(container.streams.audio),
             pixel_format=fmt.name,
+            colour=_tags(first),
         )
+
+
+def _tags(frame: av.VideoFrame) -> ColourTags:
+    """The colour tags of a decoded frame (0, FFmpeg's "reserved", read as unspecified)."""
+    return ColourTags(
+        *(int(v) if v else UNSPECIFIED for v in (frame.colorspace, frame.color_primaries, frame.color_trc))
+    )
 
 
 def _probe_sequence(path: Path, reading: SequenceReading) -> VideoInfo:

@@ -1,10 +1,12 @@
-"""Image sequences out: ``-o restored/frame_%06d.tiff`` (``.png``, ``.dpx``) writes one 16-bit RGB picture per frame.
+"""Image sequences out: ``-o restored/frame_%06d.tiff`` (``.png``, ``.dpx``) writes one 16-bit RGB picture per
+frame; ``.exr`` one 32-bit float RGB picture.
 
 A sequence is a folder written as a whole: its frames go into a hidden folder beside it, renamed to
 the sequence's folder only when every frame is written (a failure or a signal leaves no half
 sequence; an existing folder is replaced only with ``overwrite``). 16-bit RGB keeps the luma: the
 chroma is already fitted into each pixel's gamut, so nothing clips, and the rounding of 16-bit samples
 is far below half a step of the input's luma, so converting back gives the input's Y plane exactly.
+EXR's floats hold the same values, 0-1 with no transfer curve applied (as EXR input is read), unrounded.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import av
 import cv2
@@ -25,7 +28,7 @@ from vidcolor.frames.frame import LumaFrame
 from vidcolor.frames.output import check_writable_folder, dead_partials
 from vidcolor.frames.sequence_in import PRINTF_NUMBER
 
-SEQUENCE_FORMATS = {".png": "png", ".tif": "tiff", ".tiff": "tiff", ".dpx": "dpx"}
+SEQUENCE_FORMATS = {".png": "png", ".tif": "tiff", ".tiff": "tiff", ".dpx": "dpx", ".exr": "exr"}
 # The TIFF Compression tag's value for Adobe deflate, which every reader opens (OpenCV's default, LZW, needs
 # codecs some readers lack).
 TIFF_DEFLATE = 8
@@ -105,7 +108,7 @@ def check_sequence_output(output: Path, input_path: Path, *, overwrite: bool) ->
 
 
 class SequenceWriter:
-    """Writes each frame as a 16-bit RGB picture into the target.
+    """Writes each frame as a 16-bit RGB picture into the target (EXR: 32-bit float RGB).
 
     Pictures are numbered from 0 (the run's first frame) or, for an image sequence input
     (``input_first``: its first number), with the input picture's own number, a range's too.
@@ -124,11 +127,16 @@ class SequenceWriter:
     def write(self, frame: LumaFrame, chroma: np.ndarray) -> None:
         """One frame: its own luma plane plus unit chroma ``(H, W, 2)`` (already within the gamut)."""
         rgb = np.clip(ycbcr_to_rgb(self._spec.luma_to_unit(frame.luma), chroma, self._spec.matrix), 0.0, 1.0)
-        samples = np.rint(rgb * 65535.0).astype(np.uint16)
         number = self.frames_written if self._input_first is None else self._input_first + (frame.pts or 0)
         path = self._target.frame_path(number)
-        if path.suffix.lower() == ".dpx":  # OpenCV writes no DPX: FFmpeg's encoder, 16-bit RGB
-            _write_dpx(path, samples)
+        suffix = path.suffix.lower()
+        if suffix == ".exr":
+            _write_picture(path, "exr", av.VideoFrame.from_ndarray(rgb.astype(np.float32), format="gbrpf32le"))
+            self.frames_written += 1
+            return
+        samples = np.rint(rgb * 65535.0).astype(np.uint16)
+        if suffix == ".dpx":  # OpenCV writes no DPX: FFmpeg's encoder, 16-bit RGB
+            _write_picture(path, "dpx", av.VideoFrame.from_ndarray(np.ascontiguousarray(samples), format="rgb48le"))
         else:
             ok, encoded = cv2.imencode(path.suffix, cv2.cvtColor(samples, cv2.COLOR_RGB2BGR), self._params)
             if not ok:
@@ -143,13 +151,17 @@ class SequenceWriter:
         """Nothing to close (the caller removes the hidden folder)."""
 
 
-def _write_dpx(path: Path, samples: np.ndarray) -> None:
-    """One 16-bit RGB DPX picture of ``samples`` ``(H, W, 3)`` uint16."""
-    frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(samples), format="rgb48le")
+# EXR's lossless ZIP compression of 16 scanlines, which every EXR reader opens (FFmpeg's default is none).
+EXR_OPTIONS = {"compression": "zip16"}
+
+
+def _write_picture(path: Path, codec: str, frame: av.VideoFrame) -> None:
+    """One picture by FFmpeg's ``codec`` encoder (``dpx``: 16-bit RGB; ``exr``: 32-bit float RGB), which
+    OpenCV does not write."""
     try:
         with av.open(str(path), "w", format="image2") as out:
-            stream = out.add_stream("dpx", rate=24)
-            stream.width, stream.height, stream.pix_fmt = frame.width, frame.height, "rgb48le"
+            stream = cast(av.VideoStream, out.add_stream(codec, rate=24, options=EXR_OPTIONS if codec == "exr" else {}))
+            stream.width, stream.height, stream.pix_fmt = frame.width, frame.height, frame.format.name
             for packet in [*stream.encode(frame), *stream.encode()]:
                 out.mux(packet)
     except av.FFmpegError as exc:

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from vidcolor.colour import YCbCrSpec, matrix_for_height
+from vidcolor.colour import YCbCrSpec
 from vidcolor.errors import SettingError, UsageError
 from vidcolor.frames.decode import iter_luma_frames
 from vidcolor.frames.probe import VideoInfo, content_key, probe
@@ -80,7 +80,7 @@ def plan_video(
     content = content_key(info)
     if base is not None:
         check_plan_for(base, info, content, settings.frame_range, "the base plan")
-    matrix = matrix_for_height(info.height)
+    matrix = info.matrix
     sources = StyleSource.parse_all(style_path)
     if base is not None and not sources:
         sources = [_source(r.spec) for r in base.references if r.shot is None]
@@ -104,7 +104,7 @@ def make_plan(
     base: Plan | None = None,
 ) -> Plan:
     """The pass itself, for references already read (a run that plans first reads them once)."""
-    spec = YCbCrSpec(matrix=matrix_for_height(info.height), bit_depth=info.bit_depth, full_range=info.full_range)
+    spec = YCbCrSpec(matrix=info.matrix, bit_depth=info.bit_depth, full_range=info.full_range)
     given = sorted(shot_references.items())
     lumas = [r.luma for r in references.items]
     lumas += [read_reference(source.path, spec.matrix)[0].luma for _, source in given]

@@ -20,7 +20,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from vidcolor.colour import YCbCrSpec, matrix_for_height
+from vidcolor.colour import YCbCrSpec
 from vidcolor.errors import UsageError
 from vidcolor.frames.encode import default_for_codec
 from vidcolor.frames.output import default_output_path
@@ -77,9 +77,7 @@ class Studio:
         self.input = Path(input_path).resolve()
         self.settings = settings or Settings()
         self.info = probe(self.input, self.settings.sequence)
-        self.spec = YCbCrSpec(
-            matrix=matrix_for_height(self.info.height), bit_depth=self.info.bit_depth, full_range=self.info.full_range
-        )
+        self.spec = YCbCrSpec(matrix=self.info.matrix, bit_depth=self.info.bit_depth, full_range=self.info.full_range)
         self.content = content_key(self.info)
         base = Path(folder) if folder is not None else cache_place(self.settings.cache_dir).path / "studio"
         self.folder = (base / self.content[:16]).resolve()
