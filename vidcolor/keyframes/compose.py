@@ -195,7 +195,9 @@ class KeyframeComposer:
             fill = self._automatic(work.unit)
             self._inspect_unsolved(work)
         else:
-            fill = spread
+            # Too little to solve, or nothing to solve it with (hints alone): what no trusted colour reaches
+            # stays neutral rather than take the colour of whatever lies across an edge.
+            fill = spread if reference is not None else np.zeros_like(spread)
             self._masks = None  # not segmented: the next keyframe detects afresh
             self._inspect_unsolved(work)
         spread_share = (1.0 - trust) * support

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 from scipy.spatial import cKDTree
 
-from vidcolor.shared_types import Keyframe, Propagated, Reference
+from vidcolor.shared_types import Keyframe, Propagated, Reference, Trusted
 from vidcolor.solver.base import COLORIZERS, KeyframeColorizer, keep_carried, reference_region
 from vidcolor.solver.upsample import chroma_to_size
 from vidcolor.threads import side_threads
@@ -66,10 +66,26 @@ class ExemplarColorizer(KeyframeColorizer):
         return cls(continuity=options.continuity)
 
     def colorize(self, keyframe: Keyframe, reference: Reference, previous: Propagated | None) -> np.ndarray:
+        return self._colorize(keyframe, reference, previous, None)
+
+    def refine(
+        self, keyframe: Keyframe, reference: Reference, previous: Propagated | None, trusted: Trusted
+    ) -> np.ndarray:
+        """As :meth:`colorize`, with each region's luminance statistics taken over its trusted pixels: those
+        show what the reference shows, so new content (an object that entered, brighter or more textured
+        than anything there) does not stretch the reference's luma over itself and match it."""
+        return self._colorize(keyframe, reference, previous, trusted.certainty)
+
+    def _colorize(
+        self, keyframe: Keyframe, reference: Reference, previous: Propagated | None, trust: np.ndarray | None
+    ) -> np.ndarray:
         small = keyframe.at_size(self.match_size)
         # The reference at the same scale, so that its pixels are about as large as the keyframe's.
         ref = reference.at_size(self.match_size)
         luma, masks = small.luma, small.masks
+        if trust is not None and trust.shape != luma.shape:
+            trust = cv2.resize(trust, (luma.shape[1], luma.shape[0]), interpolation=cv2.INTER_AREA)
+        known = trust > TRUSTED_ABOVE if trust is not None else np.zeros(luma.shape, bool)
 
         chroma = np.zeros((*luma.shape, 2), np.float32)
         labels = masks.hard()
@@ -80,7 +96,10 @@ class ExemplarColorizer(KeyframeColorizer):
             region = labels == r
             if not region.any():
                 region = weight > 0.5 * weight.max()
-            matched = self._match(luma, region, weight > 1e-3, ref.luma, ref.chroma, reference_region(ref, name))
+            # The region's statistics over what is known to show the reference's content, where enough is.
+            shown = region & known
+            stats = shown if shown.sum() >= MIN_KNOWN * region.sum() else region
+            matched = self._match(luma, stats, weight > 1e-3, ref.luma, ref.chroma, reference_region(ref, name))
             chroma += matched * weight[..., None]
 
         guide = np.clip(luma * 255.0, 0, 255).astype(np.uint8)
@@ -96,7 +115,8 @@ class ExemplarColorizer(KeyframeColorizer):
         ref_chroma: np.ndarray,
         ref_region: np.ndarray,
     ) -> np.ndarray:
-        """Chroma ``(h, w, 2)`` for the pixels in ``wanted`` from the reference pixels in ``ref_region``."""
+        """Chroma ``(h, w, 2)`` for the pixels in ``wanted`` from the reference pixels in ``ref_region``, the
+        reference's luma remapped to the statistics of the keyframe's pixels in ``region``."""
         # Welsh's luminance remapping: give the reference region the keyframe region's mean and contrast.
         mu_t, sd_t = float(luma[region].mean()), float(luma[region].std()) + 1e-4
         mu_r, sd_r = float(ref_luma[ref_region].mean()), float(ref_luma[ref_region].std()) + 1e-4
@@ -124,6 +144,11 @@ class ExemplarColorizer(KeyframeColorizer):
         out[wanted] *= match_quality(dist.mean(axis=1))[:, None]
         return out
 
+
+# Pixels whose certainty is above TRUSTED_ABOVE show the reference's content; when at least MIN_KNOWN of a
+# region does, its luminance statistics are taken over them.
+TRUSTED_ABOVE = 0.5
+MIN_KNOWN = 0.25
 
 # Mean distance of a pixel's nearest reference descriptors (unit luma): up to GOOD_MATCH they are alike (most
 # pixels of a frame of the reference's scene lie below 0.06); beyond, the colour fades, to a third at +POOR_MATCH.
