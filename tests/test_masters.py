@@ -64,7 +64,7 @@ def test_the_default_output_takes_the_codecs_type_and_a_wrong_one_is_refused(
     assert (tmp_path / "in.colorized.mov").is_file()
     capsys.readouterr()
     cases = [
-        (["--codec", "prores", "-o", str(tmp_path / "x.mp4")], "prores is written to .mov or .mkv, not .mp4"),
+        (["--codec", "prores", "-o", str(tmp_path / "x.mp4")], "prores is written to .mov, .mkv or .mxf, not .mp4"),
         (["--codec", "ffv1", "-o", str(tmp_path / "x.mov")], "ffv1 is written to .mkv, not .mov"),
         (["--profile", "hq", "-o", str(tmp_path / "x.mp4")], "only --codec prores and dnxhr have profiles"),
         (["--codec", "dnxhr", "--profile", "4444"], "'4444' is not a dnxhr profile"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fractions import Fraction
 from pathlib import Path
 
+import av
 import cv2
 import numpy as np
 import pytest
@@ -210,3 +211,37 @@ def test_an_unquoted_glob_expanded_by_the_shell_is_one_line_saying_to_quote_it(
     err = capsys.readouterr().err
     assert "the shell expanded a pattern into 4 pictures (reel_086400.dpx ... reel_086403.dpx); quote it" in err
     assert f"'{scans}/reel_*.dpx', or give the folder {scans}" in err and err.count("\n") == 1
+
+
+def _samples(path: Path) -> np.ndarray:
+    with av.open(str(path)) as container:
+        return np.concatenate([f.to_ndarray().reshape(-1) for f in container.decode(audio=0)])
+
+
+def test_a_scan_and_its_wav_become_an_mxf_master_dnxhr_by_default(reference: Path, tmp_path: Path, capsys) -> None:
+    scans = make_sequence(
+        tmp_path / "reel1", frames=12, width=256, height=144
+    )  # 10-bit DPX, 24 fps (DNxHR: >= 256x120)
+    wav = make_wav(tmp_path / "reel1.wav", 0.5)
+    out = tmp_path / "reel1.mxf"
+    args = ["-o", str(out), "--audio", str(wav), "--timecode", "01:00:00:00"]
+    assert run([str(scans), "--style", str(reference), *args, *FAST]) == 0
+    with av.open(str(out)) as container:
+        video = container.streams.video[0]
+        assert (video.codec_context.name, video.codec_context.profile) == ("dnxhd", "DNXHR HQX")
+        assert video.format.name == "yuv422p10le" and container.format.name == "mxf"
+        assert container.metadata.get("timecode") == "01:00:00:00"
+    assert len(luma_planes(out)) == 12
+    np.testing.assert_array_equal(_samples(out), _samples(wav))  # every sample, as it was
+    # What MXF cannot hold is one line before any work, and nothing is left behind.
+    aac = make_video(tmp_path / "talk.mp4", width=64, height=48, frames=6)
+    slow = make_video(tmp_path / "slow.mkv", width=64, height=48, frames=6, rate=Fraction(15), tones=())
+    capsys.readouterr()
+    for clip, code, said in (
+        (aac, 4, "MXF holds only 48 kHz PCM audio (16 or 24 bit), not its aac at 48000 Hz; choose .mov"),
+        (slow, 3, "MXF holds only the frame rates 23.976, 24, 25"),
+    ):
+        assert run([str(clip), "--style", str(reference), "-o", str(tmp_path / "bad.mxf"), *FAST]) == code
+        err = capsys.readouterr().err
+        assert said in err and err.count("\n") == 1, err
+    assert not [p for p in tmp_path.iterdir() if "bad" in p.name]

@@ -9,6 +9,7 @@ luma, audio packets copied → renamed into place. At most one window of frames 
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import itertools
 import logging
@@ -29,10 +30,18 @@ from vidcolor.film.executors import EXECUTORS
 from vidcolor.film.render import render_film
 from vidcolor.frames.audio_file import AudioFile, check_audio_length, read_audio_file
 from vidcolor.frames.decode import DecodeStats
-from vidcolor.frames.encode import ColorVideoWriter, EncoderSettings, check_container, default_for_codec
+from vidcolor.frames.encode import (
+    ColorVideoWriter,
+    EncoderSettings,
+    check_container,
+    check_rate,
+    default_for_codec,
+    for_container,
+)
 from vidcolor.frames.frame import LumaFrame
 from vidcolor.frames.output import OutputTarget, check_output, default_output_path, requested_output
 from vidcolor.frames.probe import UNSPECIFIED, VideoInfo, content_key, probe
+from vidcolor.frames.remux import check_mxf_audio
 from vidcolor.frames.sequence import (
     SequenceTarget,
     SequenceWriter,
@@ -198,7 +207,13 @@ def colorize_video(
         target = check_sequence_output(output, input_path, overwrite=overwrite)
     else:
         target = check_output(output, input_path, overwrite=overwrite)
+        if (encoder := for_container(settings.encoder, target.path)) != settings.encoder:
+            log.debug("%s: an MXF master, written as %s (libx264 cannot go into MXF)", target.path, encoder.codec)
+            settings = dataclasses.replace(settings, encoder=encoder)
         check_container(settings.encoder, target.path)
+        check_rate(target.path, info.rate)
+        if target.container_format == "mxf" and (sound is not None or info.has_audio):
+            check_mxf_audio(sound.path if sound is not None else input_path)
         if settings.encoder.timecode:  # checked before any work, against the input's rate
             smpte_frame(settings.encoder.timecode, info.rate or Fraction(25), setting="encoder.timecode")
     for stale in target.remove_stale_partials():

@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from vidcolor.colour import YCbCrSpec
-from vidcolor.errors import EncodeError, SettingError
+from vidcolor.errors import EncodeError, OutputError, SettingError
 from vidcolor.frames.frame import LumaFrame
 from vidcolor.frames.probe import UNSPECIFIED, ColourTags
 from vidcolor.frames.remux import StreamCopier
@@ -43,7 +43,7 @@ class EncoderSettings:
 
     codec: str = option(
         "libx264",
-        "Video encoder: libx264, libx265, prores (.mov), dnxhr (.mov), ffv1 (.mkv, lossless) or svtav1 (AV1).",
+        "Video encoder: libx264, libx265, prores (.mov), dnxhr (.mov, .mxf), ffv1 (.mkv, lossless) or svtav1 (AV1).",
         flag="--codec",
         choices=CODECS,
     )
@@ -76,11 +76,37 @@ class EncoderSettings:
 CONTAINERS_OF = {
     "libx264": (".mp4", ".m4v", ".mov", ".mkv"),
     "libx265": (".mp4", ".m4v", ".mov", ".mkv"),
-    "prores": (".mov", ".mkv"),
-    "dnxhr": (".mov",),
+    "prores": (".mov", ".mkv", ".mxf"),
+    "dnxhr": (".mov", ".mxf"),
     "ffv1": (".mkv",),
     "svtav1": (".mp4", ".mkv"),
 }
+
+
+# The frame rates FFmpeg's MXF muxer writes (any other fails, or aborts the process, at the header).
+MXF_RATES = tuple(
+    Fraction(r) for r in ("24000/1001", "24", "25", "30000/1001", "30", "48000/1001", "48", "50", "60000/1001", "60",
+                          "100", "120000/1001", "120")
+)  # fmt: skip
+# What an MXF master is written with when no codec is asked for (libx264, the default, cannot go into MXF).
+MXF_DEFAULT_CODEC = "dnxhr"
+
+
+def for_container(settings: EncoderSettings, output: Path) -> EncoderSettings:
+    """The encoder settings for ``output``: an ``.mxf`` with the default codec is a DNxHR master."""
+    if output.suffix.lower() == ".mxf" and settings.codec == "libx264":
+        return dataclasses.replace(settings, codec=MXF_DEFAULT_CODEC)
+    return settings
+
+
+def check_rate(output: Path, rate: Fraction | None) -> None:
+    """:class:`OutputError` (before any work) for an MXF output of a rate MXF does not hold."""
+    if output.suffix.lower() == ".mxf" and rate not in MXF_RATES:
+        rates = ", ".join(f"{float(r):g}" for r in MXF_RATES)
+        raise OutputError(
+            f"{output}: MXF holds only the frame rates {rates}; the input runs at "
+            f"{f'{float(rate):g} fps' if rate else 'no constant rate'}; choose .mov",
+        )
 
 
 def check_container(settings: EncoderSettings, output: Path) -> None:
@@ -89,7 +115,8 @@ def check_container(settings: EncoderSettings, output: Path) -> None:
     if output.suffix.lower() not in allowed:
         raise SettingError(
             "encoder.codec",
-            f"{settings.codec} is written to {' or '.join(allowed)}, not {output.suffix or 'a file without a type'}; "
+            f"{settings.codec} is written to {', '.join(allowed[:-1])}{' or ' * (len(allowed) > 1)}{allowed[-1]}, not "
+            f"{output.suffix or 'a file without a type'}; "
             f"name the output {output.stem}{allowed[0]}",
         )
 

@@ -17,7 +17,7 @@ from vidcolor.errors import OutputError, OutputExistsError
 from vidcolor.frames.sequence_in import looks_like_sequence, sequence_stem
 
 # Output suffix → FFmpeg muxer.
-CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska"}
+CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".mxf": "mxf"}
 
 
 def named_after(input_path: Path, ending: str) -> Path:

@@ -29,6 +29,8 @@ SUBTITLES_IN = {
 }
 # Containers that cannot hold PCM audio as it is (MP4's muxer refuses it when writing the header).
 _NO_PCM = ("mp4", "ipod")
+# What FFmpeg's MXF muxer takes (at 48 kHz): a scanner's WAV is one of these; compressed audio is not.
+MXF_AUDIO = ("pcm_s16le", "pcm_s24le")
 # Stream tags worth keeping: what a player shows in its audio and subtitle menus.
 LABELS = ("language", "title")
 
@@ -45,6 +47,22 @@ def copy_labels(source: Any, target: Any, container: str = "") -> None:
     title = source.metadata.get("title")
     if title and container in ("mp4", "mov") and hasattr(target, "codec_context"):
         target.metadata["handler_name"] = title
+
+
+def check_mxf_audio(path: Path) -> None:
+    """:class:`EncodeError` (before any work) when ``path`` has audio an MXF output cannot hold."""
+    with open_input(path) as container:
+        for stream in container.streams.audio:
+            _check_mxf_audio(path, stream)
+
+
+def _check_mxf_audio(path: Path, stream: Any) -> None:
+    codec, rate = stream.codec_context.name, stream.codec_context.sample_rate
+    if codec not in MXF_AUDIO or rate != 48000:
+        raise EncodeError(
+            f"{path}: MXF holds only 48 kHz PCM audio (16 or 24 bit), not its {codec} at {rate} Hz; "
+            "choose .mov for the output"
+        )
 
 
 class StreamCopier:
@@ -128,6 +146,8 @@ class StreamCopier:
                     self.dropped.append(f"video stream {stream.index} ({codec}): only the first video is colorized")
                 continue
             if stream.type == "audio":
+                if container == "mxf":
+                    _check_mxf_audio(self._path, stream)
                 try:
                     if container in _NO_PCM and codec.startswith("pcm_"):  # FFmpeg would fail at the header
                         raise ValueError(f"{container} holds no {codec}")
