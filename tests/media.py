@@ -49,16 +49,19 @@ def make_video(
     luma_of=moving_pattern,
     start_s: float = 0.0,
     colour_tags: tuple[int, int, int] | None = None,
+    fields: str | None = None,
 ) -> Path:
     """Write a losslessly coded (x264 qp 0) test clip and return its path.
 
     ``pts`` gives explicit timestamps in ``time_base`` (VFR); otherwise frames are 1/rate apart.
-    ``colour_tags``: (matrix, primaries, transfer) as FFmpeg's enum values; None: untagged.
+    ``colour_tags``: (matrix, primaries, transfer) as FFmpeg's enum values; None: untagged. ``fields``:
+    ``"tff"`` or ``"bff"`` codes the frames interlaced, that field first.
     """
     time_base = time_base or 1 / rate
     options = {"movflags": "faststart"} if faststart else {}
     with av.open(str(path), "w", options=options) as out:
-        vs = out.add_stream("libx264", rate=rate, options={"qp": "0", "preset": "ultrafast"})
+        x264 = {"x264-params": f"{fields}=1"} if fields else {}
+        vs = out.add_stream("libx264", rate=rate, options={"qp": "0", "preset": "ultrafast", **x264})
         vs.width, vs.height, vs.pix_fmt = width, height, pix_fmt
         vs.time_base = vs.codec_context.time_base = time_base
         if rotation:

@@ -156,3 +156,18 @@ def test_colour_tags_are_carried_and_a_tagged_matrix_is_the_one_coloured_in(tmp_
         np.testing.assert_allclose(chroma, 128 + 224 * expected.ravel(), atol=2.0)
         said = "no colour matrix tag; coloured and tagged as BT.601" in capsys.readouterr().err
         assert said == (clip is untagged)
+
+
+@pytest.mark.parametrize(("fields", "order"), [("tff", 2), ("bff", 3)])
+def test_an_interlaced_input_is_coloured_as_frames_and_keeps_its_field_order(
+    reference: Path, tmp_path: Path, capsys, fields: str, order: int
+) -> None:
+    clip = make_video(tmp_path / "in.mp4", width=96, height=64, frames=6, fields=fields)
+    for out, extra in ((tmp_path / "x264.mp4", ["--crf", "0"]), (tmp_path / "ffv1.mkv", ["--codec", "ffv1"])):
+        assert run([str(clip), "--style", str(reference), "-o", str(out), *FAST[:-1], "-v", *extra]) == 0
+        with av.open(str(out)) as container:
+            frame = next(container.decode(video=0))
+            assert container.streams.video[0].codec_context.field_order == order  # the output's flags
+            assert frame.interlaced_frame == (out.suffix == ".mp4")  # x264 codes them as fields too
+        assert all(np.array_equal(a, b) for a, b in zip(luma_planes(out), luma_planes(clip), strict=True))
+        assert f"interlaced (field order {order}): coloured as frames (not deinterlaced)" in capsys.readouterr().err

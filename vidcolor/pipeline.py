@@ -168,21 +168,7 @@ def colorize_video(
     input_path = Path(input_path)
     info = probe(input_path, settings.sequence)
     spec = spec_of(info)
-    assumed = spec.matrix.upper().replace("BT", "BT.")
-    if info.colour.matrix == UNSPECIFIED:
-        log.debug(
-            "%s: no colour matrix tag; coloured and tagged as %s (what players assume at %d lines)",
-            input_path,
-            assumed,
-            info.height,
-        )
-    elif not info.colour.known_matrix:
-        log.warning(
-            "%s: tagged with colour matrix %d, which vidcolor does not colour in; coloured and tagged as %s",
-            input_path,
-            info.colour.matrix,
-            assumed,
-        )
+    _say_what_is_assumed(info, spec.matrix)
     content = content_key(info)
     sound = _audio_for(info, settings, Path(audio), fit_audio) if audio is not None else None
     # Every input is checked before the output (a missing reference is said before an existing output), and
@@ -431,7 +417,34 @@ def _open_writer(
         shift_s=shift_s,
         timecode=_output_timecode(info, settings, range_start_s),
         colour=info.colour,
+        field_order=info.field_order,
     )
+
+
+def _say_what_is_assumed(info: VideoInfo, matrix: str) -> None:
+    """Nothing silent: the matrix taken for an untagged input (with -v), one for an unknown tag (a warning),
+    and how an interlaced input is coloured (with -v)."""
+    assumed = matrix.upper().replace("BT", "BT.")
+    if info.colour.matrix == UNSPECIFIED:
+        log.debug(
+            "%s: no colour matrix tag; coloured and tagged as %s (what players assume at %d lines)",
+            info.path,
+            assumed,
+            info.height,
+        )
+    elif not info.colour.known_matrix:
+        log.warning(
+            "%s: tagged with colour matrix %d, which vidcolor does not colour in; coloured and tagged as %s",
+            info.path,
+            info.colour.matrix,
+            assumed,
+        )
+    if info.interlaced:
+        log.debug(
+            "%s: interlaced (field order %d): coloured as frames (not deinterlaced), its field order kept",
+            info.path,
+            info.field_order,
+        )
 
 
 def _audio_for(info: VideoInfo, settings: Settings, path: Path, fit: bool) -> AudioFile:

@@ -112,6 +112,7 @@ def _render(task: SegmentTask, started: float) -> SegmentOutcome:
         shift_s=task.shift_s,
         as_segment=True,
         colour=info.colour,
+        field_order=info.field_order,
     )
     stats = DecodeStats()
     only = (segment.first, segment.through) if segment.through is not None else None

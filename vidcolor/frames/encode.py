@@ -21,7 +21,7 @@ import numpy as np
 from vidcolor.colour import YCbCrSpec
 from vidcolor.errors import EncodeError, OutputError, SettingError
 from vidcolor.frames.frame import LumaFrame
-from vidcolor.frames.probe import UNSPECIFIED, ColourTags
+from vidcolor.frames.probe import FIELDS_TT, UNSPECIFIED, ColourTags
 from vidcolor.frames.remux import StreamCopier
 from vidcolor.frames.segment_file import SegmentFileWriter, read_footer, read_packets
 from vidcolor.options import check_fields, option
@@ -212,6 +212,8 @@ class ColorVideoWriter:
             the whole film's (a container of ``container_format`` on the null device asks for the same
             headers), so the segments join into that film's output with :meth:`mux_segment`.
         colour: the input's colour tags: its primaries and transfer are written (the matrix is ``spec``'s).
+        field_order: the input's (FFmpeg's AVFieldOrder): an interlaced input's is written into the output's
+            flags (the container's; x264 also codes the frames as fields, in that order).
     """
 
     def __init__(
@@ -233,10 +235,12 @@ class ColorVideoWriter:
         cut_audio: bool = False,
         as_segment: bool = False,
         colour: ColourTags | None = None,
+        field_order: int = 0,
     ) -> None:
         self.path = path
         self._spec = spec
         self._colour = colour or ColourTags()
+        self._field_order = field_order
         self._time_base = time_base
         self._rate = rate
         self._width, self._height = width, height
@@ -280,10 +284,13 @@ class ColorVideoWriter:
         setup = self._setup
         if setup.encoder == "libsvtav1":
             os.environ.setdefault("SVT_LOG", "1")  # SVT-AV1 prints its banner to stderr; errors only
+        options = dict(setup.options)
+        interlaced = self._field_order >= FIELDS_TT
+        if interlaced and setup.encoder == "libx264":
+            # Top or bottom field shown first (AVFieldOrder 2 tt and 5 bt show the top one first).
+            options["x264-params"] = "tff=1" if self._field_order in (2, 5) else "bff=1"
         try:
-            stream = cast(
-                av.VideoStream, self._output.add_stream(setup.encoder, rate=self._rate, options=setup.options)
-            )
+            stream = cast(av.VideoStream, self._output.add_stream(setup.encoder, rate=self._rate, options=options))
         except ValueError as exc:
             raise EncodeError(
                 f"{self.path}: the {self._output.format.name} container cannot hold {settings.codec}"
@@ -299,6 +306,8 @@ class ColorVideoWriter:
         ctx.color_primaries = self._colour.primaries if self._colour.primaries != UNSPECIFIED else ctx.colorspace
         ctx.color_trc = self._colour.transfer if self._colour.transfer != UNSPECIFIED else ctx.colorspace
         ctx.color_range = 2 if self._spec.full_range else 1
+        if interlaced:
+            ctx.field_order = self._field_order
         return stream
 
     def write(self, frame: LumaFrame, chroma: np.ndarray) -> None:

@@ -25,6 +25,7 @@ from vidcolor.frames.sequence_in import (
 log = logging.getLogger("vidcolor")
 
 UNSPECIFIED = 2  # FFmpeg's value for a colour tag the file does not set
+FIELDS_TT = 2  # AVFieldOrder: top field first (coded and shown); 3 bb, 4 tb, 5 bt follow
 # FFmpeg's matrix tags (AVColorSpace) for the matrices vidcolor colours in: bt709; bt470bg and smpte170m, BT.601.
 _MATRIX_OF_TAG = {1: "bt709", 5: "bt601", 6: "bt601"}
 
@@ -75,6 +76,12 @@ class VideoInfo:
     sequence: ImageSequence | None = None  # the numbered pictures, for an image sequence input
     pixel_format: str = ""  # as decoded (every picture of a sequence must have the first's)
     colour: ColourTags = ColourTags()  # the tags the file carries (a sequence's pictures: none)
+    field_order: int = 0  # FFmpeg's AVFieldOrder: 0 unknown, 1 progressive, 2 tt, 3 bb, 4 tb, 5 bt
+
+    @property
+    def interlaced(self) -> bool:
+        """Whether its frames are two fields each (coloured as frames; the output keeps the field order)."""
+        return self.field_order >= FIELDS_TT
 
     @property
     def matrix(self) -> str:
@@ -158,7 +165,17 @@ def probe(path: Path, reading: SequenceReading | None = None) -> VideoInfo:
             has_audio=bool(container.streams.audio),
             pixel_format=fmt.name,
             colour=_tags(first),
+            field_order=_field_order(stream, first),
         )
+
+
+def _field_order(stream: av.VideoStream, first: av.VideoFrame) -> int:
+    """The stream's field order, as its decoder found it; an interlaced first frame of a stream that says
+    nothing is taken as top field first (what most interlaced video is)."""
+    order = int(stream.codec_context.field_order or 0)
+    if order < FIELDS_TT and first.interlaced_frame:
+        return FIELDS_TT
+    return order
 
 
 def _tags(frame: av.VideoFrame) -> ColourTags:
