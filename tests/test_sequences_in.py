@@ -245,3 +245,33 @@ def test_a_scan_and_its_wav_become_an_mxf_master_dnxhr_by_default(reference: Pat
         err = capsys.readouterr().err
         assert said in err and err.count("\n") == 1, err
     assert not [p for p in tmp_path.iterdir() if "bad" in p.name]
+
+
+def _timecodes(folder: Path) -> list[str | None]:
+    codes = []
+    for path in sorted(folder.glob("*.dpx")):
+        with av.open(str(path)) as container:
+            codes.append(next(container.decode(video=0)).metadata.get("timecode"))
+    return codes
+
+
+def test_dpx_timecode_comes_in_from_the_scan_and_goes_out_into_each_picture(reference: Path, tmp_path: Path) -> None:
+    from vidcolor.frames.sequence import with_timecode
+    from vidcolor.frames.timecode import smpte
+
+    scans = make_sequence(tmp_path / "reel1", frames=5)
+    for k, path in enumerate(sorted(scans.glob("*.dpx"))):  # a scanner's timecode, 10:00:00:00 on, at 24 fps
+        path.write_bytes(with_timecode(path.read_bytes(), smpte(864000 + k, Fraction(24)), 24.0))
+    assert _timecodes(scans) == [f"10:00:00:{k:02d}" for k in range(5)]
+    out = tmp_path / "restored"
+    assert run([str(scans), "--style", str(reference), "-o", str(out / "r_%06d.dpx"), *FAST]) == 0
+    assert _timecodes(out) == [f"10:00:00:{k:02d}" for k in range(5)]  # every picture its own
+    master = tmp_path / "reel1.mov"
+    assert run([str(scans), "--style", str(reference), "-o", str(master), *FAST]) == 0
+    with av.open(str(master)) as container:
+        assert container.streams.video[0].metadata.get("timecode") == "10:00:00:00"
+    clip = make_video(tmp_path / "clip.mp4", width=64, height=48, frames=3, rate=Fraction(25))
+    again = tmp_path / "again"
+    assert run([str(clip), "--style", str(reference), "-o", str(again / "a_%04d.dpx"), "--timecode", "01:00:00:24",
+                *FAST]) == 0  # fmt: skip
+    assert _timecodes(again) == ["01:00:00:24", "01:00:01:00", "01:00:01:01"]

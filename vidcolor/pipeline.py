@@ -185,11 +185,17 @@ def colorize_video(
     output = requested_output(output_path, default_for_codec(default_output_path(input_path), settings.encoder))
     target: OutputTarget | SequenceTarget
     if is_sequence(output):
-        if settings.encoder != EncoderSettings():
+        # DPX pictures carry a timecode; no picture has an encoder's settings.
+        asked = (
+            dataclasses.replace(settings.encoder, timecode="") if output.suffix.lower() == ".dpx" else settings.encoder
+        )
+        if asked != EncoderSettings():
             raise UsageError(
                 f"{output}: an image sequence has no video encoder; leave out --codec, --crf, --preset, --profile "
-                "and --timecode"
+                "and --timecode (DPX pictures take --timecode)"
             )
+        if settings.encoder.timecode:
+            smpte_frame(settings.encoder.timecode, info.rate or Fraction(25), setting="encoder.timecode")
         target = check_sequence_output(output, input_path, overwrite=overwrite)
     else:
         target = check_output(output, input_path, overwrite=overwrite)
@@ -393,14 +399,21 @@ def _open_writer(
     sound: AudioFile | None,
     fit_audio: bool,
 ) -> ColorVideoWriter | SequenceWriter:
-    if isinstance(target, SequenceTarget):  # pictures carry no timecode (DPX headers would: not written yet)
+    if isinstance(target, SequenceTarget):  # of the pictures, DPX carry a timecode (in their TV header)
         if info.has_audio or sound is not None:
             log.warning(
                 "%s: its audio is not written to the image sequence %s (pictures hold none)",
                 sound.path if sound is not None else info.path,
                 target.path,
             )
-        return SequenceWriter(target, spec, info.sequence.first if info.sequence is not None else None)
+        dpx = target.path.suffix.lower() == ".dpx"
+        return SequenceWriter(
+            target,
+            spec,
+            info.sequence.first if info.sequence is not None else None,
+            timecode=_output_timecode(info, settings, range_start_s) if dpx else None,
+            rate=info.rate,
+        )
     return ColorVideoWriter(
         target.partial,
         container_format=target.container_format,

@@ -7,6 +7,7 @@ sequence; an existing folder is replaced only with ``overwrite``). 16-bit RGB ke
 chroma is already fitted into each pixel's gamut, so nothing clips, and the rounding of 16-bit samples
 is far below half a step of the input's luma, so converting back gives the input's Y plane exactly.
 EXR's floats hold the same values, 0-1 with no transfer curve applied (as EXR input is read), unrounded.
+DPX pictures carry each frame's timecode in their TV header (the start timecode counted on).
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from __future__ import annotations
 import glob
 import os
 import shutil
+import struct
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import cast
 
@@ -27,6 +30,7 @@ from vidcolor.errors import OutputError, OutputExistsError
 from vidcolor.frames.frame import LumaFrame
 from vidcolor.frames.output import check_writable_folder, dead_partials
 from vidcolor.frames.sequence_in import PRINTF_NUMBER
+from vidcolor.frames.timecode import smpte, smpte_frame
 
 SEQUENCE_FORMATS = {".png": "png", ".tif": "tiff", ".tiff": "tiff", ".dpx": "dpx", ".exr": "exr"}
 # The TIFF Compression tag's value for Adobe deflate, which every reader opens (OpenCV's default, LZW, needs
@@ -114,8 +118,19 @@ class SequenceWriter:
     (``input_first``: its first number), with the input picture's own number, a range's too.
     """
 
-    def __init__(self, target: SequenceTarget, spec: YCbCrSpec, input_first: int | None = None) -> None:
+    def __init__(
+        self,
+        target: SequenceTarget,
+        spec: YCbCrSpec,
+        input_first: int | None = None,
+        *,
+        timecode: str | None = None,
+        rate: Fraction | None = None,
+    ) -> None:
         self._target = target
+        # DPX only: the first picture's timecode as a frame count, each later picture's counted on from it.
+        self._rate = rate or Fraction(24)
+        self._timecode_start = smpte_frame(timecode, self._rate) if timecode else None
         self._input_first = input_first
         self._spec = spec
         self._params = picture_params(target.path.suffix)
@@ -137,6 +152,9 @@ class SequenceWriter:
         samples = np.rint(rgb * 65535.0).astype(np.uint16)
         if suffix == ".dpx":  # OpenCV writes no DPX: FFmpeg's encoder, 16-bit RGB
             _write_picture(path, "dpx", av.VideoFrame.from_ndarray(np.ascontiguousarray(samples), format="rgb48le"))
+            if self._timecode_start is not None:
+                text = smpte(self._timecode_start + self.frames_written, self._rate)
+                path.write_bytes(with_timecode(path.read_bytes(), text, float(self._rate)))
         else:
             ok, encoded = cv2.imencode(path.suffix, cv2.cvtColor(samples, cv2.COLOR_RGB2BGR), self._params)
             if not ok:
@@ -166,3 +184,41 @@ def _write_picture(path: Path, codec: str, frame: av.VideoFrame) -> None:
                 out.mux(packet)
     except av.FFmpegError as exc:
         raise OutputError(f"{path}: the frame could not be encoded ({exc})") from exc
+
+
+# FFmpeg's DPX encoder writes the generic headers only (file, image, orientation: 1664 bytes); the film and TV
+# industry headers (256 + 128 bytes) that carry the frame rate and the timecode follow them.
+GENERIC_HEADER = 1664
+FILM_HEADER, TV_HEADER = 256, 128
+FILM_FRAME_RATE = 1724 - GENERIC_HEADER  # offsets inside the film header...
+TV_FRAME_RATE = 1940 - GENERIC_HEADER - FILM_HEADER  # ...and the TV header, whose first field is the timecode
+
+
+def with_timecode(dpx: bytes, timecode: str, rate: float) -> bytes:
+    """FFmpeg's DPX picture ``dpx`` with film and TV headers holding ``timecode`` (``HH:MM:SS:FF``, ``;`` before
+    the frames where drop-frame) and the frame ``rate``; every other field undefined (all ones), as DPX has it."""
+    order = ">" if dpx[:4] == b"SDPX" else "<"
+    (image_at,) = struct.unpack(order + "I", dpx[4:8])
+    if image_at != GENERIC_HEADER:
+        raise OutputError(f"the DPX encoder wrote a {image_at}-byte header; expected {GENERIC_HEADER}")
+    film = bytearray(b"\xff" * FILM_HEADER)
+    film[FILM_FRAME_RATE : FILM_FRAME_RATE + 4] = struct.pack(order + "f", rate)
+    tv = bytearray(b"\xff" * TV_HEADER)
+    tv[0:4] = struct.pack(order + "I", _smpte_bcd(timecode))
+    tv[TV_FRAME_RATE : TV_FRAME_RATE + 4] = struct.pack(order + "f", rate)
+    out = bytearray(dpx[:GENERIC_HEADER]) + film + tv + dpx[GENERIC_HEADER:]
+    out[4:8] = struct.pack(order + "I", GENERIC_HEADER + FILM_HEADER + TV_HEADER)  # where the image starts
+    out[16:20] = struct.pack(order + "I", len(out))  # the file's size
+    out[28:32] = struct.pack(order + "I", FILM_HEADER + TV_HEADER)  # the industry headers' size
+    return bytes(out)
+
+
+def _smpte_bcd(timecode: str) -> int:
+    """SMPTE 12M's packed form: hours, minutes, seconds, frames as BCD from the top byte down; bit 6 drop-frame."""
+    hours, minutes, seconds, frames = (int(part) for part in timecode.replace(";", ":").split(":"))
+
+    def bcd(value: int) -> int:
+        return ((value // 10) << 4) | (value % 10)
+
+    drop = (1 << 6) if ";" in timecode else 0
+    return (bcd(hours) << 24) | (bcd(minutes) << 16) | (bcd(seconds) << 8) | bcd(frames) | drop
