@@ -69,3 +69,23 @@ def test_killed_run_is_finished_by_a_rerun_exactly(long_clip: Path, reference: P
     with av.open(str(out)) as x, av.open(str(whole)) as y:
         for fa, fb in zip(x.decode(video=0), y.decode(video=0), strict=True):
             assert (fa.to_ndarray() == fb.to_ndarray()).all(), "chroma differs from an uninterrupted run"
+
+
+def test_a_killed_sequence_output_is_finished_by_a_rerun_with_the_same_files(
+    long_clip: Path, reference: Path, tmp_path: Path
+) -> None:
+    """Issue 20: pictures go into a hidden folder renamed as a whole; SIGKILL leaves that folder (nothing can
+    clean up), the re-run removes it and ends with exactly the files of an uninterrupted run."""
+    folder, cache = tmp_path / "frames", tmp_path / "cache"
+    command = _command(long_clip, reference, folder / "f_%04d.png", cache)[:-2]  # pictures: no --crf
+    killed = _start_and_signal(command, folder, signal.SIGKILL)
+    assert killed.returncode == -signal.SIGKILL and not folder.exists()  # no half sequence where it is expected
+    assert list(tmp_path.glob(".frames.*.partial"))
+    subprocess.run(command, check=True, capture_output=True)
+    assert not list(tmp_path.glob(".frames.*.partial")), "the re-run removes the dead run's hidden folder"
+    whole = tmp_path / "whole"
+    subprocess.run(_command(long_clip, reference, whole / "f_%04d.png", tmp_path / "fresh")[:-2], check=True,
+                   capture_output=True)  # fmt: skip
+    names = sorted(p.name for p in folder.iterdir())
+    assert names == sorted(p.name for p in whole.iterdir()) and len(names) == 240
+    assert all((folder / n).read_bytes() == (whole / n).read_bytes() for n in names)
