@@ -171,3 +171,29 @@ def test_an_interlaced_input_is_coloured_as_frames_and_keeps_its_field_order(
             assert frame.interlaced_frame == (out.suffix == ".mp4")  # x264 codes them as fields too
         assert all(np.array_equal(a, b) for a, b in zip(luma_planes(out), luma_planes(clip), strict=True))
         assert f"interlaced (field order {order}): coloured as frames (not deinterlaced)" in capsys.readouterr().err
+
+
+def test_lossless_is_ffv1_in_matroska_by_default_or_the_codec_coding_losslessly(
+    reference: Path, tmp_path: Path, capsys
+) -> None:
+    clip = make_video(tmp_path / "in.mp4", width=96, height=64, frames=4)
+    assert run([str(clip), "--style", str(reference), "--lossless", *FAST]) == 0
+    out = tmp_path / "in.colorized.mkv"  # the default output of a lossless run: the archive's master
+    assert _stream(out).name == "ffv1"
+    for path in (out, tmp_path / "x265.mkv"):
+        if path.name == "x265.mkv":
+            assert (
+                run([str(clip), "--style", str(reference), "--lossless", "--codec", "libx265", "-o", str(path), *FAST])
+                == 0
+            )
+        assert all(np.array_equal(a, b) for a, b in zip(luma_planes(path), luma_planes(clip), strict=True))
+    capsys.readouterr()
+    for extra, said in (
+        (["--codec", "prores"], "--lossless takes ffv1, libx264, libx265; prores is lossy"),
+        (["--crf", "20"], "--lossless and --crf 20 contradict each other"),
+    ):
+        assert (
+            run([str(clip), "--style", str(reference), "--lossless", *extra, "-o", str(tmp_path / "x.mov"), *FAST]) == 2
+        )
+        err = capsys.readouterr().err
+        assert said in err and err.count("\n") == 1, err

@@ -191,8 +191,8 @@ def colorize_video(
         )
         if asked != EncoderSettings():
             raise UsageError(
-                f"{output}: an image sequence has no video encoder; leave out --codec, --crf, --preset, --profile "
-                "and --timecode (DPX pictures take --timecode)"
+                f"{output}: an image sequence has no video encoder; leave out --codec, --crf, --preset, --profile, "
+                "--lossless and --timecode (DPX pictures take --timecode)"
             )
         if settings.encoder.timecode:
             smpte_frame(settings.encoder.timecode, info.rate or Fraction(25), setting="encoder.timecode")

@@ -126,6 +126,7 @@ def colorize(
     preset: Annotated[str, setting_option("encoder.preset")] = default_of("encoder.preset"),
     profile: Annotated[str, setting_option("encoder.profile")] = default_of("encoder.profile"),
     timecode: Annotated[str, setting_option("encoder.timecode")] = default_of("encoder.timecode"),
+    lossless: Annotated[bool, setting_option("encoder.lossless")] = default_of("encoder.lossless"),
     keyframe_interval: Annotated[int, setting_option("keyframe_interval")] = default_of("keyframe_interval"),
     work_size: Annotated[int, setting_option("work_size")] = default_of("work_size"),
     flow_preset: Annotated[str, setting_option("flow_options.preset")] = default_of("flow_options.preset"),

@@ -29,6 +29,8 @@ from vidcolor.options import check_fields, option
 # Delivery codecs (x264, x265), masters for editors (ProRes, DNxHR), the archive's lossless preservation
 # format (FFV1) and small access copies (SVT-AV1).
 CODECS = ("libx264", "libx265", "prores", "dnxhr", "ffv1", "svtav1")
+# The codecs that can write the input's luma and chroma unchanged (``--lossless``).
+LOSSLESS_CODECS = ("ffv1", "libx264", "libx265")
 PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
 PROFILES = {
     "prores": ("proxy", "lt", "standard", "hq", "4444", "4444xq"),
@@ -61,6 +63,11 @@ class EncoderSettings:
         "Start timecode of the output, HH:MM:SS:FF (default: the input's own, moved to a range's first frame).",
         flag="--timecode",
     )
+    lossless: bool = option(
+        False,
+        "Lossless output: FFV1 in .mkv (the default output then), or libx264/libx265 coding losslessly.",
+        flag="--lossless",
+    )
 
     def __post_init__(self) -> None:
         check_fields(self, "encoder.")
@@ -70,6 +77,10 @@ class EncoderSettings:
             raise SettingError(
                 "encoder.profile", f"{self.profile!r} is not a {self.codec} profile: {', '.join(PROFILES[self.codec])}"
             )
+        if self.lossless and self.codec not in LOSSLESS_CODECS:
+            raise SettingError("encoder.lossless", f"takes {', '.join(LOSSLESS_CODECS)}; {self.codec} is lossy")
+        if self.lossless and self.crf not in (0, 18):
+            raise SettingError("encoder.lossless", f"and {{0}} {self.crf} contradict each other", "encoder.crf")
 
 
 # The output suffixes each codec is written to (where players and editors expect it), the first the usual one.
@@ -93,9 +104,13 @@ MXF_DEFAULT_CODEC = "dnxhr"
 
 
 def for_container(settings: EncoderSettings, output: Path) -> EncoderSettings:
-    """The encoder settings for ``output``: an ``.mxf`` with the default codec is a DNxHR master."""
-    if output.suffix.lower() == ".mxf" and settings.codec == "libx264":
+    """The encoder settings for ``output``: an ``.mxf`` with the default codec is a DNxHR master; a lossless
+    ``.mkv`` with the default codec is FFV1 (the archive's preservation master)."""
+    suffix = output.suffix.lower()
+    if suffix == ".mxf" and settings.codec == "libx264":
         return dataclasses.replace(settings, codec=MXF_DEFAULT_CODEC)
+    if suffix == ".mkv" and settings.lossless and settings.codec == "libx264":
+        return dataclasses.replace(settings, codec="ffv1")
     return settings
 
 
@@ -122,7 +137,10 @@ def check_container(settings: EncoderSettings, output: Path) -> None:
 
 
 def default_for_codec(path: Path, settings: EncoderSettings) -> Path:
-    """A default output name with the codec's usual type (``NAME.colorized.mov`` for ProRes)."""
+    """A default output name with the codec's usual type (``NAME.colorized.mov`` for ProRes, ``.mkv`` for a
+    lossless run with the default codec: FFV1)."""
+    if settings.lossless and settings.codec == "libx264":
+        return path.with_suffix(".mkv")
     allowed = CONTAINERS_OF[settings.codec]
     return path if path.suffix.lower() in allowed else path.with_suffix(allowed[0])
 
@@ -148,11 +166,14 @@ def codec_setup(settings: EncoderSettings, width: int, height: int, bit_depth: i
     even = width % 2 == 0 and height % 2 == 0
     if codec in ("libx264", "libx265"):
         # --crf 0 means lossless, but x264's CRF scale shifts at 10 bits (0 is not lossless there): qp 0 is.
-        quality = {"qp": "0"} if settings.crf == 0 else {"crf": str(settings.crf)}
+        lossless = settings.crf == 0 or settings.lossless
+        quality = {"qp": "0"} if lossless else {"crf": str(settings.crf)}
         options = {**quality, "preset": settings.preset}
-        if codec == "libx265":
-            options["x265-params"] = "log-level=error"
+        if codec == "libx265":  # x265's qp 0 is not lossless: its lossless mode is
+            options["x265-params"] = "log-level=error" + (":lossless=1" if settings.lossless else "")
         depth = 8 if bit_depth == 8 else 10  # the depths these builds of x264 and x265 are used at; deeper rounds
+        if settings.lossless and bit_depth > depth:
+            raise EncodeError(f"--lossless: {codec} keeps at most 10 bits; this video has {bit_depth} (use ffv1)")
         return CodecSetup(codec, choose_pix_fmt(width, height, depth), depth, options)
     if codec == "ffv1":
         # As archives configure it (FFV1 version 3, every frame a keyframe, slices with CRCs), at the input's depth
