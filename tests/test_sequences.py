@@ -91,6 +91,8 @@ def test_bad_sequence_outputs_are_one_line(reference: Path, tmp_path: Path, caps
         (["-o", str(tmp_path / "s" / "f_%04d.png"), "--codec", "prores"], 2, "an image sequence has no video encoder"),
         (["-o", str(tmp_path / "notes.txt" / "f_%04d.png")], 3, "is a file, not a folder"),
         (["-o", str(tmp_path / "f_%04d.png")], 3, "holds the input; choose another folder"),
+        (["-o", str(tmp_path / "s" / "frame.tiff")], 3, "an image sequence's name needs one %d for the frame number"),
+        (["-o", str(tmp_path / "s" / "f_%d_%d.png")], 3, "(2 in f_%d_%d.png)"),
     ]
     (tmp_path / "notes.txt").write_text("x")
     for args, code, said in cases:

@@ -45,6 +45,7 @@ from vidcolor.frames.remux import check_mxf_audio
 from vidcolor.frames.sequence import (
     SequenceTarget,
     SequenceWriter,
+    check_picture_name,
     check_sequence_output,
     is_sequence,
 )
@@ -184,6 +185,7 @@ def colorize_video(
         references = References.read(render_parts(plan).sources, spec.matrix)
     output = requested_output(output_path, default_for_codec(default_output_path(input_path), settings.encoder))
     target: OutputTarget | SequenceTarget
+    check_picture_name(output)
     if is_sequence(output):
         # DPX pictures carry a timecode; no picture has an encoder's settings.
         asked = (

@@ -48,6 +48,18 @@ def picture_params(suffix: str) -> list[int]:
     return []
 
 
+def check_picture_name(path: Path) -> None:
+    """:class:`OutputError` for an output of a picture type that is not a sequence's pattern (no ``%d``, or
+    several): a video is written as numbered pictures, never as one."""
+    suffix = path.suffix.lower()
+    if suffix in SEQUENCE_FORMATS and not is_sequence(path):
+        found = len(PRINTF_NUMBER.findall(path.name))
+        raise OutputError(
+            f"{path}: an image sequence's name needs one %d for the frame number, as {path.parent / ('frame_%06d' + suffix)}"
+            f" ({found or 'none'} in {path.name})"
+        )
+
+
 def is_sequence(path: Path) -> bool:
     """Whether ``path`` names an image sequence: a picture type and one ``%d`` (``%06d``) in its name."""
     return path.suffix.lower() in SEQUENCE_FORMATS and len(PRINTF_NUMBER.findall(path.name)) == 1
