@@ -76,7 +76,8 @@ ALLOWED = {
         "stages",
     },
     "studio": {
-        "cache", "colour", "errors", "frames", "pipeline", "places", "plan", "preview", "segment", "settings", "stages",
+        "cache", "colour", "errors", "film", "frames", "pipeline", "places", "plan", "preview", "segment", "settings",
+        "stages",
     },
     "__init__": {"errors", "frames", "photos", "pipeline", "preview", "settings"},
     "__main__": {"cli"},

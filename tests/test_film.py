@@ -127,12 +127,21 @@ def test_segments_of_another_run_are_not_resumed(reel: Path, refs: list[Path], t
     assert len(_planes(out)) == 36 and not folder.exists()
 
 
-def test_the_cli_renders_with_jobs(reel: Path, refs: list[Path], serial: Path, tmp_path: Path) -> None:
+def test_the_cli_renders_with_jobs(reel: Path, refs: list[Path], serial: Path, tmp_path: Path, capsys) -> None:
     out = tmp_path / "cli.mp4"
-    args = [str(reel), "-o", str(out), "--jobs", "2", "--segmenter", "whole", "--no-cache", "--crf", "0", "-q"]
+    args = [str(reel), "-o", str(out), "--jobs", "2", "--segmenter", "whole", "--no-cache", "--crf", "0"]
     args += ["--keyframe-interval", "5", *[a for r in refs for a in ("--style", str(r))]]
     assert run(args) == 0
     assert_same_film(serial, out)
+    assert "reel.mp4: segments 2/2" in capsys.readouterr().err  # the progress says the segments (a log: lines)
+
+
+def test_the_segments_state_follows_the_render(reel: Path, refs: list[Path], tmp_path: Path) -> None:
+    states = []
+    colorize_video(reel, refs, tmp_path / "s.mp4", LOSSLESS, jobs=2, on_segments=states.append)
+    assert states and states[-1].done == states[-1].total == 2 and states[-1].in_flight == ()
+    assert any(s.in_flight for s in states) and all(s.done <= s.total for s in states)
+    assert [s.done for s in states] == sorted(s.done for s in states)  # only ever forward
 
 
 def test_a_range_is_rendered_as_one_job_and_says_so(

@@ -174,6 +174,17 @@ def test_preview_and_render_run_as_jobs_with_events_and_a_second_is_409(
     assert client.get("/api/files/output").content == studio.output.read_bytes()
 
 
+def test_a_shot_parallel_render_says_its_segments_in_its_events(client: TestClient, studio: Studio) -> None:
+    studio.workers = 2  # vidcolor studio --jobs 2
+    assert client.post("/api/render", json={"overwrite": True}).status_code == 202
+    job = _wait(studio)
+    assert job["state"] == "done", job
+    assert job["segments"]["done"] == job["segments"]["total"] >= 2 and job["segments"]["in_flight"] == []
+    seen = [e["segments"] for _, e in studio.jobs.events_since(0) if e["type"] == "segments"]
+    assert any(s["in_flight"] for s in seen)  # the workers' segments while they ran
+    assert job["result"]["frames"] == 36
+
+
 def test_a_cancelled_render_leaves_no_output_and_no_temp_files(client: TestClient, studio: Studio) -> None:
     import vidcolor.studio.jobs as jobs_module
 

@@ -27,7 +27,7 @@ from vidcolor.colour import YCbCrSpec, ycbcr_to_rgb
 from vidcolor.colouring import Colouring, full_chroma, plane_chroma, spec_of
 from vidcolor.errors import InputError, OutputError, SettingError, UsageError, check_readable_file
 from vidcolor.film.executors import EXECUTORS
-from vidcolor.film.render import render_film
+from vidcolor.film.render import SegmentsCallback, render_film
 from vidcolor.frames.audio_file import AudioFile, check_audio_length, read_audio_file
 from vidcolor.frames.decode import DecodeStats
 from vidcolor.frames.encode import (
@@ -130,6 +130,7 @@ def colorize_video(
     jobs: int = 1,
     executor: str = "local",
     address: str | None = None,
+    on_segments: SegmentsCallback | None = None,
 ) -> ColorizeResult:
     """Colorize ``input_path`` after the colour reference(s) ``style_path``; write ``output_path``.
 
@@ -156,6 +157,7 @@ def colorize_video(
     shot-parallel (see :mod:`vidcolor.film`): segments of whole shots coloured by ``jobs`` workers (processes of
     this machine, or Ray tasks on the cluster at ``address``), joined as packets; at ``--crf 0`` the output
     is the single run's frame for frame, and an interrupted render resumes from its finished segments.
+    ``on_segments`` is then called with the segments' state (finished, in all, in flight) as it changes.
 
     Raises:
         VidcolorError subclasses with a one-line message naming the file and the problem.
@@ -219,7 +221,8 @@ def colorize_video(
         log.warning(line)
     if _shot_parallel(jobs, executor, settings, target, debug_dir, on_frame, (colorizer, segmenter, flow)):
         return _render_film(input_path, info, content, plan, settings, target, sound, fit_audio, started,
-                            jobs=jobs, executor=executor, address=address, progress=progress)  # fmt: skip
+                            jobs=jobs, executor=executor, address=address, progress=progress,
+                            on_segments=on_segments)  # fmt: skip
     stages = build_stages(settings, segmenter=segmenter, colorizer=colorizer, flow=flow)
     inspect = _overlay_writer(debug_dir, (info.width, info.height)) if debug_dir is not None else None
     colouring = Colouring.build(info, content, plan, references, settings, stages, inspect)
@@ -342,6 +345,7 @@ def _render_film(
     executor: str,
     address: str | None,
     progress: ProgressCallback | None,
+    on_segments: SegmentsCallback | None,
 ) -> ColorizeResult:
     """The film rendered by workers, segment by segment, and joined (see :mod:`vidcolor.film`)."""
     assert isinstance(target, OutputTarget)  # _shot_parallel said so
@@ -355,7 +359,8 @@ def _render_film(
 
     try:
         film = render_film(input_path, content, plan, settings, target, open_output, shift_s, jobs=jobs,
-                           executor=executor, address=address, progress=progress)  # fmt: skip
+                           executor=executor, address=address, progress=progress,
+                           on_segments=on_segments)  # fmt: skip
     except BaseException as exc:
         if _out_of_space(exc):
             raise OutputError(f"{target.path}: no space left on the device of {target.path.parent}") from exc

@@ -188,6 +188,7 @@ def colorize(
                 jobs=jobs,
                 executor=executor,
                 address=ray_address,
+                on_segments=getattr(progress, "segments", None),  # the bar shows them (cli.progress)
             ),
         )
     if not quiet:

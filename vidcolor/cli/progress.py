@@ -13,6 +13,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
+from vidcolor.film import SegmentsState
+
 # Without a terminal, a line at every this much of the run (or this often when the total is unknown).
 LOG_EVERY_PERCENT = 5
 LOG_EVERY_SECONDS = 30.0
@@ -82,6 +84,7 @@ class FrameProgress:
         self._started = False
         self._logged_percent = -LOG_EVERY_PERCENT
         self._logged_at = self._rate.started
+        self._segments_done = -1
 
     def __enter__(self) -> FrameProgress:
         return self
@@ -99,6 +102,17 @@ class FrameProgress:
             self._progress.start()
             self._started = True
         self._progress.update(self._task, completed=done, total=total)
+
+    def segments(self, state: SegmentsState) -> None:
+        """A shot-parallel render's segments beside the frames: on a terminal in the bar's label, in a log a
+        line as each finishes."""
+        working = f"; on {', '.join(map(str, state.in_flight))}" if state.in_flight else ""
+        text = f"segments {state.done}/{state.total}{working}"
+        if self._terminal:
+            self._progress.update(self._task, description=f"{self._label}  {text}")
+        elif state.done != self._segments_done:
+            self._segments_done = state.done
+            self._console.print(f"vidcolor: {self._label}: {text}", highlight=False, soft_wrap=True)
 
     def _log_line(self, done: int, total: int | None) -> None:
         """A plain line every few percent (or every half minute without a total): logs of long runs."""

@@ -10,6 +10,7 @@ import typer
 from vidcolor.cli.colorize_command import SETTING_PATHS, with_settings_options
 from vidcolor.cli.common import PLAN_OPTION, app, configure_logging, err_console, interruptible
 from vidcolor.cli.shots import read_plan_option, settings_with_plan
+from vidcolor.errors import UsageError
 from vidcolor.frames.timecode import FrameRange
 from vidcolor.plan import default_plan_path
 
@@ -25,6 +26,10 @@ def studio(
         str, typer.Option(help="Where to listen; anywhere but 127.0.0.1 still needs the token.")
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on; 0 picks a free one.")] = 0,
+    jobs: Annotated[
+        int,
+        typer.Option(help="Workers of the render, shot-parallel as colorize --jobs (0: as many as fit)."),
+    ] = 1,
     no_browser: Annotated[
         bool, typer.Option("--no-browser", help="Do not open a browser (print the address only).")
     ] = False,
@@ -46,7 +51,9 @@ def studio(
     with interruptible(
         None, "the studio stopped; any render or preview it was running was cancelled, leaving no partial file"
     ):
-        opened = Studio(input, list(style or []), settings, plan=base)
+        if jobs < 0:
+            raise UsageError(f"--jobs {jobs}: give a number of workers, or 0 for as many as fit")
+        opened = Studio(input, list(style or []), settings, plan=base, workers=jobs)
         serve(
             opened,
             host=host,

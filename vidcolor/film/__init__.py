@@ -2,7 +2,14 @@
 Ray tasks), joined as encoded packets, resumable by segment. ``colorize_video(..., jobs=N)`` is the entry."""
 
 from vidcolor.film.executors import EXECUTORS, SegmentExecutor
-from vidcolor.film.render import FilmRender, SegmentFailed, render_film, segments_folder
+from vidcolor.film.render import (
+    FilmRender,
+    SegmentFailed,
+    SegmentsCallback,
+    SegmentsState,
+    render_film,
+    segments_folder,
+)
 from vidcolor.film.segments import Segment, split_segments
 
 __all__ = [
@@ -11,6 +18,8 @@ __all__ = [
     "Segment",
     "SegmentExecutor",
     "SegmentFailed",
+    "SegmentsCallback",
+    "SegmentsState",
     "render_film",
     "segments_folder",
     "split_segments",

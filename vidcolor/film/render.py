@@ -43,8 +43,27 @@ log = logging.getLogger("vidcolor")
 POLL_S = 0.5  # how often the driver looks at the workers' progress
 
 ProgressCallback = Callable[[int, int | None], None]
-SegmentCallback = Callable[[SegmentOutcome, int, int], None]
-"""Called with (outcome, segments finished so far, segments in all) as each segment finishes."""
+
+
+@dataclass(frozen=True)
+class SegmentsState:
+    """Where a shot-parallel render is, segment by segment (for progress beside the frames).
+
+    Attributes:
+        done: segments finished (those kept from an interrupted run too); ``total``: segments in all.
+        in_flight: the numbers of the segments (from 1) the workers are on now; a shot's keyframe pass
+            counts as its first piece's.
+        kept: segments kept from an interrupted run.
+    """
+
+    done: int
+    total: int
+    in_flight: tuple[int, ...]
+    kept: int = 0
+
+
+SegmentsCallback = Callable[[SegmentsState], None]
+"""Called with the segments' state whenever it changes (a segment started or finished)."""
 
 
 class SegmentFailed(VidcolorError):
@@ -92,7 +111,7 @@ def render_film(
     executor: str = "local",
     address: str | None = None,
     progress: ProgressCallback | None = None,
-    on_segment: SegmentCallback | None = None,
+    on_segments: SegmentsCallback | None = None,
 ) -> FilmRender:
     """Render ``plan`` of ``input_path`` into ``target`` with ``jobs`` workers of ``executor`` (see the module).
 
@@ -120,13 +139,13 @@ def render_film(
                 log.info("%s: %d of %d segments kept from an interrupted run", target.path, result.resumed,
                          len(segments))  # fmt: skip
             tasks = _tasks(like, plan, to_do, manifest, trusted=None)
-            solved = _run(pool, tasks, manifest, folder, result, plan.input.frames, progress, on_segment)
+            solved = _run(pool, tasks, manifest, folder, result, plan.input.frames, progress, on_segments)
             stale = _stale(manifest, segments, to_do)
             if stale:  # coloured by other stages (a weight file changed since): their colours would not match
                 log.info("%s: %d kept segments were coloured with other stages; rendering them again", target.path,
                          len(stale))  # fmt: skip
                 tasks = _tasks(like, plan, stale, manifest, trusted=solved)  # kept passes had the other stages
-                _run(pool, tasks, manifest, folder, result, plan.input.frames, progress, on_segment)
+                _run(pool, tasks, manifest, folder, result, plan.input.frames, progress, on_segments)
         except BaseException:
             pool.shutdown(cancel=True)
             _say_kept(folder, target)
@@ -232,7 +251,7 @@ def _run(
     result: FilmRender,
     total_frames: int,
     progress: ProgressCallback | None,
-    on_segment: SegmentCallback | None,
+    on_segments: SegmentsCallback | None,
 ) -> set[int]:
     """Run ``tasks`` on ``pool``, ``pool.capacity`` at a time, recording each as it finishes; a piece of a
     shot waits for its shot's keyframe pass. Returns the shots whose passes it ran."""
@@ -240,6 +259,7 @@ def _run(
     queue = list(tasks)
     pending: dict[cf.Future[SegmentOutcome], SegmentTask] = {}
     finished = len(manifest.done)
+    said: SegmentsState | None = None
     while queue or pending:
         while len(pending) < pool.capacity:
             ready = next((t for t in queue if t.keyframe_pass or not t.segment.is_piece
@@ -281,8 +301,11 @@ def _run(
             log.info("segment %d of %d (frames %d-%d): %d frames in %.1f s", task.segment.number,
                      len(manifest.segments), task.segment.first, task.segment.last, outcome.frames,
                      outcome.seconds)  # fmt: skip
-            if on_segment is not None:
-                on_segment(outcome, finished, len(manifest.segments))
+        state = SegmentsState(finished, len(manifest.segments), tuple(sorted({t.segment.number for t in pending.values()})),
+                              result.resumed)  # fmt: skip
+        if on_segments is not None and state != said:
+            on_segments(state)
+            said = state
         if progress is not None:
             done_frames = sum(e.frames for e in manifest.segments.values() if e.done)
             progress(done_frames + sum(_noted(t) for t in pending.values()), total_frames)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vidcolor.errors import VidcolorError
+from vidcolor.film import SegmentsState
 
 log = logging.getLogger("vidcolor")
 
@@ -45,6 +46,7 @@ class Job:
     state: str = "running"  # running, done, failed, cancelled
     result: dict[str, Any] = field(default_factory=dict)
     error: str = ""
+    segments: dict[str, Any] | None = None  # a shot-parallel render's: done, total, in_flight, kept
 
     def summary(self) -> dict[str, Any]:
         elapsed = time.monotonic() - self.started
@@ -60,6 +62,7 @@ class Job:
             "elapsed_s": round(elapsed, 1),
             "result": self.result,
             "error": self.error,
+            "segments": self.segments,
         }
 
 
@@ -96,6 +99,15 @@ class JobRunner:
     def last_event(self) -> int:
         with self._lock:
             return self._sequence
+
+    def note_segments(self, state: SegmentsState) -> None:
+        """A shot-parallel render's segments changed (one started or finished): a ``segments`` event."""
+        job = self.job
+        if job is None:
+            return
+        job.segments = {"done": state.done, "total": state.total, "in_flight": list(state.in_flight),
+                        "kept": state.kept}  # fmt: skip
+        self.publish({"type": "segments", **job.summary()})
 
     def start(self, kind: str, work: Work) -> Job:
         """Run ``work(progress)`` in a thread; :class:`Busy` while another job runs."""

@@ -63,6 +63,8 @@ class Studio:
         plan: a plan to start from (``--plan``): its cuts, overrides, hints and references are kept.
         folder: where the studio keeps its uploads, hint pictures, thumbnails and previews; default a
             folder of the cache named by the film's content.
+        workers: the render's shot-parallel workers (``--jobs``; 1: one process, 0: as many as fit); its
+            events then say the segments finished and in flight.
     """
 
     def __init__(
@@ -73,8 +75,10 @@ class Studio:
         *,
         plan: Plan | None = None,
         folder: str | os.PathLike[str] | None = None,
+        workers: int = 1,
     ) -> None:
         self.input = Path(input_path).resolve()
+        self.workers = workers
         self.settings = settings or Settings()
         self.info = probe(self.input, self.settings.sequence)
         self.spec = YCbCrSpec(matrix=self.info.matrix, bit_depth=self.info.bit_depth, full_range=self.info.full_range)
@@ -302,7 +306,8 @@ class Studio:
 
         def work(progress: Progress) -> dict[str, Any]:
             result = colorize_video(self.input, (), self.output, self.settings, overwrite=overwrite,
-                                    progress=progress, plan=plan)  # fmt: skip
+                                    progress=progress, plan=plan, jobs=self.workers,
+                                    on_segments=self.jobs.note_segments)  # fmt: skip
             return {"output": str(result.output), "plan_file": str(plan_file), "frames": result.frames,
                     "seconds": round(result.seconds, 2)}  # fmt: skip
 

@@ -183,7 +183,9 @@ function showJob(job) {
   $("progress").max = total || 1;
   $("progress").value = job.frames;
   const eta = job.eta_s != null ? `, ETA ${job.eta_s.toFixed(0)} s` : "";
-  $("job-text").textContent = `${job.kind} ${job.state}: ${job.frames}${total ? "/" + total : ""} frames, ${job.fps} fps${eta}`;
+  const seg = job.segments;
+  const segments = seg ? `; segments ${seg.done}/${seg.total}` + (seg.in_flight.length ? `, on ${seg.in_flight.join(", ")}` : "") : "";
+  $("job-text").textContent = `${job.kind} ${job.state}: ${job.frames}${total ? "/" + total : ""} frames, ${job.fps} fps${eta}${segments}`;
   const running = job.state === "running";
   $("cancel").disabled = !running;
   $("render").disabled = running;
@@ -192,7 +194,7 @@ function showJob(job) {
 
 function listen() {
   const events = new EventSource("/api/events");
-  for (const type of ["started", "progress", "cancelled"]) events.addEventListener(type, (e) => showJob(JSON.parse(e.data)));
+  for (const type of ["started", "progress", "segments", "cancelled"]) events.addEventListener(type, (e) => showJob(JSON.parse(e.data)));
   events.addEventListener("failed", (e) => { const job = JSON.parse(e.data); showJob(job); say(`${job.kind} failed: ${job.error}`, true); });
   events.addEventListener("done", (e) => {
     const job = JSON.parse(e.data);
