@@ -9,9 +9,10 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from tests.media import luma_planes, make_video
+from tests.media import luma_planes, make_video, moving_pattern
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="POSIX signals")
 
@@ -89,3 +90,52 @@ def test_a_killed_sequence_output_is_finished_by_a_rerun_with_the_same_files(
     names = sorted(p.name for p in folder.iterdir())
     assert names == sorted(p.name for p in whole.iterdir()) and len(names) == 240
     assert all((folder / n).read_bytes() == (whole / n).read_bytes() for n in names)
+
+
+def _six_shots(index: int, width: int, height: int) -> np.ndarray:
+    """Six shots of 40 frames: the test pattern, each shot its own brightness and speed."""
+    shot, frame = divmod(index, 40)
+    luma = moving_pattern(frame * (shot + 1), width, height).astype(np.int16) + (shot % 3) * 25 - 25
+    return np.clip(luma, 16, 235).astype(np.uint8)
+
+
+def test_a_killed_shot_parallel_render_resumes_from_its_segments_and_equals_the_whole(
+    reference: Path, tmp_path: Path
+) -> None:
+    """Issue 21: the whole process group (driver and workers) killed after a segment is finished, as a crash
+    kills it; the same command renders only what is left and gives the uninterrupted render, frame for frame."""
+    import json
+
+    clip = make_video(tmp_path / "six.mp4", width=160, height=96, frames=240, luma_of=_six_shots)
+    out = tmp_path / "out.mp4"
+    command = [*_command(clip, reference, out, tmp_path / "cache"), "--jobs", "2"]
+    manifest = tmp_path / ".out.mp4.segments" / "segments.json"
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 120
+
+    def finished() -> int:
+        try:
+            return sum(s["done"] for s in json.loads(manifest.read_text())["segments"])
+        except (OSError, ValueError, KeyError):
+            return 0
+
+    while finished() == 0:
+        assert proc.poll() is None, f"ended before it could be killed: {proc.communicate()}"
+        assert time.monotonic() < deadline, "no segment was finished"
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.communicate(timeout=60)
+    kept = finished()
+    total = len(json.loads(manifest.read_text())["segments"])
+    assert not out.exists() and 0 < kept < total, (kept, total)
+    again = subprocess.run([*(a for a in command if a != "-q"), "-v"], check=True, capture_output=True, text=True)
+    assert f"{kept} of {total} segments kept from an interrupted run" in again.stderr
+    whole = tmp_path / "whole.mp4"
+    subprocess.run(
+        [*_command(clip, reference, whole, tmp_path / "fresh"), "--jobs", "2"], check=True, capture_output=True
+    )
+    import av
+
+    with av.open(str(out)) as x, av.open(str(whole)) as y:
+        for fa, fb in zip(x.decode(video=0), y.decode(video=0), strict=True):
+            assert (fa.to_ndarray() == fb.to_ndarray()).all(), "differs from an uninterrupted render"
