@@ -84,7 +84,12 @@ def test_an_svtav1_access_copy_and_odd_sizes(reference: Path, tmp_path: Path, ca
     assert "Svt[info]" not in capsys.readouterr().err
     odd = make_video(tmp_path / "odd.mkv", width=65, height=47, frames=3, pix_fmt="yuv444p")
     assert run([str(odd), "--style", str(reference), "--codec", "svtav1", "-o", str(tmp_path / "o.mkv"), *FAST]) != 0
-    assert "svtav1 needs even frame sides; this video is 65x47" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "odd.mkv: svtav1 needs even frame sides; this video is 65x47" in err and "planning" not in err
+    # Said before any work, naming the input: a size the encoder cannot take.
+    dnxhr = ["--codec", "dnxhr", "--profile", "444", "-o", str(tmp_path / "o.mov")]
+    assert run([str(odd), "--style", str(reference), *dnxhr, *FAST]) == 4
+    assert "odd.mkv: dnxhr needs frames of at least 256x120; this video is 65x47" in capsys.readouterr().err
     assert run([str(odd), "--style", str(reference), "--codec", "ffv1", "-o", str(tmp_path / "o.mkv"), *FAST]) == 0
     assert all(np.array_equal(a, b) for a, b in zip(luma_planes(tmp_path / "o.mkv"), luma_planes(odd), strict=True))
 

@@ -25,7 +25,7 @@ import numpy as np
 
 from vidcolor.colour import YCbCrSpec, ycbcr_to_rgb
 from vidcolor.colouring import Colouring, full_chroma, plane_chroma, spec_of
-from vidcolor.errors import InputError, OutputError, SettingError, UsageError, check_readable_file
+from vidcolor.errors import EncodeError, InputError, OutputError, SettingError, UsageError, check_readable_file
 from vidcolor.film.executors import EXECUTORS
 from vidcolor.film.render import SegmentsCallback, render_film
 from vidcolor.frames.audio_file import AudioFile, check_audio_length, read_audio_file
@@ -35,6 +35,7 @@ from vidcolor.frames.encode import (
     EncoderSettings,
     check_container,
     check_rate,
+    codec_setup,
     default_for_codec,
     for_container,
 )
@@ -204,10 +205,15 @@ def colorize_video(
     else:
         target = check_output(output, input_path, overwrite=overwrite)
         if (encoder := for_container(settings.encoder, target.path)) != settings.encoder:
-            log.debug("%s: an MXF master, written as %s (libx264 cannot go into MXF)", target.path, encoder.codec)
+            why = "an MXF master's" if target.container_format == "mxf" else "a lossless Matroska master's"
+            log.debug("%s: written as %s, %s default codec", target.path, encoder.codec, why)
             settings = dataclasses.replace(settings, encoder=encoder)
         check_container(settings.encoder, target.path)
         check_rate(target.path, info.rate)
+        try:  # the encoder's refusals (a size or depth it cannot take), before any work
+            codec_setup(settings.encoder, info.width, info.height, info.bit_depth)
+        except EncodeError as exc:
+            raise EncodeError(f"{input_path}: {exc}") from exc
         if target.container_format == "mxf" and (sound is not None or info.has_audio):
             check_mxf_audio(sound.path if sound is not None else input_path)
         if settings.encoder.timecode:  # checked before any work, against the input's rate

@@ -99,6 +99,7 @@ MXF_RATES = tuple(
     Fraction(r) for r in ("24000/1001", "24", "25", "30000/1001", "30", "48000/1001", "48", "50", "60000/1001", "60",
                           "100", "120000/1001", "120")
 )  # fmt: skip
+DNXHR_MIN = (256, 120)
 # What an MXF master is written with when no codec is asked for (libx264, the default, cannot go into MXF).
 MXF_DEFAULT_CODEC = "dnxhr"
 
@@ -194,6 +195,11 @@ def codec_setup(settings: EncoderSettings, width: int, height: int, bit_depth: i
     if codec == "prores":
         pix_fmt = "yuv444p10le" if full_chroma else "yuv422p10le"
         return CodecSetup("prores_ks", pix_fmt, 10, {"profile": _PRORES_PROFILE[profile], "vendor": "apl0"})
+    if width < DNXHR_MIN[0] or height < DNXHR_MIN[1]:  # FFmpeg's DNxHR encoder refuses smaller frames
+        raise EncodeError(
+            f"dnxhr needs frames of at least {DNXHR_MIN[0]}x{DNXHR_MIN[1]}; this video is {width}x{height} "
+            "(use prores or ffv1)"
+        )
     depth = 8 if profile in ("lb", "sq", "hq") else 10
     pix_fmt = ("yuv444p" if full_chroma else "yuv422p") + ("10le" if depth == 10 else "")
     return CodecSetup("dnxhd", pix_fmt, depth, {"profile": f"dnxhr_{profile}"})
