@@ -234,8 +234,8 @@ def test_a_scan_and_its_wav_become_an_mxf_master_dnxhr_by_default(reference: Pat
     assert len(luma_planes(out)) == 12
     np.testing.assert_array_equal(_samples(out), _samples(wav))  # every sample, as it was
     # What MXF cannot hold is one line before any work, and nothing is left behind.
-    aac = make_video(tmp_path / "talk.mp4", width=64, height=48, frames=6)
-    slow = make_video(tmp_path / "slow.mkv", width=64, height=48, frames=6, rate=Fraction(15), tones=())
+    aac = make_video(tmp_path / "talk.mp4", width=256, height=144, frames=6)
+    slow = make_video(tmp_path / "slow.mkv", width=256, height=144, frames=6, rate=Fraction(15), tones=())
     capsys.readouterr()
     for clip, code, said in (
         (aac, 4, "MXF holds only 48 kHz PCM audio (16 or 24 bit), not its aac at 48000 Hz; choose .mov"),
