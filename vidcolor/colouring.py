@@ -39,11 +39,6 @@ from vidcolor.temporal.windows import Window, keyframes_of_shot, windows
 log = logging.getLogger("vidcolor")
 
 
-def spec_of(info: VideoInfo) -> YCbCrSpec:
-    """How the input's samples map to unit luma and chroma (its matrix, depth and range)."""
-    return YCbCrSpec(matrix=info.matrix, bit_depth=info.bit_depth, full_range=info.full_range)
-
-
 # Frames read (and their flows started) ahead of the one being coloured: about a window, so that the next
 # window's flows are computed while this one is carried and blended (each frame ahead holds ~2 work-size
 # flows and its work images: ~3.5 MB at the default work size).
@@ -90,7 +85,7 @@ class Colouring:
         """The colouring of ``plan`` (made for ``info``, whose content key is ``content``) with the run's
         ``references`` as read (not yet segmented) and ``stages``; ``shot_keyframes``: a piece of a shot, or
         its keyframe pass (see :class:`ShotKeyframes`)."""
-        spec = spec_of(info)
+        spec = info.spec
         parts = render_parts(plan)
         automatic = build_automatic(settings, spec.matrix) if plan.automatic else None
         work_h, work_w = work_size(info.height, info.width, settings.work_size)

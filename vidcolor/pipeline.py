@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 from vidcolor.colour import YCbCrSpec, ycbcr_to_rgb
-from vidcolor.colouring import Colouring, full_chroma, plane_chroma, spec_of
+from vidcolor.colouring import Colouring, full_chroma, plane_chroma
 from vidcolor.errors import EncodeError, InputError, OutputError, SettingError, UsageError, check_readable_file
 from vidcolor.film.executors import EXECUTORS
 from vidcolor.film.render import SegmentsCallback, render_film
@@ -171,7 +171,7 @@ def colorize_video(
     EXECUTORS.check(executor)
     input_path = Path(input_path)
     info = probe(input_path, settings.sequence)
-    spec = spec_of(info)
+    spec = info.spec
     _say_what_is_assumed(info, spec.matrix)
     content = content_key(info)
     sound = _audio_for(info, settings, Path(audio), fit_audio) if audio is not None else None
@@ -356,7 +356,7 @@ def _render_film(
     """The film rendered by workers, segment by segment, and joined (see :mod:`vidcolor.film`)."""
     assert isinstance(target, OutputTarget)  # _shot_parallel said so
     shift_s = max(info.start_s, 0.0)
-    spec = spec_of(info)
+    spec = info.spec
     writers: list[ColorVideoWriter | SequenceWriter] = []
 
     def open_output() -> ColorVideoWriter:

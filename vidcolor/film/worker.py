@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vidcolor.colouring import Colouring, ShotKeyframes, plane_chroma, spec_of
+from vidcolor.colouring import Colouring, ShotKeyframes, plane_chroma
 from vidcolor.errors import InputError, VidcolorError
 from vidcolor.film.segments import Segment
 from vidcolor.frames.decode import DecodeStats
@@ -91,7 +91,7 @@ def render_segment(task: SegmentTask) -> SegmentOutcome:
 def _render(task: SegmentTask, started: float) -> SegmentOutcome:
     settings, segment = task.settings, task.segment
     info = probe(task.input, settings.sequence)
-    spec = spec_of(info)
+    spec = info.spec
     references = References.read(render_parts(task.plan).sources, spec.matrix)
     colouring = Colouring.build(
         info, task.content, task.plan, references, settings, stages_for(settings), shot_keyframes=task.shot_keyframes

@@ -10,7 +10,7 @@ from pathlib import Path
 import av
 
 from vidcolor.cache import fingerprint
-from vidcolor.colour import matrix_for_height
+from vidcolor.colour import YCbCrSpec, matrix_for_height
 from vidcolor.errors import InputError, check_readable_file
 from vidcolor.frames.sequence_in import (
     ImageSequence,
@@ -87,6 +87,11 @@ class VideoInfo:
     def matrix(self) -> str:
         """The YCbCr matrix its samples are in (see :meth:`ColourTags.matrix_name`)."""
         return self.colour.matrix_name(self.height)
+
+    @property
+    def spec(self) -> YCbCrSpec:
+        """How its samples map to unit luma and chroma (its matrix, depth and range)."""
+        return YCbCrSpec(matrix=self.matrix, bit_depth=self.bit_depth, full_range=self.full_range)
 
     @property
     def width(self) -> int:

@@ -104,7 +104,7 @@ def make_plan(
     base: Plan | None = None,
 ) -> Plan:
     """The pass itself, for references already read (a run that plans first reads them once)."""
-    spec = YCbCrSpec(matrix=info.matrix, bit_depth=info.bit_depth, full_range=info.full_range)
+    spec = info.spec
     given = sorted(shot_references.items())
     lumas = [r.luma for r in references.items]
     lumas += [read_reference(source.path, spec.matrix)[0].luma for _, source in given]

@@ -20,7 +20,6 @@ from typing import Any
 import cv2
 import numpy as np
 
-from vidcolor.colour import YCbCrSpec
 from vidcolor.errors import UsageError
 from vidcolor.frames.encode import default_for_codec
 from vidcolor.frames.output import default_output_path
@@ -81,7 +80,7 @@ class Studio:
         self.workers = workers
         self.settings = settings or Settings()
         self.info = probe(self.input, self.settings.sequence)
-        self.spec = YCbCrSpec(matrix=self.info.matrix, bit_depth=self.info.bit_depth, full_range=self.info.full_range)
+        self.spec = self.info.spec
         self.content = content_key(self.info)
         base = Path(folder) if folder is not None else cache_place(self.settings.cache_dir).path / "studio"
         self.folder = (base / self.content[:16]).resolve()
