@@ -158,15 +158,16 @@ class SequenceWriter:
         path = self._target.frame_path(number)
         suffix = path.suffix.lower()
         if suffix == ".exr":
-            _write_picture(path, "exr", av.VideoFrame.from_ndarray(rgb.astype(np.float32), format="gbrpf32le"))
+            path.write_bytes(_encoded(path, "exr", av.VideoFrame.from_ndarray(rgb.astype(np.float32), "gbrpf32le")))
             self.frames_written += 1
             return
         samples = np.rint(rgb * 65535.0).astype(np.uint16)
         if suffix == ".dpx":  # OpenCV writes no DPX: FFmpeg's encoder, 16-bit RGB
-            _write_picture(path, "dpx", av.VideoFrame.from_ndarray(np.ascontiguousarray(samples), format="rgb48le"))
+            dpx = _encoded(path, "dpx", av.VideoFrame.from_ndarray(np.ascontiguousarray(samples), format="rgb48le"))
             if self._timecode_start is not None:
                 text = smpte(self._timecode_start + self.frames_written, self._rate)
-                path.write_bytes(with_timecode(path.read_bytes(), text, float(self._rate)))
+                dpx = with_timecode(dpx, text, float(self._rate))
+            path.write_bytes(dpx)
         else:
             ok, encoded = cv2.imencode(path.suffix, cv2.cvtColor(samples, cv2.COLOR_RGB2BGR), self._params)
             if not ok:
@@ -185,15 +186,16 @@ class SequenceWriter:
 EXR_OPTIONS = {"compression": "zip16"}
 
 
-def _write_picture(path: Path, codec: str, frame: av.VideoFrame) -> None:
-    """One picture by FFmpeg's ``codec`` encoder (``dpx``: 16-bit RGB; ``exr``: 32-bit float RGB), which
-    OpenCV does not write."""
+def _encoded(path: Path, codec: str, frame: av.VideoFrame) -> bytes:
+    """The file ``path`` gets: one picture by FFmpeg's ``codec`` encoder (``dpx``: 16-bit RGB; ``exr``: 32-bit
+    float RGB), which OpenCV does not write. Encoded in memory (a picture's file is its one packet), so a DPX
+    header is completed before the file is written once."""
     try:
-        with av.open(str(path), "w", format="image2") as out:
-            stream = cast(av.VideoStream, out.add_stream(codec, rate=24, options=EXR_OPTIONS if codec == "exr" else {}))
-            stream.width, stream.height, stream.pix_fmt = frame.width, frame.height, frame.format.name
-            for packet in [*stream.encode(frame), *stream.encode()]:
-                out.mux(packet)
+        context = cast(av.VideoCodecContext, av.CodecContext.create(codec, "w"))
+        context.options = dict(EXR_OPTIONS) if codec == "exr" else {}
+        context.width, context.height, context.pix_fmt = frame.width, frame.height, frame.format.name
+        context.time_base = Fraction(1, 24)
+        return b"".join(bytes(packet) for packet in [*context.encode(frame), *context.encode(None)])
     except av.FFmpegError as exc:
         raise OutputError(f"{path}: the frame could not be encoded ({exc})") from exc
 
