@@ -97,6 +97,11 @@ class Keyframe:
         return Keyframe(cv2.resize(self.luma, (sw, sh), interpolation=cv2.INTER_AREA), self.masks.resized(sh, sw))
 
 
+TRUSTED_ABOVE = 0.5
+"""A keyframe pixel whose certainty is above this shows what its trusted source shows (the reference's content,
+the carried colour): the spreading starts from such pixels, the exemplar takes its statistics over them."""
+
+
 @dataclass(frozen=True)
 class Trusted:
     """Colour a keyframe already has from trusted sources (the reference through a dense match, the

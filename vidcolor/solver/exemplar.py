@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 from scipy.spatial import cKDTree
 
-from vidcolor.shared_types import Keyframe, Propagated, Reference, Trusted
+from vidcolor.shared_types import TRUSTED_ABOVE, Keyframe, Propagated, Reference, Trusted
 from vidcolor.solver.base import COLORIZERS, KeyframeColorizer, keep_carried, reference_region
 from vidcolor.solver.upsample import chroma_to_size
 from vidcolor.threads import side_threads
@@ -145,9 +145,8 @@ class ExemplarColorizer(KeyframeColorizer):
         return out
 
 
-# Pixels whose certainty is above TRUSTED_ABOVE show the reference's content; when at least MIN_KNOWN of a
-# region does, its luminance statistics are taken over them.
-TRUSTED_ABOVE = 0.5
+# When at least MIN_KNOWN of a region is trusted (shared_types.TRUSTED_ABOVE), its luminance statistics are
+# taken over its trusted pixels.
 MIN_KNOWN = 0.25
 
 # Mean distance of a pixel's nearest reference descriptors (unit luma): up to GOOD_MATCH they are alike (most

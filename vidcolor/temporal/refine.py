@@ -18,6 +18,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from vidcolor.shared_types import TRUSTED_ABOVE
 from vidcolor.temporal.reach import stroke_reach
 
 # Strength and edge sensitivity of the smoother: large enough to cross a disocclusion, small
@@ -30,7 +31,6 @@ FULL_SUPPORT = 0.25
 # into untrusted pixels: across a disocclusion's strip, not into an object behind an edge. Measured at
 # half the work size (the distances are smooth; it costs a quarter).
 SPREAD_REACH = 0.3
-TRUSTED_ABOVE = 0.5
 
 
 def spread_trusted(chroma: np.ndarray, trust: np.ndarray, luma: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
