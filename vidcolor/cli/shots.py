@@ -130,7 +130,7 @@ def print_shot_table(console: Console, plan: Plan) -> None:
             f"{s.first_frame}-{s.last_frame}",
             f"{s.start_timecode} - {s.end_timecode}",
             f"{s.frames / rate:.2f}",
-            "dissolve" if s.transition == "dissolve" else "cut",
+            s.transition,
             Path(reference).name if reference else "-",
             f"{s.similarity:.2f}" if reference else "-",
             status,
