@@ -12,6 +12,7 @@ from vidcolor.colour import YCbCrSpec, fit_chroma_to_gamut, rgb_to_ycbcr, ycbcr_
 from vidcolor.errors import UsageError
 from vidcolor.frames.timecode import FrameRange, RangeSelector, TimePoint, parse_time
 from vidcolor.registry import Registry
+from vidcolor.sampling import identity_positions
 from vidcolor.shared_types import Keyframe, Propagated, Reference, RegionMasks
 from vidcolor.solver.exemplar import ExemplarColorizer
 from vidcolor.temporal.flow import DISFlow
@@ -249,6 +250,29 @@ def test_propagation_follows_motion() -> None:
     assert moved.chroma[10:38, 45:57, 0].mean() > 0.25
     assert moved.chroma[10:38, 30:40, 0].mean() < 0.05
     assert moved.confidence[10:38, 10:80].mean() > 0.8
+
+
+def test_colour_carried_on_a_coarser_grid_samples_the_keyframes_own_chroma() -> None:
+    """Flow below work size: the positions live on a half grid but point into the keyframe's chroma, so a stripe
+    as sharp as it is, and the grid comes back to the identity at full size (inside its border)."""
+    flow = DISFlow("medium")
+    a, b = _textured(0), _textured(4)  # (48, 96), 4 px apart: 2 px on the half grid
+    half = lambda image: cv2.resize(image, (48, 24), interpolation=cv2.INTER_AREA)  # noqa: E731
+    chroma = np.zeros((48, 96, 2), np.float32)
+    chroma[:, 40:56, 0] = 0.3
+    anchor = Propagated.anchor(chroma, grid=(24, 48))
+    assert anchor.positions.shape == (24, 48, 2) and anchor.confidence.shape == (24, 48)
+    inside = (slice(1, -1), slice(1, -1))  # the outermost pixels sit beyond the grid's first centres
+    np.testing.assert_allclose(anchor.at_grid(48, 96).positions[inside], identity_positions(48, 96)[inside], atol=1e-4)
+    np.testing.assert_allclose(anchor.at_grid(48, 96).chroma[inside], chroma[inside], atol=1e-5)
+    u8 = lambda image: (half(image) * 255).astype(np.uint8)  # noqa: E731
+    moved = step(anchor, flow.flow(u8(b), u8(a)), half(b), half(a))
+    full = moved.at_grid(48, 96)
+    assert full.chroma[10:38, 45:59, 0].mean() > 0.25  # the stripe moved 4 px right, at work size
+    assert full.chroma[10:38, 30:40, 0].mean() < 0.05
+    assert full.confidence[10:38, 10:80].mean() > 0.8
+    with pytest.raises(ValueError, match="at_grid"):
+        _ = moved.flow  # an accumulated flow is only meaningful on the keyframe's grid
 
 
 def test_blend_trusts_the_confident_chain() -> None:

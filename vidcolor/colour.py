@@ -10,6 +10,7 @@ a player clips out-of-gamut RGB, and clipping would change the luma the viewer s
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -60,7 +61,7 @@ class YCbCrSpec:
         """:func:`fit_chroma_to_gamut` for this spec's integer Y plane ``(H, W)``, converted strip by strip."""
         if chroma.shape[:2] != y.shape or chroma.shape[-1] != 2:
             raise ValueError(f"chroma must be (H, W, 2) matching luma {y.shape}, got {chroma.shape}")
-        return _fit_in_strips(y, y, chroma, self.matrix, self.luma_to_unit)
+        return _fit_in_strips(y, y, chroma, self.matrix, self._rooms)
 
     def fit_subsampled_chroma(self, y: np.ndarray, chroma: np.ndarray, step: tuple[int, int]) -> np.ndarray:
         """Chroma ``(H // sy, W // sx, 2)`` of a plane subsampled by ``step`` ``(sx, sy)`` (4:2:0: (2, 2)), fitted
@@ -78,8 +79,16 @@ class YCbCrSpec:
         brightest = cv2.dilate(y, cover, anchor=(0, 0))[: h * step_y : step_y, : w * step_x : step_x]
         darkest = cv2.erode(y, cover, anchor=(0, 0))[: h * step_y : step_y, : w * step_x : step_x]
         return _fit_in_strips(
-            np.ascontiguousarray(brightest), np.ascontiguousarray(darkest), chroma, self.matrix, self.luma_to_unit
+            np.ascontiguousarray(brightest), np.ascontiguousarray(darkest), chroma, self.matrix, self._rooms
         )
+
+    def _rooms(self, brightest: np.ndarray, darkest: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:func:`_rooms_of_unit` of integer Y samples, looked up in a table of every sample value (two passes
+        over the plane instead of a dozen: the fit of an HD frame's chroma planes spent half its time there)."""
+        white, black = _room_tables(self.bit_depth, self.full_range)
+        if self.bit_depth == 8:
+            return cv2.LUT(np.ascontiguousarray(brightest), white), cv2.LUT(np.ascontiguousarray(darkest), black)
+        return white[0, brightest], black[0, darkest]
 
     def unit_to_luma(self, y: np.ndarray) -> np.ndarray:
         """Unit luma ``(H, W)`` to integer samples of this spec (for tests and reference images)."""
@@ -87,12 +96,19 @@ class YCbCrSpec:
         return np.clip(np.rint(v), 0, (1 << self.bit_depth) - 1).astype(self.dtype)
 
     def chroma_to_samples(self, chroma: np.ndarray) -> np.ndarray:
-        """Unit chroma ``(..., 2)`` or any shape to integer chroma samples of this spec."""
+        """Unit chroma ``(..., 2)`` or any shape to integer chroma samples of this spec (rounded to nearest)."""
         if self.full_range:
-            v = chroma * float((1 << self.bit_depth) - 1) + float(1 << (self.bit_depth - 1))
+            scale, offset = float((1 << self.bit_depth) - 1), float(1 << (self.bit_depth - 1))
         else:
-            v = chroma * 224.0 * self._scale + 128.0 * self._scale
-        return np.clip(np.rint(v), 0, (1 << self.bit_depth) - 1).astype(self.dtype)
+            scale, offset = 224.0 * self._scale, 128.0 * self._scale
+        top = (1 << self.bit_depth) - 1
+        if chroma.ndim == 3 and chroma.shape[-1] <= 4 and chroma.dtype == np.float32:
+            # One pass, scaled, rounded and saturated by OpenCV (a tenth of NumPy's four passes over an HD
+            # frame's planes); a sample may round the other way where the product falls on a half.
+            depth = cv2.CV_8U if self.bit_depth == 8 else cv2.CV_16U
+            samples = cv2.addWeighted(chroma, scale, chroma, 0.0, offset, dtype=depth).reshape(chroma.shape)
+            return samples if self.bit_depth in (8, 16) else np.minimum(samples, top, out=samples)
+        return np.clip(np.rint(chroma * scale + offset), 0, top).astype(self.dtype)
 
 
 def matrix_for_height(height: int) -> str:
@@ -135,7 +151,29 @@ def fit_chroma_to_gamut(y: np.ndarray, chroma: np.ndarray, matrix: str = "bt601"
     """
     if chroma.shape[:2] != y.shape or chroma.shape[-1] != 2:
         raise ValueError(f"chroma must be (H, W, 2) matching luma {y.shape}, got {chroma.shape}")
-    return _fit_in_strips(y, y, chroma, matrix, lambda strip: strip)
+    return _fit_in_strips(y, y, chroma, matrix, _rooms_of_unit)
+
+
+Rooms = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+"""(brightest, darkest luma of a strip) → (1 / room toward white, -1 / room toward black), float32."""
+
+
+def _rooms_of_unit(brightest: np.ndarray, darkest: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """How much a unit luma ``(h, w)`` leaves for colour: ``1 / (1 - y)`` toward white above the brightest,
+    ``-1 / y`` toward black below the darkest (luma clipped to [0, 1]: super-white stays neutral)."""
+    high = np.clip(brightest, 0.0, 1.0).astype(np.float32, copy=False)
+    low = high if darkest is brightest else np.clip(darkest, 0.0, 1.0).astype(np.float32, copy=False)
+    toward_white = np.float32(1.0) / np.maximum(np.float32(1.0) - high, np.float32(1e-6))
+    toward_black = np.float32(-1.0) / np.maximum(low, np.float32(1e-6))
+    return toward_white, toward_black
+
+
+@functools.lru_cache(maxsize=8)
+def _room_tables(bit_depth: int, full_range: bool) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_rooms_of_unit` of every integer sample of a spec, ``(1, 2**bit_depth)`` float32 each."""
+    unit = YCbCrSpec(bit_depth=bit_depth, full_range=full_range).luma_to_unit(np.arange(1 << bit_depth))
+    white, black = _rooms_of_unit(unit, unit)
+    return white.reshape(1, -1), black.reshape(1, -1)
 
 
 def _fit_in_strips(
@@ -143,16 +181,16 @@ def _fit_in_strips(
     darkest: np.ndarray,
     chroma: np.ndarray,
     matrix: str,
-    to_unit: Callable[[np.ndarray], np.ndarray],
+    rooms: Rooms,
 ) -> np.ndarray:
-    """The fit of ``chroma`` to the room above ``to_unit(brightest)`` and below ``to_unit(darkest)`` (one luma,
-    or the extremes of the pixels a chroma sample covers), in strips of rows: a dozen passes over an HD
-    frame's planes then run from the cache rather than from memory (2.5x faster at 1080p)."""
+    """The fit of ``chroma`` to the room above ``brightest`` and below ``darkest`` (one luma, or the extremes of
+    the pixels a chroma sample covers; ``rooms`` turns them into room), in strips of rows: a dozen passes over an
+    HD frame's planes then run from the cache rather than from memory (2.5x faster at 1080p)."""
     out = np.empty(chroma.shape, np.float32)
     rows = max(1, GAMUT_STRIP_PIXELS // max(1, chroma.shape[1]))
     for top in range(0, chroma.shape[0], rows):
         part = slice(top, top + rows)
-        out[part] = _fit_strip(to_unit(brightest[part]), to_unit(darkest[part]), chroma[part], matrix)
+        out[part] = _fit_strip(*rooms(brightest[part], darkest[part]), chroma[part], matrix)
     return out
 
 
@@ -160,23 +198,19 @@ def _fit_in_strips(
 GAMUT_STRIP_PIXELS = 32_768
 
 
-def _fit_strip(brightest: np.ndarray, darkest: np.ndarray, chroma: np.ndarray, matrix: str) -> np.ndarray:
+def _fit_strip(toward_white: np.ndarray, toward_black: np.ndarray, chroma: np.ndarray, matrix: str) -> np.ndarray:
     kr, kb = LUMA_COEFFICIENTS[matrix]
     kg = 1.0 - kr - kb
-    high = np.clip(brightest, 0.0, 1.0).astype(np.float32, copy=False)
-    low = high if darkest is brightest else np.clip(darkest, 0.0, 1.0).astype(np.float32, copy=False)
     # A channel's offset d from grey (r = y + d) takes the share d / (1 - y) of the room toward white, or
     # -d / y of the room toward black; s is 1 over the largest share (or 1). Products and maxima only, on
     # contiguous planes: a third of the time of dividing the room channel by channel.
-    toward_white = np.float32(1.0) / np.maximum(np.float32(1.0) - high, np.float32(1e-6))
-    toward_black = np.float32(-1.0) / np.maximum(low, np.float32(1e-6))
     cb, cr = cv2.split(np.ascontiguousarray(chroma, np.float32))
     # RGB offset from grey per unit of chroma: r = y + dr, g = y + dg, b = y + db.
     dr = cr * np.float32(2.0 * (1.0 - kr))
     db = cb * np.float32(2.0 * (1.0 - kb))
     dg = dr * np.float32(-kr / kg)
     dg -= db * np.float32(kb / kg)
-    largest = np.ones_like(high)
+    largest = np.ones_like(toward_white)
     for d in (dr, dg, db):
         np.maximum(largest, d * toward_white, out=largest)
         np.maximum(largest, np.multiply(d, toward_black, out=d), out=largest)

@@ -25,7 +25,7 @@ from vidcolor.frames.frame import LumaFrame
 from vidcolor.frames.prefetch import prefetch
 from vidcolor.frames.probe import VideoInfo
 from vidcolor.frames.timecode import FrameRange
-from vidcolor.geometry import work_size
+from vidcolor.geometry import size_within, work_size
 from vidcolor.hints import hints_key, read_hints
 from vidcolor.keyframes import KeyframeComposer, KeyframeStats, MaskInspector, WindowColorizer, WorkFrame
 from vidcolor.places import cache_place
@@ -66,7 +66,8 @@ class Colouring:
     settings: Settings
     keyframes: WindowColorizer
     placed: frozenset[int]  # frames that must be keyframes: a reference placed there, hints on them
-    work: tuple[int, int]  # (w, h) at which colour and flow are computed
+    work: tuple[int, int]  # (w, h) at which keyframes are coloured
+    flow: tuple[int, int]  # (w, h) at which flow is computed and colour carried between keyframes
     intervals: dict[int, int]  # the shots (from 0) with a keyframe interval of their own
     colour_key: str  # what keys the keyframe cache: every colour setting, the references, the plan, the stages
 
@@ -124,7 +125,9 @@ class Colouring:
         )
         keyframes = WindowColorizer(composer, stages.flow, neutral=parts.neutral)
         placed = parts.forced_keyframes(plan.input.fps)
-        return cls(info, spec, plan, settings, keyframes, placed, (work_w, work_h), dict(parts.intervals), settings_key)
+        flow_h, flow_w = size_within(work_h, work_w, settings.flow_options.size)
+        sizes = (work_w, work_h), (flow_w, flow_h)
+        return cls(info, spec, plan, settings, keyframes, placed, *sizes, dict(parts.intervals), settings_key)
 
     @property
     def references(self) -> References:
@@ -183,7 +186,7 @@ class Colouring:
                 lambda frame: frame.index <= high, itertools.dropwhile(lambda frame: frame.index < low, decoded)
             )
         shot_of = lambda work: self.plan.shot_of(work.frame.index)  # noqa: E731
-        prepared = (WorkFrame.of(frame, self.spec, self.work) for frame in decoded)
+        prepared = (WorkFrame.of(frame, self.spec, self.work, self.flow) for frame in decoded)
         return prefetch(self.keyframes.flows_ahead(prepared, shot_of), depth=READ_AHEAD)
 
     def _windows(self, frames: Iterator[WorkFrame]) -> Iterator[Window[WorkFrame]]:

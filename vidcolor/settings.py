@@ -116,7 +116,7 @@ class Settings:
             "stages": stages,
             "colorizer": self.colorizer,
             "segmenter": self.segmenter,
-            "flow": [self.flow, self.flow_options.preset],
+            "flow": [self.flow, self.flow_options.preset, self.flow_options.size],
             "keyframe_interval": self.keyframe_interval,
             "work_size": self.work_size,
             "range": str(self.frame_range),

@@ -119,9 +119,13 @@ class Propagated:
     frames the colour washes out. Where each pixel is on the keyframe is carried instead (these
     positions are smooth, so resampling them costs little) and chroma is sampled once.
 
+    The positions may be carried on a coarser grid than the keyframe's (flow size below work size): they
+    still point into the keyframe's own chroma, so its detail is sampled, not blurred, whatever the grid.
+
     Attributes:
-        source: the keyframe's unit chroma ``(h, w, 2)`` float32.
-        positions: ``(h, w, 2)`` float32: where each pixel of this frame is on the keyframe (x, y).
+        source: the keyframe's unit chroma ``(H, W, 2)`` float32.
+        positions: ``(h, w, 2)`` float32: where each pixel of this frame is on the keyframe (x, y, in the
+            keyframe's pixels).
         confidence: ``(h, w)`` float32 in [0, 1] (1 on the keyframe itself).
     """
 
@@ -131,17 +135,40 @@ class Propagated:
 
     @property
     def chroma(self) -> np.ndarray:
-        """Unit chroma ``(h, w, 2)`` on this frame."""
+        """Unit chroma ``(h, w, 2)`` on this frame (on the grid of its positions)."""
         return sample(self.source, self.positions)
 
     @property
     def flow(self) -> np.ndarray:
-        """The accumulated flow ``(h, w, 2)`` from this frame back to the keyframe."""
+        """The accumulated flow ``(h, w, 2)`` from this frame back to the keyframe (on the keyframe's grid)."""
+        if self.positions.shape[:2] != self.source.shape[:2]:
+            raise ValueError("the accumulated flow needs the keyframe's grid: take at_grid() first")
         return self.positions - identity_positions(*self.positions.shape[:2])
 
+    def at_grid(self, height: int, width: int) -> Propagated:
+        """The same carried colour on a grid of ``(height, width)`` (the positions' values do not change: they
+        are the keyframe's pixels; both maps are resized bilinearly)."""
+        if self.positions.shape[:2] == (height, width):
+            return self
+        positions = cv2.resize(self.positions, (width, height), interpolation=cv2.INTER_LINEAR)
+        confidence = cv2.resize(self.confidence, (width, height), interpolation=cv2.INTER_LINEAR)
+        return Propagated(self.source, positions, confidence)
+
     @classmethod
-    def anchor(cls, chroma: np.ndarray, certainty: np.ndarray | None = None) -> Propagated:
-        """A keyframe's chroma on the keyframe itself; ``certainty`` ``(h, w)`` says how sure its colour is (1)."""
+    def anchor(
+        cls, chroma: np.ndarray, certainty: np.ndarray | None = None, grid: tuple[int, int] | None = None
+    ) -> Propagated:
+        """A keyframe's chroma on the keyframe itself; ``certainty`` ``(h, w)`` says how sure its colour is (1);
+        ``grid`` ``(h, w)``: the grid to carry it on, when coarser than the keyframe's."""
         h, w = chroma.shape[:2]
+        source = np.ascontiguousarray(chroma, np.float32)
         confidence = np.ones((h, w), np.float32) if certainty is None else certainty.astype(np.float32, copy=True)
-        return cls(np.ascontiguousarray(chroma, np.float32), identity_positions(h, w).copy(), confidence)
+        if grid is None or grid == (h, w):
+            return cls(source, identity_positions(h, w).copy(), confidence)
+        gh, gw = grid
+        # A grid pixel's centre on the keyframe (cv2.resize's convention: at_grid() brings back the identity inside
+        # the border, where the outermost pixels are half a grid pixel from the first centres).
+        scale = np.array([w / gw, h / gh], np.float32)
+        positions = (identity_positions(gh, gw) + np.float32(0.5)) * scale - np.float32(0.5)
+        small = cv2.resize(confidence, (gw, gh), interpolation=cv2.INTER_AREA)
+        return cls(source, positions.astype(np.float32), small)

@@ -130,6 +130,7 @@ def colorize(
     keyframe_interval: Annotated[int, setting_option("keyframe_interval")] = default_of("keyframe_interval"),
     work_size: Annotated[int, setting_option("work_size")] = default_of("work_size"),
     flow_preset: Annotated[str, setting_option("flow_options.preset")] = default_of("flow_options.preset"),
+    flow_size: Annotated[int, setting_option("flow_options.size")] = default_of("flow_options.size"),
     colorizer: Annotated[str, setting_option("colorizer")] = default_of("colorizer"),
     features: Annotated[str, setting_option("solver.features")] = default_of("solver.features"),
     clip: Annotated[bool, setting_option("solver.clip")] = default_of("solver.clip"),

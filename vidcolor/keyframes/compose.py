@@ -57,8 +57,9 @@ class KeyframeColour:
     chroma: np.ndarray
     certainty: np.ndarray
 
-    def anchor(self) -> Propagated:
-        return Propagated.anchor(self.chroma, self.certainty)
+    def anchor(self, grid: tuple[int, int] | None = None) -> Propagated:
+        """Its colour, to be carried from the keyframe on ``grid`` ``(h, w)`` (default: its own)."""
+        return Propagated.anchor(self.chroma, self.certainty, grid)
 
     def stacked(self) -> np.ndarray:
         """``(h, w, 3)`` float16: chroma then certainty, as the cache stores a keyframe."""

@@ -78,7 +78,7 @@ class WindowColorizer:
             if window.shot in self._neutral:  # left grey, as the restorer asked: nothing to solve or carry
                 self.stats.shots += window.starts_shot
                 anchor = None
-                yield from ((f, np.zeros((*f.unit.shape, 2), np.float32)) for f in frames)
+                yield from ((f, np.zeros((*f.flow_shape, 2), np.float32)) for f in frames)
                 continue
             # Flow both ways between each pair of neighbours (and into the next keyframe), computed
             # once: the forward chain runs on one direction, the backward chain on the other, and
@@ -92,33 +92,38 @@ class WindowColorizer:
                 if right is not None and self._keyframes.has_own_colour(right.frame.index):
                     # The shot's reference is placed (or hints are given) on this window's right end:
                     # colour that frame first and carry its colour back, so the shot's first frame starts from it.
-                    right_colour = self._keyframes.solve(right, previous=None)
+                    right_colour = self._solve(right, previous=None)
                     *_, (_, carried_back) = self._backward_chain(frames, flows, right, right_colour, down_to=0)
-                anchor = self._keyframes.solve(frames[0], previous=carried_back)
-            forward = [anchor.anchor()]
+                anchor = self._solve(frames[0], previous=carried_back)
+            forward = [anchor.anchor(frames[0].flow_shape)]
             for i in range(len(frames) - 1):
                 forward.append(self._carry_forward(forward[-1], flows[i], frames[i], frames[i + 1]))
             if right is not None:
                 # The shot goes on: the next keyframe is the right anchor, and the next window's left.
                 if right_colour is None:
                     carried = self._carry_forward(forward[-1], flows[-1], frames[-1], right)
-                    right_colour = self._keyframes.solve(right, previous=carried)
+                    right_colour = self._solve(right, previous=carried)
                 anchor = right_colour
                 if colour_frames:
                     chromas = self._blend(forward, self._backward_chain(frames, flows, right, anchor), len(frames))
             elif len(frames) >= MIN_FRAMES_FOR_END_ANCHOR:
                 # The shot ends here: its last frame is solved too, so new content that entered
                 # during the shot gets colour from the reference rather than from nothing.
-                end = self._keyframes.solve(frames[-1], previous=forward[-1])
+                end = self._solve(frames[-1], previous=forward[-1])
                 if colour_frames:
                     backward = self._backward_chain(frames[:-1], flows, frames[-1], end)
-                    chromas = [*self._blend(forward[:-1], backward, len(frames) - 1), end.chroma]
+                    last = end.anchor(frames[-1].flow_shape).chroma
+                    chromas = [*self._blend(forward[:-1], backward, len(frames) - 1), last]
                 anchor = None
             else:
                 chromas = [p.chroma for p in forward]
                 anchor = None
             if colour_frames:
                 yield from zip(frames, chromas, strict=True)
+
+    def _solve(self, work: WorkFrame, previous: Propagated | None) -> KeyframeColour:
+        """The keyframe ``work`` coloured at work size, from the colour carried to it on the flow grid."""
+        return self._keyframes.solve(work, previous.at_grid(*work.unit.shape) if previous is not None else None)
 
     def flows_ahead(self, frames: Iterable[WorkFrame], shot_of: Callable[[WorkFrame], int]) -> Iterator[WorkFrame]:
         """``frames`` as they are; as each passes, the flows between it and the frame before (of its shot) are
@@ -179,7 +184,7 @@ class WindowColorizer:
 
         ``flows[i]`` are the flows between ``frames[i]`` and the frame after it.
         """
-        backward = right_colour.anchor()
+        backward = right_colour.anchor(right.flow_shape)
         later = right
         for i in range(len(frames) - 1, down_to - 1, -1):
             back, ahead = flows[i]

@@ -1,4 +1,5 @@
-"""A decoded frame as the temporal stages see it: its luma at work size, for flow, cuts and colour."""
+"""A decoded frame as the temporal stages see it: its luma at work size (colour) and at flow size (flow and the
+colour carried along it)."""
 
 from __future__ import annotations
 
@@ -14,22 +15,30 @@ from vidcolor.temporal.shots import thumbnail
 
 @dataclass
 class WorkFrame:
-    """A frame plus its work-size luma, as the temporal stages need it."""
+    """A frame plus its luma at work size (where keyframes are coloured) and at flow size (where flow is
+    computed and colour carried between keyframes: see ``geometry.flow_size``), as the temporal stages need it."""
 
     frame: LumaFrame
     unit: np.ndarray  # (h, w) float32 unit luma at work size
-    u8: np.ndarray  # (h, w) uint8, for flow and cut detection
-    smooth: np.ndarray  # (h, w) float32 unit luma, 5x5 box-blurred: photometric checks on texture
+    u8: np.ndarray  # (fh, fw) uint8 at flow size, for flow
+    smooth: np.ndarray  # (fh, fw) float32 unit luma at flow size, 5x5 box-blurred: photometric checks on texture
     thumb: np.ndarray  # the cut detector's and the reference placement's view (see frame_thumbnail)
 
+    @property
+    def flow_shape(self) -> tuple[int, int]:
+        """``(fh, fw)``: the size at which flow runs and colour is carried."""
+        return self.u8.shape  # type: ignore[return-value]
+
     @classmethod
-    def of(cls, frame: LumaFrame, spec: YCbCrSpec, size: tuple[int, int]) -> WorkFrame:
-        """``frame`` brought to work ``size`` ``(w, h)``."""
+    def of(
+        cls, frame: LumaFrame, spec: YCbCrSpec, size: tuple[int, int], flow: tuple[int, int] | None = None
+    ) -> WorkFrame:
+        """``frame`` brought to work ``size`` ``(w, h)`` and to ``flow`` size ``(w, h)`` (default: work size)."""
         # Clipped as integers, shrunk, then made unit: a full-size float plane gets one pass, not four.
         plane = spec.nominal_luma(frame.luma)
         if (plane.shape[1], plane.shape[0]) != size:
             plane = cv2.resize(plane.astype(np.float32), size, interpolation=cv2.INTER_AREA)
-        return cls._at_work_size(frame, spec.luma_to_unit(plane), frame_thumbnail(frame, spec))
+        return cls._at_work_size(frame, spec.luma_to_unit(plane), frame_thumbnail(frame, spec), flow)
 
     @classmethod
     def of_unit(
@@ -42,9 +51,14 @@ class WorkFrame:
         return cls._at_work_size(frame, unit, thumb if thumb is not None else thumbnail(full))
 
     @classmethod
-    def _at_work_size(cls, frame: LumaFrame, unit: np.ndarray, thumb: np.ndarray) -> WorkFrame:
-        u8 = np.rint(unit * 255.0).astype(np.uint8)
-        return cls(frame, unit, u8, cv2.blur(unit, (5, 5)), thumb)
+    def _at_work_size(
+        cls, frame: LumaFrame, unit: np.ndarray, thumb: np.ndarray, flow: tuple[int, int] | None = None
+    ) -> WorkFrame:
+        small = unit
+        if flow is not None and (unit.shape[1], unit.shape[0]) != flow:
+            small = cv2.resize(unit, flow, interpolation=cv2.INTER_AREA)
+        u8 = np.rint(small * 255.0).astype(np.uint8)
+        return cls(frame, unit, u8, cv2.blur(small, (5, 5)), thumb)
 
     def thumbnail(self) -> np.ndarray:
         return self.thumb
