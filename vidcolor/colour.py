@@ -186,11 +186,12 @@ def _fit_in_strips(
     """The fit of ``chroma`` to the room above ``brightest`` and below ``darkest`` (one luma, or the extremes of
     the pixels a chroma sample covers; ``rooms`` turns them into room), in strips of rows: a dozen passes over an
     HD frame's planes then run from the cache rather than from memory (2.5x faster at 1080p)."""
+    chroma = np.asarray(chroma, np.float32)
     out = np.empty(chroma.shape, np.float32)
     rows = max(1, GAMUT_STRIP_PIXELS // max(1, chroma.shape[1]))
     for top in range(0, chroma.shape[0], rows):
         part = slice(top, top + rows)
-        out[part] = _fit_strip(*rooms(brightest[part], darkest[part]), chroma[part], matrix)
+        _fit_strip(*rooms(brightest[part], darkest[part]), chroma[part], matrix, out[part])
     return out
 
 
@@ -198,21 +199,27 @@ def _fit_in_strips(
 GAMUT_STRIP_PIXELS = 32_768
 
 
-def _fit_strip(toward_white: np.ndarray, toward_black: np.ndarray, chroma: np.ndarray, matrix: str) -> np.ndarray:
+def _fit_strip(
+    toward_white: np.ndarray, toward_black: np.ndarray, chroma: np.ndarray, matrix: str, out: np.ndarray
+) -> None:
+    """``chroma`` ``(h, w, 2)`` scaled into the room ``(h, w)`` each way (see :data:`Rooms`), into ``out``."""
     kr, kb = LUMA_COEFFICIENTS[matrix]
     kg = 1.0 - kr - kb
     # A channel's offset d from grey (r = y + d) takes the share d / (1 - y) of the room toward white, or
-    # -d / y of the room toward black; s is 1 over the largest share (or 1). Products and maxima only, on
-    # contiguous planes: a third of the time of dividing the room channel by channel.
-    cb, cr = cv2.split(np.ascontiguousarray(chroma, np.float32))
+    # -d / y of the room toward black; s is 1 over the largest share (or 1). The room's factors are positive
+    # toward white and negative toward black, so the largest share is the larger of the largest offset times the
+    # one and the smallest times the other (rounding keeps order: the same as channel by channel, in half the
+    # passes). Products, maxima and minima only, on contiguous planes.
+    cb, cr = chroma[..., 0], chroma[..., 1]  # views: a split and a merge cost more than the passes they save
     # RGB offset from grey per unit of chroma: r = y + dr, g = y + dg, b = y + db.
     dr = cr * np.float32(2.0 * (1.0 - kr))
     db = cb * np.float32(2.0 * (1.0 - kb))
     dg = dr * np.float32(-kr / kg)
     dg -= db * np.float32(kb / kg)
-    largest = np.ones_like(toward_white)
-    for d in (dr, dg, db):
-        np.maximum(largest, d * toward_white, out=largest)
-        np.maximum(largest, np.multiply(d, toward_black, out=d), out=largest)
+    highest = np.maximum(np.maximum(dr, dg), db)
+    lowest = np.minimum(np.minimum(dr, dg, out=dg), db, out=dg)
+    largest = np.maximum(np.multiply(highest, toward_white, out=highest), np.multiply(lowest, toward_black, out=lowest))
+    np.maximum(largest, np.float32(1.0), out=largest)
     s = np.divide(np.float32(1.0), largest, out=largest)
-    return cv2.merge([cb * s, cr * s])
+    np.multiply(cb, s, out=out[..., 0])
+    np.multiply(cr, s, out=out[..., 1])
