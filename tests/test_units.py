@@ -14,6 +14,7 @@ from vidcolor.frames.timecode import FrameRange, RangeSelector, TimePoint, parse
 from vidcolor.registry import Registry
 from vidcolor.sampling import identity_positions
 from vidcolor.shared_types import Keyframe, Propagated, Reference, RegionMasks
+from vidcolor.smoothing import smooth_along
 from vidcolor.solver.exemplar import ExemplarColorizer
 from vidcolor.temporal.flow import DISFlow
 from vidcolor.temporal.propagate import blend, step
@@ -378,3 +379,20 @@ def test_smpte_timecode_reads_back_to_its_frame_drop_frame_included() -> None:
     for bad in ("25:00", "01:00:61:00", "01:00:00:25"):
         with pytest.raises(SettingError):
             smpte_frame(bad, Fraction(25))
+
+
+def test_the_edge_aware_smoother_repeats_itself_whatever_opencvs_threads() -> None:
+    """OpenCV's fast global smoother rounds differently with one thread than with several (a busy pool runs it in
+    the caller alone): smooth_along always runs it with one, and leaves OpenCV's thread count as it was."""
+    rng = np.random.default_rng(3)
+    guide = cv2.GaussianBlur(rng.integers(0, 256, (90, 160)).astype(np.uint8), (0, 0), 2)
+    data = rng.random((90, 160, 3)).astype(np.float32)
+    before = cv2.getNumThreads()
+    try:
+        cv2.setNumThreads(1)
+        alone = cv2.ximgproc.fastGlobalSmootherFilter(guide, data, 400.0, 5.0)
+        cv2.setNumThreads(2)
+        np.testing.assert_array_equal(smooth_along(guide, data, 400.0, 5.0), alone)
+        assert cv2.getNumThreads() == 2
+    finally:
+        cv2.setNumThreads(before)

@@ -17,6 +17,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from vidcolor.shared_types import TRUSTED_ABOVE, Keyframe, Propagated, Reference, Trusted
+from vidcolor.smoothing import smooth_along
 from vidcolor.solver.base import COLORIZERS, KeyframeColorizer, keep_carried, reference_region
 from vidcolor.solver.upsample import chroma_to_size
 from vidcolor.threads import side_threads
@@ -103,7 +104,7 @@ class ExemplarColorizer(KeyframeColorizer):
             chroma += matched * weight[..., None]
 
         guide = np.clip(luma * 255.0, 0, 255).astype(np.uint8)
-        smoothed = cv2.ximgproc.fastGlobalSmootherFilter(guide, chroma, self.smoothness, 6.0)
+        smoothed = smooth_along(guide, chroma, self.smoothness, 6.0)
         return keep_carried(chroma_to_size(smoothed, keyframe.luma), previous, self.continuity)
 
     def _match(

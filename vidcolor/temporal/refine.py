@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 
 from vidcolor.shared_types import TRUSTED_ABOVE
+from vidcolor.smoothing import smooth_along
 from vidcolor.temporal.reach import stroke_reach
 
 # Strength and edge sensitivity of the smoother: large enough to cross a disocclusion, small
@@ -46,7 +47,7 @@ def spread_trusted(chroma: np.ndarray, trust: np.ndarray, luma: np.ndarray) -> t
     """
     guide = np.clip(np.rint(luma * 255.0), 0, 255).astype(np.uint8)
     stacked = np.concatenate([chroma * trust[..., None], trust[..., None]], axis=2).astype(np.float32)
-    smoothed = cv2.ximgproc.fastGlobalSmootherFilter(guide, stacked, SPREAD_LAMBDA, SPREAD_SIGMA)
+    smoothed = smooth_along(guide, stacked, SPREAD_LAMBDA, SPREAD_SIGMA)
     weight = smoothed[..., 2]
     spread = smoothed[..., :2] / np.maximum(weight, 1e-4)[..., None]
     support = np.clip(weight / FULL_SUPPORT, 0.0, 1.0)
