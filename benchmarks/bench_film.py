@@ -1,6 +1,7 @@
 """Shot-parallel rendering: ``--jobs 1`` against ``--jobs N`` on multi-shot reels, and a cost model.
 
     .venv/bin/python benchmarks/bench_film.py [--jobs 2] [--shots 8] [--shot-frames 60] [--hd-shots 4]
+        [--vidcolor-args "--colorizer optim --device cuda"]
 
 Each reel is cut from pans over different photographs (scikit-image's), so it has real motion and real
 cuts. Every figure comes from the real ``vidcolor`` command in a child process, in one run: wall time,
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import shlex
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -68,8 +70,8 @@ def segment_seconds(log: str) -> list[float]:
     return [float(s) for s in re.findall(r"segment \d+ of \d+ \(frames \d+-\d+\): \d+ frames in ([\d.]+) s", log)]
 
 
-def film(reel: Path, ref: Path, work: Path, label: str, frames: int, jobs: int) -> None:
-    common = ["--style", str(ref), "-y", "--no-cache"]
+def film(reel: Path, ref: Path, work: Path, label: str, frames: int, jobs: int, extra: list[str]) -> None:
+    common = ["--style", str(ref), "-y", "--no-cache", *extra]
     one = run_measured([*VIDCOLOR, str(reel), *common, "-o", str(work / "j1.mp4"), "-q"])
     many_out = work / f"j{jobs}.mp4"
     command = [*VIDCOLOR, str(reel), *common, "-o", str(many_out), "--jobs", str(jobs), "-v"]
@@ -122,6 +124,11 @@ def main() -> int:
     parser.add_argument("--shot-frames", type=int, default=50)
     parser.add_argument("--hd-shots", type=int, default=3)
     parser.add_argument("--hd-shot-frames", type=int, default=24)
+    parser.add_argument(
+        "--vidcolor-args",
+        default="",
+        help="extra options for every vidcolor command (a GPU machine: the solver on cuda)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -133,7 +140,7 @@ def main() -> int:
         ):
             reel = work / f"reel_{h}.mp4"
             make_reel(reel, w, h, shots, per)
-            film(reel, ref, work, label, shots * per, args.jobs)
+            film(reel, ref, work, label, shots * per, args.jobs, shlex.split(args.vidcolor_args))
     return 0
 
 
