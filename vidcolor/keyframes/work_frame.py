@@ -16,7 +16,7 @@ from vidcolor.temporal.shots import thumbnail
 @dataclass
 class WorkFrame:
     """A frame plus its luma at work size (where keyframes are coloured) and at flow size (where flow is
-    computed and colour carried between keyframes: see ``geometry.flow_size``), as the temporal stages need it."""
+    computed and colour carried between keyframes: ``FlowOptions.size``), as the temporal stages need it."""
 
     frame: LumaFrame
     unit: np.ndarray  # (h, w) float32 unit luma at work size

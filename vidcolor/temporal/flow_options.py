@@ -22,7 +22,7 @@ class FlowOptions:
     )
     # Motion needs less resolution than colour: at 240 px the carry costs a quarter of its price at the work
     # size's 480, the keyframes keep the work size's detail (the carried positions point into their chroma), and
-    # the bench and own clips lose nothing on average (benchmarks/bench_quality.py; see the README).
+    # the bench and own clips lose nothing on average (benchmarks/bench_quality.py; docs/figures.md).
     size: int = option(
         240,
         "Long side at which optical flow runs and colour is carried between keyframes (at most the work size; "
