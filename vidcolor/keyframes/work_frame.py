@@ -22,7 +22,6 @@ class WorkFrame:
     unit: np.ndarray  # (h, w) float32 unit luma at work size
     u8: np.ndarray  # (fh, fw) uint8 at flow size, for flow
     smooth: np.ndarray  # (fh, fw) float32 unit luma at flow size, 5x5 box-blurred: photometric checks on texture
-    thumb: np.ndarray  # the cut detector's and the reference placement's view (see frame_thumbnail)
 
     @property
     def flow_shape(self) -> tuple[int, int]:
@@ -38,36 +37,28 @@ class WorkFrame:
         plane = spec.nominal_luma(frame.luma)
         if (plane.shape[1], plane.shape[0]) != size:
             plane = cv2.resize(plane.astype(np.float32), size, interpolation=cv2.INTER_AREA)
-        return cls._at_work_size(frame, spec.luma_to_unit(plane), frame_thumbnail(frame, spec), flow)
+        return cls._at_work_size(frame, spec.luma_to_unit(plane), flow)
 
     @classmethod
-    def of_unit(
-        cls, frame: LumaFrame, unit: np.ndarray, size: tuple[int, int], thumb: np.ndarray | None = None
-    ) -> WorkFrame:
+    def of_unit(cls, frame: LumaFrame, unit: np.ndarray, size: tuple[int, int]) -> WorkFrame:
         """A frame whose full-size unit luma ``(H, W)`` is ``unit`` (a photograph's), at work ``size`` ``(w, h)``."""
-        full = unit
         if (unit.shape[1], unit.shape[0]) != size:
             unit = cv2.resize(unit, size, interpolation=cv2.INTER_AREA)
-        return cls._at_work_size(frame, unit, thumb if thumb is not None else thumbnail(full))
+        return cls._at_work_size(frame, unit)
 
     @classmethod
-    def _at_work_size(
-        cls, frame: LumaFrame, unit: np.ndarray, thumb: np.ndarray, flow: tuple[int, int] | None = None
-    ) -> WorkFrame:
+    def _at_work_size(cls, frame: LumaFrame, unit: np.ndarray, flow: tuple[int, int] | None = None) -> WorkFrame:
         small = unit
         if flow is not None and (unit.shape[1], unit.shape[0]) != flow:
             small = cv2.resize(unit, flow, interpolation=cv2.INTER_AREA)
         u8 = np.rint(small * 255.0).astype(np.uint8)
-        return cls(frame, unit, u8, cv2.blur(small, (5, 5)), thumb)
-
-    def thumbnail(self) -> np.ndarray:
-        return self.thumb
+        return cls(frame, unit, u8, cv2.blur(small, (5, 5)))
 
 
 def frame_thumbnail(frame: LumaFrame, spec: YCbCrSpec) -> np.ndarray:
     """Unit luma ``(h, 64)`` float32 of a frame, from its full-size plane.
 
-    Both passes (reference placement, then colouring) see frames through this one function, so
-    their cut detectors find the same shots.
+    The analysis pass sees frames through it (cuts, dissolves, where each reference shows); the render takes its
+    shots from the plan and makes none (an HD frame's thumbnail was half a millisecond, for nothing).
     """
     return np.clip(spec.luma_to_unit(thumbnail(frame.luma)), 0.0, 1.0)
