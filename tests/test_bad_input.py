@@ -122,6 +122,7 @@ def test_output_may_not_be_the_input(capsys, clip: Path, reference: Path) -> Non
         ("--codec", "mpeg2video", "--codec must be one of libx264, libx265"),
         ("--device", "tpu", "--device must be"),
         ("--segmenter", "magic", "unknown segmenter"),
+        ("--flow-size", "10", "--flow-size must be at least 32 pixels"),
     ],
 )
 def test_bad_options_are_one_line_usage_errors(capsys, clip, reference, out_dir, option, value, words) -> None:

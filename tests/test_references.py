@@ -21,6 +21,7 @@ from vidcolor.match.placement import place
 from vidcolor.references import StyleSource
 from vidcolor.shared_types import Reference, RegionMasks
 from vidcolor.temporal.flow import DISFlow
+from vidcolor.temporal.flow_options import FlowOptions
 
 SIZE = (256, 144)  # (w, h): even sides, 4:2:0 output
 
@@ -77,13 +78,16 @@ def chroma_psnr(output: Path, truth: list[np.ndarray]) -> list[float]:
     return scores
 
 
-def test_a_pan_coloured_from_its_first_frame_keeps_its_colours(tmp_path: Path) -> None:
-    """The everyday workflow: one frame coloured by hand, the rest of the shot follows it."""
+@pytest.mark.parametrize("flow_size", [240, 128])  # the default (just below this clip's 256), and half of it
+def test_a_pan_coloured_from_its_first_frame_keeps_its_colours(tmp_path: Path, flow_size: int) -> None:
+    """The everyday workflow: one frame coloured by hand, the rest of the shot follows it; the carry runs on the
+    flow grid, coarser than the keyframes', and still brings the keyframe's colours to every frame."""
     truth = pan(data.chelsea(), 100)
     grey = write_grey(tmp_path / "pan.mp4", truth)
     ref = write_png(tmp_path / "frame0.png", truth[0])
     out = tmp_path / "out.mp4"
-    result = colorize_video(grey, ref, out, Settings(use_cache=False, segmenter="whole"))
+    settings = Settings(use_cache=False, segmenter="whole", flow_options=FlowOptions(size=flow_size))
+    result = colorize_video(grey, ref, out, settings)
     # Keyframe colour came from the reference (first keyframe) and the carry, hardly from guesses.
     assert result.keyframe_sources["reference"] + result.keyframe_sources["carried"] > 0.9, result.keyframe_sources
     scores = chroma_psnr(out, truth)
