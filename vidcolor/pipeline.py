@@ -26,7 +26,7 @@ import numpy as np
 from vidcolor.colour import YCbCrSpec, ycbcr_to_rgb
 from vidcolor.colouring import Colouring, full_chroma, plane_chroma
 from vidcolor.errors import EncodeError, InputError, OutputError, SettingError, UsageError, check_readable_file
-from vidcolor.film.executors import EXECUTORS
+from vidcolor.film.executors import EXECUTORS, check_jobs
 from vidcolor.film.render import SegmentsCallback, render_film
 from vidcolor.frames.audio_file import AudioFile, check_audio_length, read_audio_file
 from vidcolor.frames.decode import DecodeStats
@@ -166,8 +166,7 @@ def colorize_video(
     started = time.perf_counter()
     settings = settings or Settings()
     check_stage_names(settings)
-    if jobs < 0:
-        raise UsageError(f"--jobs {jobs}: give a number of workers, or 0 for as many as fit")
+    check_jobs(jobs)
     EXECUTORS.check(executor)
     input_path = Path(input_path)
     info = probe(input_path, settings.sequence)
@@ -199,8 +198,6 @@ def colorize_video(
                 f"{output}: an image sequence has no video encoder; leave out --codec, --crf, --preset, --profile, "
                 "--lossless and --timecode (DPX pictures take --timecode)"
             )
-        if settings.encoder.timecode:
-            smpte_frame(settings.encoder.timecode, info.rate or Fraction(25), setting="encoder.timecode")
         target = check_sequence_output(output, input_path, overwrite=overwrite)
     else:
         target = check_output(output, input_path, overwrite=overwrite)
@@ -216,8 +213,8 @@ def colorize_video(
             raise EncodeError(f"{input_path}: {exc}") from exc
         if target.container_format == "mxf" and (sound is not None or info.has_audio):
             check_mxf_audio(sound.path if sound is not None else input_path)
-        if settings.encoder.timecode:  # checked before any work, against the input's rate
-            smpte_frame(settings.encoder.timecode, info.rate or Fraction(25), setting="encoder.timecode")
+    if settings.encoder.timecode:  # a video's or DPX pictures': checked before any work, against the input's rate
+        smpte_frame(settings.encoder.timecode, info.rate or Fraction(25), setting="encoder.timecode")
     for stale in target.remove_stale_partials():
         log.info("%s: removed, left by a run that was killed", stale)
     debug_dir = _debug_folder(debug_masks)

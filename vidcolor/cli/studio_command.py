@@ -10,7 +10,6 @@ import typer
 from vidcolor.cli.colorize_command import SETTING_PATHS, with_settings_options
 from vidcolor.cli.common import PLAN_OPTION, app, configure_logging, err_console, interruptible
 from vidcolor.cli.shots import read_plan_option, settings_with_plan
-from vidcolor.errors import UsageError
 from vidcolor.frames.timecode import FrameRange
 from vidcolor.plan import default_plan_path
 
@@ -51,8 +50,6 @@ def studio(
     with interruptible(
         None, "the studio stopped; any render or preview it was running was cancelled, leaving no partial file"
     ):
-        if jobs < 0:
-            raise UsageError(f"--jobs {jobs}: give a number of workers, or 0 for as many as fit")
         opened = Studio(input, list(style or []), settings, plan=base, workers=jobs)
         serve(
             opened,

@@ -14,11 +14,18 @@ from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, ClassVar
 
 from vidcolor.capacity import default_jobs
+from vidcolor.errors import UsageError
 from vidcolor.film.worker import SegmentOutcome, SegmentTask, render_segment
 from vidcolor.registry import Registry
 
 if TYPE_CHECKING:
     from typing import Self
+
+
+def check_jobs(jobs: int) -> None:
+    """:class:`UsageError` for a number of workers below 0 (0: as many as fit, see ``capacity.default_jobs``)."""
+    if jobs < 0:
+        raise UsageError(f"--jobs {jobs}: give a number of workers, or 0 for as many as fit")
 
 
 class SegmentExecutor(ABC):

@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 
 from vidcolor.errors import UsageError
+from vidcolor.film import check_jobs
 from vidcolor.frames.encode import default_for_codec
 from vidcolor.frames.output import default_output_path
 from vidcolor.frames.probe import content_key, probe
@@ -76,6 +77,7 @@ class Studio:
         folder: str | os.PathLike[str] | None = None,
         workers: int = 1,
     ) -> None:
+        check_jobs(workers)
         self.input = Path(input_path).resolve()
         self.workers = workers
         self.settings = settings or Settings()
