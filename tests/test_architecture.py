@@ -142,12 +142,17 @@ def test_the_errors_document_lists_every_exit_code() -> None:
     assert documented == set(exit_codes())
 
 
-def test_a_default_run_never_imports_torch(tmp_path: Path, clip: Path, reference: Path) -> None:
-    """The default stages need no torch: resolving the device or importing a solver must not load it."""
+def test_a_default_run_imports_neither_torch_nor_matplotlib(tmp_path: Path, clip: Path, reference: Path) -> None:
+    """The default stages need no torch (resolving the device or importing a solver must not load it), nor the
+    matplotlib of MediaPipe's drawing helpers (a third of the start-up)."""
     argv = [str(clip), "--style", str(reference), "-o", str(tmp_path / "o.mp4"), "-q", "--no-cache"]
-    probe = f"import sys; from vidcolor.cli import run; code = run({argv!r}); print(code, 'torch' in sys.modules)"
+    heavy = ("torch", "matplotlib")
+    probe = (
+        f"import sys; from vidcolor.cli import run; code = run({argv!r}); "
+        f"print(code, *(name in sys.modules for name in {heavy!r}))"
+    )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
-    assert out[-2:] == ["0", "False"]
+    assert out[-3:] == ["0", "False", "False"]
 
 
 class _FlatTeal(KeyframeColorizer):

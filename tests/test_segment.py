@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import subprocess
+import sys
 from pathlib import Path
 
 import cv2
@@ -100,6 +102,19 @@ def test_faces_keep_their_identity_after_redetection() -> None:
     renamed = keep_identities(detected, tracked)
     skin_right = renamed.weights[renamed.names.index("skin")] > 0.5
     assert skin_right[20, 60] and not skin_right[20, 10], renamed.names
+
+
+def test_mediapipes_drawing_helpers_still_work_though_not_imported_with_it() -> None:
+    """They stand in until used (their matplotlib was a third of the start-up); then they are the real ones."""
+    probe = (
+        "import sys; import vidcolor.segment.mediapipe_seg; import mediapipe as mp; "
+        "print('matplotlib' in sys.modules); "
+        "from mediapipe.python.solutions.drawing_utils import DrawingSpec; "
+        "style = mp.solutions.drawing_styles.get_default_face_mesh_contours_style(); "
+        "print(DrawingSpec.__module__, type(mp.solutions.drawing_utils).__name__, len(style) > 0)"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "mediapipe.python.solutions.drawing_utils", "module", "True"]
 
 
 def test_counterpart_falls_back_by_name() -> None:

@@ -20,10 +20,10 @@ from typing import Any
 
 import cv2
 import numpy as np
-from mediapipe.python.solutions import face_mesh, selfie_segmentation
 
 from vidcolor.native import native_stderr_silenced
 from vidcolor.segment.base import Segmenter
+from vidcolor.segment.mediapipe_import import face_mesh, selfie_segmentation
 from vidcolor.segment.regions import feathered
 from vidcolor.shared_types import RegionMasks
 
