@@ -138,6 +138,8 @@ def main() -> int:
             ("640x360 multi-shot", (640, 360), args.shots, args.shot_frames),
             ("1920x1080 multi-shot", (1920, 1080), args.hd_shots, args.hd_shot_frames),
         ):
+            if shots == 0:  # --shots 0 or --hd-shots 0: that reel left out
+                continue
             reel = work / f"reel_{h}.mp4"
             make_reel(reel, w, h, shots, per)
             film(reel, ref, work, label, shots * per, args.jobs, shlex.split(args.vidcolor_args))

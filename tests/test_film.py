@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from fractions import Fraction
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from vidcolor.errors import EncodeError
 from vidcolor.film import executors
 from vidcolor.film.manifest import MANIFEST_NAME
 from vidcolor.film.segments import split_segments
-from vidcolor.frames.encode import EncoderSettings
+from vidcolor.frames.encode import ColorVideoWriter, EncoderSettings
 from vidcolor.frames.segment_file import SegmentFileWriter, read_footer, read_packets
 from vidcolor.plan import plan_video
 
@@ -255,3 +256,30 @@ def test_an_interrupted_render_of_a_shot_in_pieces_resumes_without_its_pass(
     colorize_video(reel, refs, out, LOSSLESS, executor="inline")
     assert ran == [(False, 2), (False, 3)]  # only the pieces, from the pass's keyframes kept
     assert_same_film(serial, out)
+
+
+def test_a_workers_encoder_takes_its_share_of_the_cores(
+    reel: Path, refs: list[Path], serial: Path, tmp_path, monkeypatch
+) -> None:
+    """N workers whose x264 each took every core's worth of threads would crowd the machine N times over."""
+    workers = executors.LocalExecutor(2)
+    try:
+        assert workers.encoder_threads == max(1, (os.cpu_count() or 1) // 2)
+    finally:
+        workers.shutdown(cancel=False)
+    assert executors.InlineExecutor.encoder_threads is None  # one segment at a time: the single run's threads
+    threads: list[int] = []
+    add_stream = ColorVideoWriter._add_video_stream
+
+    def recorded(self: ColorVideoWriter, settings: EncoderSettings) -> av.VideoStream:
+        stream = add_stream(self, settings)
+        if self._segment is not None:  # a segment's encoder (the film's own output only takes their packets)
+            threads.append(stream.codec_context.thread_count)
+        return stream
+
+    monkeypatch.setattr(ColorVideoWriter, "_add_video_stream", recorded)
+    monkeypatch.setattr(executors.InlineExecutor, "encoder_threads", 1)
+    out = tmp_path / "one_thread.mp4"
+    colorize_video(reel, refs, out, LOSSLESS, executor="inline")
+    assert threads and set(threads) == {1}
+    assert_same_film(serial, out)  # lossless: the frames do not depend on the encoder's threads

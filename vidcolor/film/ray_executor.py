@@ -3,7 +3,7 @@
 The input, the references and the output's folder must be on a path every node sees the same way (a
 shared file system): tasks receive paths and the plan, not frames, and write their segment files beside
 the output, where the driver joins them. A task asks for one GPU when the cluster has GPUs, else one
-CPU, and is retried only when its worker dies; a segment's own error is an outcome, not a retry.
+CPU (its encoder then runs on one thread), and is retried only when its worker dies; a segment's own error is an outcome, not a retry.
 """
 
 from __future__ import annotations
@@ -34,6 +34,8 @@ class RaySegmentExecutor(SegmentExecutor):
             render_segment
         )
         slots = gpus or int(resources.get("CPU", 1))
+        if not gpus:  # a task holds one CPU, so its encoder takes one thread (x264 would take every core's worth)
+            self.encoder_threads = 1
         self.capacity = max(1, min(jobs, slots) if jobs else slots)
         self._refs: list[Any] = []
 

@@ -132,7 +132,8 @@ def render_film(
             manifest = _manifest_for(folder, key, segments)
             result = FilmRender(segments=len(segments), workers=pool.capacity)
             like = SegmentTask(input_path, content, plan, settings, segments[0], folder / segments[0].name,
-                               target.container_format, shift_s, keyframes=folder / KEYFRAMES)  # fmt: skip
+                               target.container_format, shift_s, keyframes=folder / KEYFRAMES,
+                               encoder_threads=pool.encoder_threads)  # fmt: skip
             to_do = [s for s in segments if not _finished(manifest, s, folder)]
             result.resumed = len(segments) - len(to_do)
             if result.resumed:

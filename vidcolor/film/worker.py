@@ -49,6 +49,7 @@ class SegmentTask:
     shift_s: float  # seconds taken off every timestamp (the whole film's: its output starts at 0)
     keyframes: Path | None = None  # where the keyframes of shots in pieces are kept (a piece's, a pass's)
     keyframe_pass: bool = False  # solve the keyframes of the segment's shot (``path`` is not written)
+    encoder_threads: int | None = None  # the worker's share of its machine's cores (see SegmentExecutor)
 
     @property
     def progress_path(self) -> Path:
@@ -111,6 +112,7 @@ def _render(task: SegmentTask, started: float) -> SegmentOutcome:
         range_start_s=None,
         shift_s=task.shift_s,
         as_segment=True,
+        threads=task.encoder_threads,
         colour=info.colour,
         field_order=info.field_order,
     )

@@ -241,6 +241,7 @@ class ColorVideoWriter:
         colour: the input's colour tags: its primaries and transfer are written (the matrix is ``spec``'s).
         field_order: the input's (FFmpeg's AVFieldOrder): an interlaced input's is written into the output's
             flags (the container's; x264 also codes the frames as fields, in that order).
+        threads: the encoder's threads (None: FFmpeg's and the encoder's own choice, from the machine's cores).
     """
 
     def __init__(
@@ -263,8 +264,10 @@ class ColorVideoWriter:
         as_segment: bool = False,
         colour: ColourTags | None = None,
         field_order: int = 0,
+        threads: int | None = None,
     ) -> None:
         self.path = path
+        self._threads = threads
         self._spec = spec
         self._colour = colour or ColourTags()
         self._field_order = field_order
@@ -335,6 +338,8 @@ class ColorVideoWriter:
         ctx.color_range = 2 if self._spec.full_range else 1
         if interlaced:
             ctx.field_order = self._field_order
+        if self._threads is not None:
+            ctx.thread_count = self._threads
         return stream
 
     def write(self, frame: LumaFrame, chroma: np.ndarray) -> None:
