@@ -6,7 +6,8 @@
 Each reel is cut from pans over different photographs (scikit-image's), so it has real motion and real
 cuts. Every figure comes from the real ``vidcolor`` command in a child process, in one run: wall time,
 the peak resident memory of its largest process (the driver or one worker: per worker), its ratio to a
-plain PyAV decode + libx264 encode of the same reel at the same settings (CRF 18, medium), and whether
+plain PyAV decode + libx264 encode of the same reel at the same settings (CRF 18, medium) and to the same of
+vidcolor's own output (x264 spends more on colour than on the grey reel's flat chroma), and whether
 ``--jobs N`` equals ``--jobs 1`` frame for frame at ``--crf 0``. The cost model splits one ``--jobs N``
 run into what runs in parallel (the segments, summed over workers) and what stays serial (the analysis
 pass, the workers' start, the join), and projects 8, 32 and 64 cores from them (Amdahl: the serial part
@@ -78,12 +79,14 @@ def film(reel: Path, ref: Path, work: Path, label: str, frames: int, jobs: int, 
     many = run_measured(command)  # -v: each segment's line, for the cost model
     log = many.stderr
     plain = run_measured(plain_transcode_cmd(reel, work / "plain.mp4"))
+    again = run_measured(plain_transcode_cmd(work / "j1.mp4", work / "colour-plain.mp4"))
     print(
         f"{label}: {frames} fr | --jobs 1 {one.seconds:6.1f} s = {frames / one.seconds:5.1f} fps, peak {one.peak_mb:5.0f} MB"
         f" | --jobs {jobs} {many.seconds:6.1f} s = {frames / many.seconds:5.1f} fps, peak per process "
         f"{many.peak_mb:5.0f} MB | speed-up {one.seconds / many.seconds:4.2f}x | plain {plain.seconds:5.1f} s "
         f"({frames / plain.seconds:5.1f} fps): ratio --jobs 1 {one.seconds / plain.seconds:4.2f}x, "
-        f"--jobs {jobs} {many.seconds / plain.seconds:4.2f}x"
+        f"--jobs {jobs} {many.seconds / plain.seconds:4.2f}x | the same of the colour output {again.seconds:5.1f} s: "
+        f"ratio --jobs 1 {one.seconds / again.seconds:4.2f}x"
     )
     lossless = ["--crf", "0", "-q"]
     run_measured([*VIDCOLOR, str(reel), *common, "-o", str(work / "l1.mp4"), *lossless])

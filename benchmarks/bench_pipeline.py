@@ -6,7 +6,8 @@ Quality follows ``shared/bench/README.md``: the clip's luma (its own Y plane) is
 a reference PNG the style; metrics compare every output frame with the ground truth. Speed is the
 wall time of the real ``vidcolor`` command in a child process (start-up included), its own peak RSS
 (``wait4`` through a small launcher, see ``measure.py``), and its ratio to a plain PyAV decode + encode of the same input at the same encoder
-settings, measured in the same run. ``--long`` adds the 640x360 clip ten times longer, to show that
+settings, measured in the same run; and beside it the same decode + encode of vidcolor's own output (x264
+spends more on colour than on the grey input's flat chroma: what encoding any colour output costs). ``--long`` adds the 640x360 clip ten times longer, to show that
 memory stays flat.
 """
 
@@ -153,10 +154,12 @@ def speed(grey: Path, ref: Path, work: Path, frames: int, label: str, extra: lis
     out = work / f"{grey.stem}.colorized.mp4"
     colour = run_measured([*VIDCOLOR, str(grey), "--style", str(ref), "-o", str(out), "-y", "-q", "--no-cache", *extra])
     plain = run_measured(plain_transcode_cmd(grey, work / f"{grey.stem}.plain.mp4"))
+    again = run_measured(plain_transcode_cmd(out, work / f"{grey.stem}.colour-plain.mp4"))
     return (
         f"{label:<28} {frames:>5} fr  vidcolor {colour.seconds:6.1f} s = {frames / colour.seconds:5.1f} fps, "
         f"peak {colour.peak_mb:6.0f} MB | plain decode+encode {plain.seconds:5.1f} s = {frames / plain.seconds:5.1f} fps, "
-        f"peak {plain.peak_mb:4.0f} MB | ratio {colour.seconds / plain.seconds:4.2f}x"
+        f"peak {plain.peak_mb:4.0f} MB | ratio {colour.seconds / plain.seconds:4.2f}x | the same of the colour output "
+        f"{again.seconds:5.1f} s: ratio {colour.seconds / again.seconds:4.2f}x"
     )
 
 

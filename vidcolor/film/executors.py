@@ -31,8 +31,8 @@ def check_jobs(jobs: int) -> None:
 
 class SegmentExecutor(ABC):
     """Runs segment tasks somewhere; ``capacity`` is how many run at once, ``encoder_threads`` how many threads a
-    worker's encoder may take (its share of the cores it runs on; None: the encoder's own choice, which counts
-    every core, as a single run's does: N workers each taking all of them cost a tenth more on two cores)."""
+    worker's encoder may take (for its share of the cores it runs on; None: the encoder's own choice, which
+    counts every core, as a single run's does)."""
 
     name: ClassVar[str]
     capacity: int = 1
@@ -82,8 +82,8 @@ class LocalExecutor(SegmentExecutor):
 
     def __init__(self, jobs: int) -> None:
         self.capacity = max(1, jobs)
-        if self.capacity > 1:
-            self.encoder_threads = max(1, (os.cpu_count() or 1) // self.capacity)
+        if self.capacity > 1:  # x264's own rule (1.5 threads a core), for this worker's share of the cores
+            self.encoder_threads = max(1, round(1.5 * (os.cpu_count() or 1) / self.capacity))
         # spawn, not fork: a fresh interpreter per worker shares no threads or native state.
         self._pool = cf.ProcessPoolExecutor(
             self.capacity, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_started
