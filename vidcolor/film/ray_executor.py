@@ -3,7 +3,8 @@
 The input, the references and the output's folder must be on a path every node sees the same way (a
 shared file system): tasks receive paths and the plan, not frames, and write their segment files beside
 the output, where the driver joins them. A task asks for one GPU when the cluster has GPUs, else one
-CPU (its encoder then runs on one thread), and is retried only when its worker dies; a segment's own error is an outcome, not a retry.
+CPU (its encoder then runs on one thread), and is retried only when its worker dies; a segment's own
+error is an outcome, not a retry.
 """
 
 from __future__ import annotations
