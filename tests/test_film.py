@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from fractions import Fraction
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import pytest
 
 from tests.media import SHOT_FRAMES, audio_packets, make_video, moving_pattern, reference_of, three_shots, video_pts
 from vidcolor import Settings, colorize_video
+from vidcolor.capacity import cores
 from vidcolor.cli import run
 from vidcolor.errors import EncodeError
 from vidcolor.film import executors
@@ -264,7 +264,7 @@ def test_a_workers_encoder_takes_its_share_of_the_cores(
     """N workers whose x264 each took every core's worth of threads would crowd the machine N times over."""
     workers = executors.LocalExecutor(2)
     try:
-        assert workers.encoder_threads == max(1, round(1.5 * (os.cpu_count() or 1) / 2))
+        assert workers.encoder_threads == max(1, round(1.5 * cores() / 2))
     finally:
         workers.shutdown(cancel=False)
     assert executors.InlineExecutor.encoder_threads is None  # one segment at a time: the single run's threads

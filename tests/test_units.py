@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from vidcolor.colour import YCbCrSpec, fit_chroma_to_gamut, rgb_to_ycbcr, ycbcr_to_rgb
+from vidcolor.colouring import frames_ahead
 from vidcolor.errors import UsageError
 from vidcolor.frames.timecode import FrameRange, RangeSelector, TimePoint, parse_time
 from vidcolor.registry import Registry
@@ -396,3 +397,10 @@ def test_the_edge_aware_smoother_repeats_itself_whatever_opencvs_threads() -> No
         assert cv2.getNumThreads() == 2
     finally:
         cv2.setNumThreads(before)
+
+
+def test_frames_held_ahead_cover_a_window_within_a_memory_bound() -> None:
+    assert frames_ahead(48, 640, 360, 8) == 64  # the default keyframe interval and a margin
+    assert frames_ahead(120, 640, 360, 8) == 136  # a shot given a longer interval
+    assert frames_ahead(48, 1920, 1080, 10) == 48  # 4 MB of luma a frame: what 192 MB holds
+    assert frames_ahead(48, 3840, 2160, 8) == 32  # never fewer than before

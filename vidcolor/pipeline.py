@@ -258,7 +258,7 @@ def colorize_video(
             on_frame(ColouredFrame(work.frame, spec.luma_to_unit(work.frame.luma), full, spec.matrix))
 
     try:
-        with WriteBehind(write) as behind:
+        with WriteBehind(write, depth=colouring.frames_ahead) as behind:
             for done, item in enumerate(itertools.chain([first], coloured), start=1):
                 behind.put(item)
                 if progress is not None:

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import multiprocessing
-import os
 import signal
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, ClassVar
 
-from vidcolor.capacity import default_jobs
+from vidcolor.capacity import cores, default_jobs
 from vidcolor.errors import UsageError
 from vidcolor.film.worker import SegmentOutcome, SegmentTask, render_segment
 from vidcolor.registry import Registry
@@ -83,7 +82,7 @@ class LocalExecutor(SegmentExecutor):
     def __init__(self, jobs: int) -> None:
         self.capacity = max(1, jobs)
         if self.capacity > 1:  # x264's own rule (1.5 threads a core), for this worker's share of the cores
-            self.encoder_threads = max(1, round(1.5 * (os.cpu_count() or 1) / self.capacity))
+            self.encoder_threads = max(1, round(1.5 * cores() / self.capacity))
         # spawn, not fork: a fresh interpreter per worker shares no threads or native state.
         self._pool = cf.ProcessPoolExecutor(
             self.capacity, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_started

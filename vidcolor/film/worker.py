@@ -127,7 +127,7 @@ def _render(task: SegmentTask, started: float) -> SegmentOutcome:
             _note_progress(task.progress_path, writer.frames_written)
 
     try:
-        with WriteBehind(write) as behind:
+        with WriteBehind(write, depth=colouring.frames_ahead) as behind:
             for work, chroma in coloured:
                 if work.frame.index <= segment.last:  # beyond: the next piece's first keyframe, this one's right anchor
                     behind.put((work, chroma))
