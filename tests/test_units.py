@@ -400,7 +400,8 @@ def test_the_edge_aware_smoother_repeats_itself_whatever_opencvs_threads() -> No
 
 
 def test_frames_held_ahead_cover_a_window_within_a_memory_bound() -> None:
-    assert frames_ahead(48, 640, 360, 8) == 64  # the default keyframe interval and a margin
-    assert frames_ahead(120, 640, 360, 8) == 136  # a shot given a longer interval
-    assert frames_ahead(48, 1920, 1080, 10) == 48  # 4 MB of luma a frame: what 192 MB holds
-    assert frames_ahead(48, 3840, 2160, 8) == 32  # never fewer than before
+    mb = 1 << 20
+    assert frames_ahead(48, mb) == 64  # the default keyframe interval and a margin
+    assert frames_ahead(120, mb) == 136  # a shot given a longer interval
+    assert frames_ahead(48, 4 * mb) == 48  # what 192 MB holds
+    assert frames_ahead(48, 9 * mb) == 32  # never fewer than before

@@ -43,16 +43,15 @@ log = logging.getLogger("vidcolor")
 # a window and a margin, so that all of the next window's flows are started while this one is carried, and the
 # encoder has all of this window while the next one's keyframe is solved (a 640x360 reel of 50-frame shots,
 # a keyframe every 48 frames: 8 % faster than 32 each way, +60 MB; three runs each). Never fewer than
-# AHEAD_AT_LEAST; never more than FULL_LUMA_AHEAD bytes of full-size luma (a 4K frame's is 8 MB).
+# AHEAD_AT_LEAST; never more than BYTES_AHEAD of what the frames hold (a 4K frame's luma alone is 8 MB).
 AHEAD_MARGIN = 16
 AHEAD_AT_LEAST = 32
-FULL_LUMA_AHEAD = 192 << 20
+BYTES_AHEAD = 192 << 20
 
 
-def frames_ahead(window: int, width: int, height: int, bit_depth: int) -> int:
-    """Frames to hold ahead (and behind) for windows of up to ``window`` frames of this size: see above."""
-    luma_bytes = width * height * (1 if bit_depth == 8 else 2)
-    return max(AHEAD_AT_LEAST, min(window + AHEAD_MARGIN, FULL_LUMA_AHEAD // max(1, luma_bytes)))
+def frames_ahead(window: int, frame_bytes: int) -> int:
+    """Frames to hold ahead (and behind) for windows of up to ``window`` frames, each holding ``frame_bytes``."""
+    return max(AHEAD_AT_LEAST, min(window + AHEAD_MARGIN, BYTES_AHEAD // max(1, frame_bytes)))
 
 
 @dataclass(frozen=True)
@@ -143,7 +142,12 @@ class Colouring:
     def frames_ahead(self) -> int:
         """How many frames are read ahead of the one being coloured, and queued for the encoder behind it."""
         window = max([self.settings.keyframe_interval, *self.intervals.values()])
-        return frames_ahead(window, self.info.width, self.info.height, self.info.bit_depth)
+        luma = self.info.width * self.info.height * (1 if self.info.bit_depth == 8 else 2)
+        # A frame ahead holds its full-size luma, its work-size unit luma (float32) and, at flow size, its uint8
+        # and smoothed luma and the two flows to the frame before (float32 pairs).
+        work = self.work[0] * self.work[1] * 4
+        flow = self.flow[0] * self.flow[1] * (1 + 4 + 2 * 8)
+        return frames_ahead(window, luma + work + flow)
 
     @property
     def references(self) -> References:
