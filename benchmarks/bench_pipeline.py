@@ -7,8 +7,8 @@ a reference PNG the style; metrics compare every output frame with the ground tr
 wall time of the real ``vidcolor`` command in a child process (start-up included), its own peak RSS
 (``wait4`` through a small launcher, see ``measure.py``), and its ratio to a plain PyAV decode + encode of the same input at the same encoder
 settings, measured in the same run; and beside it the same decode + encode of vidcolor's own output (x264
-spends more on colour than on the grey input's flat chroma: what encoding any colour output costs). ``--long`` adds the 640x360 clip ten times longer, to show that
-memory stays flat.
+spends more on colour than on the grey input's flat chroma: what encoding any colour output costs). ``--long``
+adds the 640x360 clip ten times longer, to show that memory stays flat.
 """
 
 from __future__ import annotations
