@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/bench_film.py [--jobs 2] [--shots 8] [--shot-frames 60] [--hd-shots 4]
         [--vidcolor-args "--colorizer optim --device cuda"]
+        [--vidcolor-args "--colorizer optim --device cuda --share-device off"]   # each worker its own networks
 
 Each reel is cut from pans over different photographs (scikit-image's), so it has real motion and real
 cuts. Every figure comes from the real ``vidcolor`` command in a child process, in one run: wall time,

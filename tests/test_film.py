@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from fractions import Fraction
@@ -15,13 +16,14 @@ from tests.media import SHOT_FRAMES, audio_packets, make_video, moving_pattern, 
 from vidcolor import Settings, colorize_video
 from vidcolor.capacity import cores
 from vidcolor.cli import run
-from vidcolor.errors import EncodeError
+from vidcolor.errors import EncodeError, UsageError
 from vidcolor.film import executors
 from vidcolor.film.manifest import MANIFEST_NAME
 from vidcolor.film.segments import split_segments
 from vidcolor.frames.encode import ColorVideoWriter, EncoderSettings
 from vidcolor.frames.segment_file import SegmentFileWriter, read_footer, read_packets
 from vidcolor.plan import plan_video
+from vidcolor.solver.options import SolverOptions
 
 LOSSLESS = Settings(segmenter="whole", use_cache=False, keyframe_interval=5, encoder=EncoderSettings(crf=0))
 
@@ -283,3 +285,37 @@ def test_a_workers_encoder_takes_its_share_of_the_cores(
     colorize_video(reel, refs, out, LOSSLESS, executor="inline")
     assert threads and set(threads) == {1}
     assert_same_film(serial, out)  # lossless: the frames do not depend on the encoder's threads
+
+
+def test_two_workers_sharing_one_device_service_give_the_single_run(
+    reel: Path, refs: list[Path], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The optim solver's keyframes of both workers solved in the driver's device service (on the CPU here,
+    asked for with share_device="on"; ``auto`` does so with a GPU): the single run's frames."""
+    optim = dataclasses.replace(LOSSLESS, colorizer="optim", solver=SolverOptions(features="pyramid", iterations=6))
+    serial = tmp_path / "serial.mp4"
+    colorize_video(reel, refs, serial, optim)
+    shared = tmp_path / "shared.mp4"
+    with caplog.at_level(logging.INFO, logger="vidcolor"):
+        colorize_video(reel, refs, shared, optim, jobs=2, share_device="on")
+    assert "keyframes of the 2 workers solved together on cpu" in caplog.text
+    answered = [r.getMessage() for r in caplog.records if r.getMessage().startswith("device service:")]
+    assert answered and " 0 keyframe requests" not in answered[0]
+    assert_same_film(serial, shared)
+    not_shared = tmp_path / "own.mp4"  # auto, on the CPU: each worker solves its own
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="vidcolor"):
+        colorize_video(reel, refs, not_shared, optim, jobs=2)
+    assert "solved together" not in caplog.text
+    assert_same_film(serial, not_shared)
+
+
+def test_sharing_a_device_is_for_local_workers_and_known_values(reel: Path, refs: list[Path], tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match=r"--share-device sometimes: give one of auto, on, off"):
+        colorize_video(reel, refs, tmp_path / "x.mp4", LOSSLESS, jobs=2, share_device="sometimes")
+    optim = dataclasses.replace(LOSSLESS, colorizer="optim", solver=SolverOptions(features="pyramid", iterations=2))
+    with pytest.raises(
+        UsageError, match=r"--share-device on: for worker processes of this machine, not --executor inline"
+    ):
+        colorize_video(reel, refs, tmp_path / "y.mp4", optim, executor="inline", share_device="on")
+    assert not (tmp_path / "y.mp4").exists()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import threading
 from pathlib import Path
 
 import cv2
@@ -20,10 +21,13 @@ from vidcolor import weights
 from vidcolor.errors import UsageError, WeightsError
 from vidcolor.registry import RunContext
 from vidcolor.shared_types import Keyframe, Propagated, Reference, RegionMasks
-from vidcolor.solver import COLORIZERS
+from vidcolor.solver import COLORIZERS, device_service
+from vidcolor.solver.base import SolverError
 from vidcolor.solver.clip_guide import ClipGuide
+from vidcolor.solver.device_service import DeviceService, ServiceEngine, ServiceGone, optim_handler
 from vidcolor.solver.features import FeatureExtractor, PyramidFeatures, VGGFeatures, rgb_to_lab
 from vidcolor.solver.optim import OptimColorizer, compose_rgb
+from vidcolor.solver.optim_engine import OptimEngine, SolveProblem, SolveResult
 from vidcolor.solver.options import SolverOptions
 
 
@@ -243,7 +247,8 @@ def test_clip_prompts_pick_the_closest_description_and_guide_the_solve() -> None
     solver = OptimColorizer(options, features=TinyRandomFeatures(), clip=guide)
     chroma = solver.colorize(keyframe, reference, None)
     assert np.isfinite(chroma).all()
-    prompts = solver._prepared[1].prompts  # the reference's regions → their chosen prompts' text embeddings
+    # the reference's regions → their chosen prompts' text embeddings (the targets prepared for the solve)
+    prompts = solver.engine.targets(reference.at_size(options.solve_size)).prompts
     assert set(prompts) == {"background", "skin"}
     torch.testing.assert_close(prompts["background"], guide.embed_text(["a blue sky"])[0])
 
@@ -391,7 +396,7 @@ def test_bt709_input_asks_for_the_colours_bt601_input_of_the_same_picture_asks_f
     asked = []
     for matrix in ("bt601", "bt709"):
         ref_luma, ref_chroma = rgb_to_ycbcr(ref_rgb, matrix)
-        asked.append(solver()._reference_targets(Reference(ref_luma, ref_chroma, reference.masks, matrix)))
+        asked.append(solver().engine.targets(Reference(ref_luma, ref_chroma, reference.masks, matrix)))
     for (mean_601, std_601), (mean_709, std_709) in zip(asked[0].stats, asked[1].stats, strict=True):
         torch.testing.assert_close(mean_601, mean_709, atol=2e-3, rtol=0)
         torch.testing.assert_close(std_601, std_709, atol=2e-3, rtol=0)
@@ -475,6 +480,97 @@ def test_clip_sees_each_region_in_one_batched_forward_with_augmented_views() -> 
         SolverOptions(clip=True, iterations=4, solve_size=48, patience=100), features=TinyRandomFeatures(), clip=guide
     ).colorize(keyframe, reference, None)
     first = solve()
-    # Per step: the whole image (1), then both regions, each with 3 augmented views, in one batch (8).
-    assert calls[-8:] == [1, 8] * 4
+    # Per step one batch: the whole image (1) and both regions, each with 3 augmented views (8).
+    assert calls[-4:] == [9] * 4
     np.testing.assert_array_equal(first, solve())  # the views are drawn from a seeded generator
+
+
+class _Recording:
+    """An engine that keeps the problems it is given (what a keyframe's solve hands the device)."""
+
+    def __init__(self, engine: OptimEngine) -> None:
+        self.engine = engine
+        self.problems: list[SolveProblem] = []
+
+    def solve(self, problems: list[SolveProblem]) -> list[SolveResult]:
+        self.problems += problems
+        return self.engine.solve(problems)
+
+    def identity(self) -> dict[str, str]:
+        return self.engine.identity()
+
+
+SOLVE = SolverOptions(iterations=40, solve_size=96)
+
+
+def _three_problems() -> list[SolveProblem]:
+    """A shot's first keyframe, its second (warm: the carry and Adam's state), another shot's first."""
+    recording = _Recording(OptimEngine(SOLVE, features=TinyRandomFeatures()))
+    colorizer = OptimColorizer(SOLVE, engine=recording)
+    keyframe, reference = two_region_problem()
+    first = colorizer.colorize(keyframe, reference, None)
+    colorizer.colorize(Keyframe(textured(seed=5), keyframe.masks), reference, Propagated.anchor(first))
+    other = Reference(reference.luma, reference.chroma[:, ::-1].copy(), reference.masks)
+    colorizer.colorize(keyframe, other, None)
+    return recording.problems
+
+
+def _assert_same_results(got: list[SolveResult], alone: list[SolveResult]) -> None:
+    for g, a in zip(got, alone, strict=True):
+        assert g.iterations == a.iterations
+        torch.testing.assert_close(g.grids.cpu(), a.grids.cpu(), atol=1e-5, rtol=0)
+        assert (g.adam is None) == (a.adam is None)
+        if g.adam is not None and a.adam is not None:
+            torch.testing.assert_close(g.adam["exp_avg_sq"].cpu(), a.adam["exp_avg_sq"].cpu(), atol=1e-7, rtol=1e-4)
+            assert int(g.adam["step"]) == int(a.adam["step"])
+
+
+def test_keyframes_solved_together_get_what_each_gets_alone() -> None:
+    problems = _three_problems()
+    assert problems[1].adam is not None and problems[1].previous is not None  # the warm one carries its shot's state
+    alone = [OptimEngine(SOLVE, features=TinyRandomFeatures()).solve([p])[0] for p in problems]
+    calls: list[int] = []
+    together_engine = OptimEngine(SOLVE, features=TinyRandomFeatures())
+    forward = together_engine.features.forward
+    together_engine.features.forward = lambda rgb: calls.append(rgb.shape[0]) or forward(rgb)  # type: ignore[method-assign]
+    together = together_engine.solve(problems)
+    _assert_same_results(together, alone)
+    assert max(calls) == 3  # one feature pass for all three; a problem that plateaus leaves the batch
+    assert len({r.iterations for r in alone}) > 1 and calls[-1] < 3
+
+
+def test_a_device_service_solves_the_keyframes_of_waiting_workers_together(monkeypatch: pytest.MonkeyPatch) -> None:
+    problems = _three_problems()
+    alone = [OptimEngine(SOLVE, features=TinyRandomFeatures()).solve([p])[0] for p in problems]
+    monkeypatch.setattr(device_service, "BATCH_WAIT_S", 30.0)  # the batch closes when every worker is waiting
+    engine = OptimEngine(SOLVE, features=TinyRandomFeatures())
+    results: list[SolveResult | None] = [None] * len(problems)
+    with DeviceService({"optim": optim_handler(engine)}, {"optim": engine.identity()}) as service:
+        ready = threading.Barrier(len(problems))
+
+        def worker(i: int) -> None:
+            client = ServiceEngine(service.address)
+            assert client.identity() == engine.identity()  # connected
+            ready.wait()
+            results[i] = client.solve([problems[i]])[0]
+
+        threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(problems))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        assert service.stats.batches == [3]
+    assert not Path(service.address.path).exists()  # its socket's folder goes with it
+    _assert_same_results([r for r in results if r is not None], alone)
+
+
+def test_a_device_service_tells_its_workers_what_failed_and_when_it_is_gone() -> None:
+    def failing(problems: list[object]) -> list[object]:
+        raise RuntimeError("CUDA out of memory")
+
+    with DeviceService({"optim": failing}, {"optim": {"features": "x", "clip": "none"}}) as service:
+        client = ServiceEngine(service.address)
+        with pytest.raises(SolverError, match=r"the device service failed: RuntimeError: CUDA out of memory"):
+            client.solve([_three_problems()[0]])
+    with pytest.raises(ServiceGone, match=r"device service at .* is gone|cannot reach the device service"):
+        ServiceEngine(service.address).solve([_three_problems()[0]])

@@ -97,7 +97,7 @@ class Colouring:
         its keyframe pass (see :class:`ShotKeyframes`)."""
         spec = info.spec
         parts = render_parts(plan)
-        automatic = build_automatic(settings, spec.matrix) if plan.automatic else None
+        automatic = build_automatic(settings, spec.matrix, stages.solve_service) if plan.automatic else None
         work_h, work_w = work_size(info.height, info.width, settings.work_size)
         hint_map = {
             source.frame_index(plan.input.fps): read_hints(source, info.width, info.height, spec.matrix).at_size(

@@ -62,7 +62,7 @@ from vidcolor.segment.regions import legend, overlay
 from vidcolor.settings import Settings
 from vidcolor.shared_types import RegionMasks
 from vidcolor.solver.base import KeyframeColorizer
-from vidcolor.stages import build_stages, check_stage_names
+from vidcolor.stages import SHARE_DEVICE, build_stages, check_stage_names
 from vidcolor.temporal.flow import FlowEstimator
 
 log = logging.getLogger("vidcolor")
@@ -132,6 +132,7 @@ def colorize_video(
     executor: str = "local",
     address: str | None = None,
     on_segments: SegmentsCallback | None = None,
+    share_device: str = "auto",
 ) -> ColorizeResult:
     """Colorize ``input_path`` after the colour reference(s) ``style_path``; write ``output_path``.
 
@@ -159,6 +160,8 @@ def colorize_video(
     this machine, or Ray tasks on the cluster at ``address``), joined as packets; at ``--crf 0`` the output
     is the single run's frame for frame, and an interrupted render resumes from its finished segments.
     ``on_segments`` is then called with the segments' state (finished, in all, in flight) as it changes.
+    ``share_device`` (``stages.SHARE_DEVICE``): whether local workers solve their keyframes together on one
+    device (``solver.device_service``); ``auto`` does with a GPU and two workers or more.
 
     Raises:
         VidcolorError subclasses with a one-line message naming the file and the problem.
@@ -168,6 +171,8 @@ def colorize_video(
     check_stage_names(settings)
     check_jobs(jobs)
     EXECUTORS.check(executor)
+    if share_device not in SHARE_DEVICE:
+        raise UsageError(f"--share-device {share_device}: give one of {', '.join(SHARE_DEVICE)}")
     input_path = Path(input_path)
     info = probe(input_path, settings.sequence)
     spec = info.spec
@@ -225,7 +230,7 @@ def colorize_video(
     if _shot_parallel(jobs, executor, settings, target, debug_dir, on_frame, (colorizer, segmenter, flow)):
         return _render_film(input_path, info, content, plan, settings, target, sound, fit_audio, started,
                             jobs=jobs, executor=executor, address=address, progress=progress,
-                            on_segments=on_segments)  # fmt: skip
+                            on_segments=on_segments, share_device=share_device)  # fmt: skip
     stages = build_stages(settings, segmenter=segmenter, colorizer=colorizer, flow=flow)
     inspect = _overlay_writer(debug_dir, (info.width, info.height)) if debug_dir is not None else None
     colouring = Colouring.build(info, content, plan, references, settings, stages, inspect)
@@ -349,6 +354,7 @@ def _render_film(
     address: str | None,
     progress: ProgressCallback | None,
     on_segments: SegmentsCallback | None,
+    share_device: str,
 ) -> ColorizeResult:
     """The film rendered by workers, segment by segment, and joined (see :mod:`vidcolor.film`)."""
     assert isinstance(target, OutputTarget)  # _shot_parallel said so
@@ -363,7 +369,7 @@ def _render_film(
     try:
         film = render_film(input_path, content, plan, settings, target, open_output, shift_s, jobs=jobs,
                            executor=executor, address=address, progress=progress,
-                           on_segments=on_segments)  # fmt: skip
+                           on_segments=on_segments, share_device=share_device)  # fmt: skip
     except BaseException as exc:
         if _out_of_space(exc):
             raise OutputError(f"{target.path}: no space left on the device of {target.path.parent}") from exc

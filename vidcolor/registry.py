@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar, cast
 
@@ -29,16 +29,27 @@ class NoOptions:
 
 
 @dataclass(frozen=True)
+class ServiceAddress:
+    """Where a device service listens (``vidcolor.solver.device_service``): a Unix socket and its key."""
+
+    path: str
+    authkey: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
 class RunContext:
     """What a run hands every stage besides its own options.
 
     Attributes:
         device: where torch stages run, resolved once for the run (``cpu`` or ``cuda``).
         weights_dir: the folder weight files are looked for in (None: the default folder).
+        solve_service: a device service that solves this worker's keyframes together with other workers'
+            (None: the stages run their networks in this process).
     """
 
     device: str = "cpu"
     weights_dir: Path | None = None
+    solve_service: ServiceAddress | None = None
 
 
 class StageFactory(Protocol[T_co]):

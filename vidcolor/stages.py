@@ -9,14 +9,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from vidcolor.device import resolve_device
-from vidcolor.errors import StageError
-from vidcolor.registry import NoOptions, RunContext, StageRegistry
+from vidcolor.errors import StageError, UsageError
+from vidcolor.registry import NoOptions, RunContext, ServiceAddress, StageRegistry
 from vidcolor.segment import SEGMENTERS, Segmenter
 from vidcolor.solver import COLORIZERS, KeyframeColorizer
 from vidcolor.temporal.flow import FLOWS, FlowEstimator
 
 if TYPE_CHECKING:
     from vidcolor.settings import Settings
+    from vidcolor.solver.device_service import DeviceService
     from vidcolor.solver.zhang import AutomaticColorizer
 
 log = logging.getLogger("vidcolor")
@@ -42,6 +43,8 @@ class Stages:
     # The same estimator for keyframe-to-reference matching, at the preset for the larger motion between a
     # keyframe and a photograph of its scene.
     match_flow: FlowEstimator
+    # The device service this worker's keyframes are solved in (None: this process's own networks).
+    solve_service: ServiceAddress | None = None
 
 
 def build_stages(
@@ -50,8 +53,9 @@ def build_stages(
     segmenter: Segmenter | None = None,
     colorizer: KeyframeColorizer | None = None,
     flow: FlowEstimator | None = None,
+    solve_service: ServiceAddress | None = None,
 ) -> Stages:
-    """Build every stage not given from ``settings``.
+    """Build every stage not given from ``settings`` (with ``solve_service``, the colorizer solves in it).
 
     torch is imported only when a chosen stage needs it: resolving ``device="auto"`` asks torch
     for a GPU, and that import alone costs about a second.
@@ -68,7 +72,7 @@ def build_stages(
     device = resolve_device(settings.device) if uses_torch else "cpu"
     if not uses_torch and settings.device == "cuda":
         log.info("no chosen stage runs on torch; device=cuda has nothing to do")
-    context = RunContext(device, settings.weights_dir)
+    context = RunContext(device, settings.weights_dir, solve_service)
     match_options = dataclasses.replace(settings.flow_options, preset=MATCH_FLOW_PRESET)
     return Stages(
         segmenter=segmenter or build_segmenter(settings, context),
@@ -76,6 +80,7 @@ def build_stages(
         flow=flow or FLOWS.create(settings.flow, settings.flow_options, context),
         device=device,
         match_flow=FLOWS.create(settings.flow, match_options, context),
+        solve_service=solve_service,
     )
 
 
@@ -84,27 +89,91 @@ def build_segmenter(settings: Settings, context: RunContext | None = None) -> Se
     return SEGMENTERS.create(settings.segmenter, NoOptions(), context or RunContext(weights_dir=settings.weights_dir))
 
 
-def build_automatic(settings: Settings, matrix: str) -> AutomaticColorizer:
-    """The colorization network for runs with neither references nor hints (torch and its file required)."""
+def build_automatic(settings: Settings, matrix: str, solve_service: ServiceAddress | None = None) -> AutomaticColorizer:
+    """The colorization network for runs with neither references nor hints (torch and its file required); with
+    ``solve_service``, the network runs there."""
     try:
         from vidcolor.solver.zhang import AutomaticColorizer
     except ImportError as exc:
         raise StageError(
             f"automatic colour (no --style, no --hints) needs torch ({exc}); pip install 'vidcolor[solver]'"
         ) from exc
+    if solve_service is not None:
+        from vidcolor.solver.device_service import ServiceNetwork
+
+        network = ServiceNetwork(solve_service)
+        return AutomaticColorizer(network, matrix, network.identity())
     return AutomaticColorizer.from_weights(
         settings.weights_dir, resolve_device(settings.device), matrix, settings.auto_model
     )
 
 
+SHARE_DEVICE = ("auto", "on", "off")
+"""Whether a shot-parallel render's workers solve their keyframes in one device service: ``auto`` when there
+are two workers or more and the device is a GPU, ``on`` always (any device: for tests and comparisons), ``off``
+never (each worker loads its own networks)."""
+
+
+def device_service_for(
+    settings: Settings, automatic: bool, workers: int, share: str, executor: str = "local"
+) -> DeviceService | None:
+    """The device service ``workers`` workers of ``executor`` should share under ``share`` (see
+    :data:`SHARE_DEVICE`), or None. Only worker processes of this machine share one (a Ray task, on a node of
+    its own, uses that node's device), and only keyframe networks a service holds count (the optim colorizer's,
+    the automatic network)."""
+    if share not in SHARE_DEVICE:
+        raise UsageError(f"--share-device {share}: give one of {', '.join(SHARE_DEVICE)}")
+    if share == "off":
+        return None
+    if executor != "local":
+        if share == "on":
+            raise UsageError(f"--share-device on: for worker processes of this machine, not --executor {executor} "
+                             "(each task uses its own node's device)")  # fmt: skip
+        return None
+    if not automatic and settings.colorizer != "optim":
+        if share == "on":
+            log.info("--share-device on: the %s colorizer has no network to share; each worker runs its own",
+                     settings.colorizer)  # fmt: skip
+        return None
+    if share == "auto" and (workers < 2 or resolve_device(settings.device) != "cuda"):
+        return None
+    service = start_device_service(settings, automatic)
+    log.info("keyframes of the %d workers solved together on %s (their networks loaded once, there)", workers,
+             service.device)  # fmt: skip
+    return service
+
+
+def start_device_service(settings: Settings, automatic: bool) -> DeviceService:
+    """A device service holding the run's keyframe networks (the colorizer's engine, the automatic network
+    when ``automatic``) on its device, not yet listening (enter it). Weight files are checked here, before
+    any worker starts."""
+    from vidcolor.solver.device_service import DeviceService, network_handler, optim_handler
+    from vidcolor.solver.optim_engine import OptimEngine
+
+    device = resolve_device(settings.device)
+    handlers = {}
+    identity: dict[str, object] = {}
+    if settings.colorizer == "optim":
+        engine = OptimEngine(settings.solver, device=device, weights_dir=settings.weights_dir)
+        handlers["optim"] = optim_handler(engine)
+        identity["optim"] = engine.identity()
+    if automatic:
+        from vidcolor.solver.zhang import AutomaticNetwork, load_checked
+
+        network, name = load_checked(settings.weights_dir, settings.auto_model)
+        handlers["auto"] = network_handler(AutomaticNetwork(network, device))
+        identity["auto"] = name
+    return DeviceService(handlers, identity, device)
+
+
 _BUILT: dict[str, Stages] = {}
 
 
-def stages_for(settings: Settings) -> Stages:
-    """A worker process's stages for ``settings``: built on first use, then kept (models load once per worker;
-    other settings replace them)."""
-    key = repr(settings)
+def stages_for(settings: Settings, solve_service: ServiceAddress | None = None) -> Stages:
+    """A worker process's stages for ``settings`` (solving in ``solve_service`` when given): built on first use,
+    then kept (models load once per worker; other settings replace them)."""
+    key = repr((settings, solve_service))
     if key not in _BUILT:
         _BUILT.clear()
-        _BUILT[key] = build_stages(settings)
+        _BUILT[key] = build_stages(settings, solve_service=solve_service)
     return _BUILT[key]

@@ -115,6 +115,13 @@ def colorize(
     ray_address: Annotated[
         str | None, typer.Option(help="Ray cluster address (default: start a local Ray instance).")
     ] = None,
+    share_device: Annotated[
+        str,
+        typer.Option(
+            help="With --jobs: the workers' keyframes solved together on one device, their networks loaded once "
+            "(optim colorizer, automatic colour): auto (with a GPU and 2 workers or more), on, off."
+        ),
+    ] = "auto",
     start: Annotated[str | None, setting_option("frame_range.start")] = None,
     end: Annotated[str | None, setting_option("frame_range.end")] = None,
     duration: Annotated[str | None, setting_option("frame_range.duration")] = None,
@@ -189,6 +196,7 @@ def colorize(
                 jobs=jobs,
                 executor=executor,
                 address=ray_address,
+                share_device=share_device,
                 on_segments=getattr(progress, "segments", None),  # the bar shows them (cli.progress)
             ),
         )

@@ -37,6 +37,7 @@ from vidcolor.frames.output import OutputTarget
 from vidcolor.plan.make import recorded_settings
 from vidcolor.plan.model import Plan
 from vidcolor.settings import ALGORITHM_VERSION, Settings
+from vidcolor.stages import device_service_for
 
 log = logging.getLogger("vidcolor")
 
@@ -112,8 +113,12 @@ def render_film(
     address: str | None = None,
     progress: ProgressCallback | None = None,
     on_segments: SegmentsCallback | None = None,
+    share_device: str = "auto",
 ) -> FilmRender:
     """Render ``plan`` of ``input_path`` into ``target`` with ``jobs`` workers of ``executor`` (see the module).
+
+    ``share_device`` (``stages.SHARE_DEVICE``): whether local workers solve their keyframes together in one
+    device service of this process (``solver.device_service``), on by default with a GPU and two workers or more.
 
     ``open_output`` opens the film's writer (audio, labels and timecode set up as a single run's), into which
     the segments are joined; ``shift_s`` is taken off every timestamp, as a single run takes it.
@@ -124,16 +129,20 @@ def render_film(
         folder.mkdir(exist_ok=True)
     except OSError as exc:
         raise OutputError(f"{folder}: cannot create the folder of the film's segments ({exc.strerror})") from exc
-    with _locked(folder, target.path):
+    with _locked(folder, target.path), contextlib.ExitStack() as services:
         pool = EXECUTORS.load(executor).start(jobs, address)
         try:
+            service = device_service_for(settings, plan.automatic, pool.capacity, share_device, pool.name)
+            if service is not None:
+                services.enter_context(service)
             segments = split_segments(plan, pool.capacity, keyframes_of=keyframes_of_shots(plan, settings))
             key = run_key(content, plan, settings, target.container_format, shift_s)
             manifest = _manifest_for(folder, key, segments)
             result = FilmRender(segments=len(segments), workers=pool.capacity)
             like = SegmentTask(input_path, content, plan, settings, segments[0], folder / segments[0].name,
                                target.container_format, shift_s, keyframes=folder / KEYFRAMES,
-                               encoder_threads=pool.encoder_threads)  # fmt: skip
+                               encoder_threads=pool.encoder_threads,
+                               solve_service=service.address if service is not None else None)  # fmt: skip
             to_do = [s for s in segments if not _finished(manifest, s, folder)]
             result.resumed = len(segments) - len(to_do)
             if result.resumed:
@@ -152,6 +161,7 @@ def render_film(
             _say_kept(folder, target)
             raise
         pool.shutdown(cancel=False)
+        services.close()
         started = time.perf_counter()
         writer = open_output()
         try:

@@ -27,6 +27,7 @@ from vidcolor.keyframes import WorkFrame
 from vidcolor.plan.make import render_parts
 from vidcolor.plan.model import Plan
 from vidcolor.references import References
+from vidcolor.registry import ServiceAddress
 from vidcolor.settings import Settings
 from vidcolor.stages import stages_for
 
@@ -50,6 +51,7 @@ class SegmentTask:
     keyframes: Path | None = None  # where the keyframes of shots in pieces are kept (a piece's, a pass's)
     keyframe_pass: bool = False  # solve the keyframes of the segment's shot (``path`` is not written)
     encoder_threads: int | None = None  # the worker's share of its machine's cores (see SegmentExecutor)
+    solve_service: ServiceAddress | None = None  # the device service its keyframes are solved in (None: its own)
 
     @property
     def progress_path(self) -> Path:
@@ -95,7 +97,13 @@ def _render(task: SegmentTask, started: float) -> SegmentOutcome:
     spec = info.spec
     references = References.read(render_parts(task.plan).sources, spec.matrix)
     colouring = Colouring.build(
-        info, task.content, task.plan, references, settings, stages_for(settings), shot_keyframes=task.shot_keyframes
+        info,
+        task.content,
+        task.plan,
+        references,
+        settings,
+        stages_for(settings, task.solve_service),
+        shot_keyframes=task.shot_keyframes,
     )
     if task.keyframe_pass:
         return _solve_pass(task, colouring, started)

@@ -18,6 +18,7 @@ checked against its digest first, and the product never runs these networks with
 from __future__ import annotations
 
 import os
+from typing import Protocol
 
 import cv2
 import numpy as np
@@ -135,15 +136,46 @@ def lightness_of(luma: np.ndarray) -> np.ndarray:
     return (116.0 * f - 16.0).astype(np.float32)
 
 
-class AutomaticColorizer:
-    """Chroma for a keyframe's luma from one of the networks above (no reference needed)."""
+class AutomaticNetwork:
+    """One of the networks above on a device: Lab lightness at its input size in, ab out, for a batch."""
 
-    def __init__(self, network: ECCV16 | SIGGRAPH17, device: str = "cpu", matrix: str = "bt601") -> None:
+    def __init__(self, network: ECCV16 | SIGGRAPH17, device: str = "cpu") -> None:
         self.network = network.eval().to(device)
         for p in self.network.parameters():
             p.requires_grad_(False)
         self.device = device
+
+    def ab_of(self, lightness: np.ndarray) -> np.ndarray:
+        """Lightness ``(B, S, S)`` (``S = INPUT_SIZE``, 0..100) → ab ``(B, h, w, 2)`` float32 at the network's
+        output size (Lab units); the pictures of a batch go through the network together."""
+        with torch.no_grad():
+            lightness_t = torch.from_numpy(np.ascontiguousarray(lightness, np.float32))[:, None].to(self.device)
+            if isinstance(self.network, ECCV16):
+                ab_t = annealed_mean(self.network(lightness_t), self.network.bins())
+            else:  # no points: the network's own guess everywhere
+                none = torch.zeros_like(lightness_t)
+                ab_t = self.network(lightness_t, torch.cat([none, none], dim=1), none)
+            return ab_t.permute(0, 2, 3, 1).cpu().numpy().astype(np.float32)
+
+
+class NetworkRunner(Protocol):
+    """What runs the network for :class:`AutomaticColorizer`: an :class:`AutomaticNetwork` of this process,
+    or a client of a device service shared by a render's workers."""
+
+    def ab_of(self, lightness: np.ndarray) -> np.ndarray: ...
+
+
+class AutomaticColorizer:
+    """Chroma for a keyframe's luma from one of the networks above (no reference needed).
+
+    ``runner`` runs the network (see :class:`NetworkRunner`); ``identity`` names the network and its file's
+    digest for the keyframe cache's key.
+    """
+
+    def __init__(self, runner: NetworkRunner, matrix: str = "bt601", identity: str = "untrained") -> None:
+        self.runner = runner
         self.matrix = matrix
+        self.identity = identity
 
     @classmethod
     def from_weights(
@@ -154,31 +186,26 @@ class AutomaticColorizer:
         model: str = "eccv16",
     ) -> AutomaticColorizer:
         """Load ``model``'s published file (``eccv16`` or ``siggraph17``) from the weights folder, after its digest check."""
-        path = weights.require(model, folder)
-        digest = weights.verify(model, path)
-        colorizer = cls(load_network(path, model), device, matrix)
-        colorizer.identity = f"{model}:{digest[:16]}"
-        return colorizer
-
-    identity = "untrained"  # what the keyframe cache's key names: the network and its file's digest
+        network, identity = load_checked(folder, model)
+        return cls(AutomaticNetwork(network, device), matrix, identity)
 
     def colorize(self, luma: np.ndarray) -> np.ndarray:
         """Unit chroma ``(h, w, 2)`` in the video's matrix for unit luma ``(h, w)``."""
         h, w = luma.shape
         lightness = lightness_of(luma)
         small = cv2.resize(lightness, (INPUT_SIZE, INPUT_SIZE), interpolation=cv2.INTER_AREA)
-        with torch.no_grad():
-            lightness_t = torch.from_numpy(small)[None, None].to(self.device)
-            if isinstance(self.network, ECCV16):
-                ab_t = annealed_mean(self.network(lightness_t), self.network.bins())
-            else:  # no points: the network's own guess everywhere
-                none = torch.zeros_like(lightness_t)
-                ab_t = self.network(lightness_t, torch.cat([none, none], dim=1), none)
-            ab = ab_t[0].permute(1, 2, 0).cpu().numpy()
-        ab = cv2.resize(ab.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
+        ab = self.runner.ab_of(small[None])[0]
+        ab = cv2.resize(ab, (w, h), interpolation=cv2.INTER_LINEAR)
         lab = np.dstack([lightness, ab]).astype(np.float32)
         rgb = np.clip(cv2.cvtColor(lab, cv2.COLOR_Lab2RGB), 0.0, 1.0)
         return rgb_to_ycbcr(rgb, self.matrix)[1]
+
+
+def load_checked(folder: str | os.PathLike[str] | None, model: str) -> tuple[ECCV16 | SIGGRAPH17, str]:
+    """``model``'s network from its file in ``folder``, after its digest check, and its identity."""
+    path = weights.require(model, folder)
+    digest = weights.verify(model, path)
+    return load_network(path, model), f"{model}:{digest[:16]}"
 
 
 def load_network(path: os.PathLike[str] | str, model: str = "eccv16") -> ECCV16 | SIGGRAPH17:
