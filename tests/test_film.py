@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import logging
 from fractions import Fraction
@@ -290,32 +291,52 @@ def test_a_workers_encoder_takes_its_share_of_the_cores(
 def test_two_workers_sharing_one_device_service_give_the_single_run(
     reel: Path, refs: list[Path], tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """The optim solver's keyframes of both workers solved in the driver's device service (on the CPU here,
-    asked for with share_device="on"; ``auto`` does so with a GPU): the single run's frames."""
+    """The optim solver's keyframes of both workers solved in the driver's device service (the default with
+    two local workers; on the CPU here): the single run's frames; and so without it."""
     optim = dataclasses.replace(LOSSLESS, colorizer="optim", solver=SolverOptions(features="pyramid", iterations=6))
     serial = tmp_path / "serial.mp4"
     colorize_video(reel, refs, serial, optim)
     shared = tmp_path / "shared.mp4"
     with caplog.at_level(logging.INFO, logger="vidcolor"):
-        colorize_video(reel, refs, shared, optim, jobs=2, share_device="on")
+        colorize_video(reel, refs, shared, optim, jobs=2)
     assert "keyframes of the 2 workers solved together on cpu" in caplog.text
     answered = [r.getMessage() for r in caplog.records if r.getMessage().startswith("device service:")]
     assert answered and " 0 keyframe requests" not in answered[0]
     assert_same_film(serial, shared)
-    not_shared = tmp_path / "own.mp4"  # auto, on the CPU: each worker solves its own
+    own = tmp_path / "own.mp4"
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="vidcolor"):
-        colorize_video(reel, refs, not_shared, optim, jobs=2)
+        colorize_video(reel, refs, own, optim, jobs=2, share_device="off")
     assert "solved together" not in caplog.text
-    assert_same_film(serial, not_shared)
+    assert_same_film(serial, own)
 
 
 def test_sharing_a_device_is_for_local_workers_and_known_values(reel: Path, refs: list[Path], tmp_path: Path) -> None:
     with pytest.raises(UsageError, match=r"--share-device sometimes: give one of auto, on, off"):
         colorize_video(reel, refs, tmp_path / "x.mp4", LOSSLESS, jobs=2, share_device="sometimes")
-    optim = dataclasses.replace(LOSSLESS, colorizer="optim", solver=SolverOptions(features="pyramid", iterations=2))
     with pytest.raises(
-        UsageError, match=r"--share-device on: for worker processes of this machine, not --executor inline"
+        UsageError, match=r"--share-device on: for worker processes of this machine, not --executor ray"
     ):
-        colorize_video(reel, refs, tmp_path / "y.mp4", optim, executor="inline", share_device="on")
+        colorize_video(reel, refs, tmp_path / "y.mp4", LOSSLESS, executor="ray", share_device="on")
     assert not (tmp_path / "y.mp4").exists()
+
+
+def test_automatic_colour_through_the_device_service_gives_the_single_run(
+    reel: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No references: the network runs in the driver's service (loaded and checked once, there), so the
+    workers need no weight file of their own."""
+    torch = pytest.importorskip("torch")
+    from vidcolor import weights
+    from vidcolor.solver.zhang import ECCV16
+
+    published = tmp_path / weights.KNOWN["eccv16"].filename
+    torch.manual_seed(0)
+    torch.save(ECCV16().state_dict(), published)  # random weights, the published file's layout
+    digest = hashlib.sha256(published.read_bytes()).hexdigest()
+    monkeypatch.setitem(weights.KNOWN, "eccv16", dataclasses.replace(weights.KNOWN["eccv16"], sha256=digest))
+    automatic = dataclasses.replace(LOSSLESS, weights_dir=tmp_path, keyframe_interval=12)
+    serial, shared = tmp_path / "serial.mp4", tmp_path / "shared.mp4"
+    colorize_video(reel, [], serial, automatic)
+    colorize_video(reel, [], shared, automatic, jobs=2)  # the workers' digest check would refuse this file
+    assert_same_film(serial, shared)

@@ -62,7 +62,7 @@ from vidcolor.segment.regions import legend, overlay
 from vidcolor.settings import Settings
 from vidcolor.shared_types import RegionMasks
 from vidcolor.solver.base import KeyframeColorizer
-from vidcolor.stages import SHARE_DEVICE, build_stages, check_stage_names
+from vidcolor.stages import build_stages, check_share_device, check_stage_names
 from vidcolor.temporal.flow import FlowEstimator
 
 log = logging.getLogger("vidcolor")
@@ -161,7 +161,7 @@ def colorize_video(
     is the single run's frame for frame, and an interrupted render resumes from its finished segments.
     ``on_segments`` is then called with the segments' state (finished, in all, in flight) as it changes.
     ``share_device`` (``stages.SHARE_DEVICE``): whether local workers solve their keyframes together on one
-    device (``solver.device_service``); ``auto`` does with a GPU and two workers or more.
+    device (``solver.device_service``); ``auto`` does with two workers or more.
 
     Raises:
         VidcolorError subclasses with a one-line message naming the file and the problem.
@@ -171,8 +171,7 @@ def colorize_video(
     check_stage_names(settings)
     check_jobs(jobs)
     EXECUTORS.check(executor)
-    if share_device not in SHARE_DEVICE:
-        raise UsageError(f"--share-device {share_device}: give one of {', '.join(SHARE_DEVICE)}")
+    check_share_device(share_device, executor)
     input_path = Path(input_path)
     info = probe(input_path, settings.sequence)
     spec = info.spec

@@ -119,7 +119,7 @@ def colorize(
         str,
         typer.Option(
             help="With --jobs: the workers' keyframes solved together on one device, their networks loaded once "
-            "(optim colorizer, automatic colour): auto (with a GPU and 2 workers or more), on, off."
+            "(optim colorizer, automatic colour): auto (with 2 local workers or more), on, off."
         ),
     ] = "auto",
     start: Annotated[str | None, setting_option("frame_range.start")] = None,

@@ -118,7 +118,7 @@ def render_film(
     """Render ``plan`` of ``input_path`` into ``target`` with ``jobs`` workers of ``executor`` (see the module).
 
     ``share_device`` (``stages.SHARE_DEVICE``): whether local workers solve their keyframes together in one
-    device service of this process (``solver.device_service``), on by default with a GPU and two workers or more.
+    device service of this process (``solver.device_service``), by default with two local workers or more.
 
     ``open_output`` opens the film's writer (audio, labels and timecode set up as a single run's), into which
     the segments are joined; ``shift_s`` is taken off every timestamp, as a single run takes it.
