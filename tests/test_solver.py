@@ -585,3 +585,15 @@ def test_keyframes_solved_together_on_cuda_get_what_each_gets_alone() -> None:
     for g, a in zip(together, alone, strict=True):
         assert abs(g.iterations - a.iterations) <= SOLVE.patience  # a plateau test may fall a few steps apart
         torch.testing.assert_close(g.grids.cpu(), a.grids.cpu(), atol=1e-2, rtol=0)  # a step is at most lr
+
+
+def test_a_device_service_answers_only_those_with_its_key() -> None:
+    from multiprocessing import AuthenticationError
+    from multiprocessing.connection import Client
+
+    engine = OptimEngine(SOLVE, features=TinyRandomFeatures())
+    with DeviceService({"optim": optim_handler(engine)}, {"optim": engine.identity()}) as service:
+        with pytest.raises(AuthenticationError):
+            Client(service.address.path, family="AF_UNIX", authkey=b"not the key")
+        assert ServiceEngine(service.address).identity() == engine.identity()  # still answering the keyholder
+        assert Path(service.address.path).parent.stat().st_mode & 0o077 == 0  # its folder is the user's alone

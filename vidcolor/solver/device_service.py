@@ -26,6 +26,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from multiprocessing import AuthenticationError
 from multiprocessing.connection import Client, Connection, Listener
 from typing import Any, ClassVar
 
@@ -117,7 +118,7 @@ class DeviceService:
         while not self._stop.is_set():
             try:
                 connection = self._listener.accept()
-            except (OSError, EOFError, ConnectionError):  # the stop's wake-up call (no key), or a stranger
+            except (OSError, EOFError, AuthenticationError):  # the stop's wake-up call (no key), or a stranger
                 continue
             if self._stop.is_set():
                 connection.close()
