@@ -133,25 +133,25 @@ def device_service_for(
     its own, uses that node's device; the inline executor is one process already), and only keyframe networks
     a service holds count (the optim colorizer's, the automatic network)."""
     check_share_device(share, executor)
-    if share == "off" or executor != "local":
+    if share == "off" or executor != "local" or (share == "auto" and workers < 2):
         return None
-    if not automatic and settings.colorizer != "optim":
+    service = start_device_service(settings, automatic)
+    if service is None:
         if share == "on":
             log.info("--share-device on: the %s colorizer has no network to share; each worker runs its own",
                      settings.colorizer)  # fmt: skip
         return None
-    if share == "auto" and workers < 2:
-        return None
-    service = start_device_service(settings, automatic)
     log.info("keyframes of the %d workers solved together on %s (their networks loaded once, there)", workers,
              service.device)  # fmt: skip
     return service
 
 
-def start_device_service(settings: Settings, automatic: bool) -> DeviceService:
+def start_device_service(settings: Settings, automatic: bool) -> DeviceService | None:
     """A device service holding the run's keyframe networks (the colorizer's engine, the automatic network
-    when ``automatic``) on its device, not yet listening (enter it). Weight files are checked here, before
-    any worker starts."""
+    when ``automatic``) on its device, not yet listening (enter it); None when the run has neither. Weight
+    files are checked here, before any worker starts."""
+    if not automatic and settings.colorizer != "optim":
+        return None
     from vidcolor.solver.device_service import DeviceService, network_handler, optim_handler
     from vidcolor.solver.optim_engine import OptimEngine
 

@@ -104,9 +104,10 @@ class DeviceService:
             if thread.is_alive():
                 thread.join(timeout=5)
         self._listener.close()
-        with self._lock:
+        with self._lock:  # each reader, at end-of-file, closes its own connection
             for connection in self._connections:
-                connection.close()
+                with contextlib.suppress(OSError), socket.socket(fileno=os.dup(connection.fileno())) as end:
+                    end.shutdown(socket.SHUT_RDWR)
         shutil.rmtree(self._folder, ignore_errors=True)
         if self.stats.requests:
             log.info("device service: %d keyframe requests in %d batches (largest %d)", self.stats.requests,
@@ -136,11 +137,8 @@ class DeviceService:
                     connection.send(("ok", self._identity))
                 else:
                     self._requests.put((connection, kind, payload))
-        except (EOFError, OSError):  # the worker's end closed
+        except (EOFError, OSError):  # the worker's end closed, or close() shut the socket down
             pass
-        except TypeError:  # closed under it by close() (the connection's handle is gone mid-read)
-            if not self._stop.is_set():
-                raise
         finally:
             with self._lock:
                 self._connections.discard(connection)
