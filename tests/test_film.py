@@ -23,7 +23,7 @@ from vidcolor.film.manifest import MANIFEST_NAME
 from vidcolor.film.segments import split_segments
 from vidcolor.frames.encode import ColorVideoWriter, EncoderSettings
 from vidcolor.frames.segment_file import SegmentFileWriter, read_footer, read_packets
-from vidcolor.plan import plan_video
+from vidcolor.plan import chunks, plan_video
 from vidcolor.solver.options import SolverOptions
 
 LOSSLESS = Settings(segmenter="whole", use_cache=False, keyframe_interval=5, encoder=EncoderSettings(crf=0))
@@ -77,11 +77,15 @@ def test_segments_are_runs_of_whole_shots(reel: Path, refs: list[Path]) -> None:
 
 
 def test_two_workers_give_the_single_run_frame_for_frame(
-    reel: Path, refs: list[Path], serial: Path, tmp_path: Path
+    reel: Path, refs: list[Path], serial: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog
 ) -> None:
+    monkeypatch.setattr(chunks, "CHUNK_FRAMES", 10)  # the analysis pass decoded by the workers, in 4 chunks
     out = tmp_path / "parallel.mp4"
-    result = colorize_video(reel, refs, out, LOSSLESS, jobs=2)
+    with caplog.at_level(logging.INFO, logger="vidcolor"):
+        result = colorize_video(reel, refs, out, LOSSLESS, jobs=2)
+    assert "analysis pass: 36 frames" in caplog.text and "4 chunks on 2 workers" in caplog.text
     assert result.frames == 36 and result.shots == 3 and result.audio_packets > 0
+    assert result.plan == plan_video(reel, refs, LOSSLESS)
     assert_same_film(serial, out)
     assert not list(tmp_path.glob(".*segments"))  # the segments go once the output is in place
 
@@ -158,10 +162,15 @@ def test_a_range_is_rendered_as_one_job_and_says_so(
     assert "a range of frames (--start/--end) is rendered as one job" in caplog.text
 
 
-def test_the_same_film_through_a_local_ray_instance(reel: Path, refs: list[Path], serial: Path, tmp_path: Path) -> None:
+def test_the_same_film_through_a_local_ray_instance(
+    reel: Path, refs: list[Path], serial: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog
+) -> None:
     pytest.importorskip("ray", reason="the ray extra")
+    monkeypatch.setattr(chunks, "CHUNK_FRAMES", 10)  # the analysis pass's chunks as Ray tasks too
     out = tmp_path / "ray.mp4"
-    colorize_video(reel, refs, out, LOSSLESS, jobs=2, executor="ray")
+    with caplog.at_level(logging.INFO, logger="vidcolor"):
+        colorize_video(reel, refs, out, LOSSLESS, jobs=2, executor="ray")
+    assert "4 chunks on 2 workers" in caplog.text
     assert_same_film(serial, out)
 
 

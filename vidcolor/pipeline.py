@@ -26,8 +26,8 @@ import numpy as np
 from vidcolor.colour import YCbCrSpec, ycbcr_to_rgb
 from vidcolor.colouring import Colouring, full_chroma, plane_chroma
 from vidcolor.errors import EncodeError, InputError, OutputError, SettingError, UsageError, check_readable_file
-from vidcolor.film.executors import EXECUTORS, check_jobs
-from vidcolor.film.render import SegmentsCallback, render_film
+from vidcolor.film.executors import EXECUTORS, SegmentExecutor, check_jobs
+from vidcolor.film.render import SegmentsCallback, render_film, start_executor
 from vidcolor.frames.audio_file import AudioFile, check_audio_length, read_audio_file
 from vidcolor.frames.decode import DecodeStats
 from vidcolor.frames.encode import (
@@ -222,14 +222,24 @@ def colorize_video(
     for stale in target.remove_stale_partials():
         log.info("%s: removed, left by a run that was killed", stale)
     debug_dir = _debug_folder(debug_masks)
+    if _shot_parallel(jobs, executor, settings, target, debug_dir, on_frame, (colorizer, segmenter, flow)):
+        # The workers start before the plan: they decode its analysis pass in chunks, then render.
+        pool = start_executor(executor, jobs, address)
+        try:
+            if plan is None:
+                plan = make_plan(info, content, references, {}, [str(h) for h in hints], settings, runner=pool)
+            for line in plan.warnings():
+                log.warning(line)
+        except BaseException:
+            pool.shutdown(cancel=True)
+            raise
+        return _render_film(input_path, info, content, plan, settings, target, sound, fit_audio, started,
+                            pool=pool, executor=executor, progress=progress, on_segments=on_segments,
+                            share_device=share_device)  # fmt: skip
     if plan is None:
         plan = make_plan(info, content, references, {}, [str(h) for h in hints], settings)
     for line in plan.warnings():
         log.warning(line)
-    if _shot_parallel(jobs, executor, settings, target, debug_dir, on_frame, (colorizer, segmenter, flow)):
-        return _render_film(input_path, info, content, plan, settings, target, sound, fit_audio, started,
-                            jobs=jobs, executor=executor, address=address, progress=progress,
-                            on_segments=on_segments, share_device=share_device)  # fmt: skip
     stages = build_stages(settings, segmenter=segmenter, colorizer=colorizer, flow=flow)
     inspect = _overlay_writer(debug_dir, (info.width, info.height)) if debug_dir is not None else None
     colouring = Colouring.build(info, content, plan, references, settings, stages, inspect)
@@ -348,9 +358,8 @@ def _render_film(
     fit_audio: bool,
     started: float,
     *,
-    jobs: int,
+    pool: SegmentExecutor,
     executor: str,
-    address: str | None,
     progress: ProgressCallback | None,
     on_segments: SegmentsCallback | None,
     share_device: str,
@@ -366,9 +375,9 @@ def _render_film(
         return writers[-1]  # type: ignore[return-value]  # a video target gives a video writer
 
     try:
-        film = render_film(input_path, content, plan, settings, target, open_output, shift_s, jobs=jobs,
-                           executor=executor, address=address, progress=progress,
-                           on_segments=on_segments, share_device=share_device)  # fmt: skip
+        film = render_film(input_path, content, plan, settings, target, open_output, shift_s, executor=executor,
+                           progress=progress, on_segments=on_segments, share_device=share_device,
+                           pool=pool)  # fmt: skip
     except BaseException as exc:
         if _out_of_space(exc):
             raise OutputError(f"{target.path}: no space left on the device of {target.path.parent}") from exc

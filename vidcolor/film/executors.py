@@ -2,7 +2,8 @@
 
 Executors share one small interface and a registry (``inline``, ``local``; ``ray`` when installed). Each
 hands back futures of :class:`~vidcolor.film.worker.SegmentOutcome`; workers keep their stages between
-segments, so models load once per worker.
+segments, so models load once per worker. Before the segments, the same workers decode the analysis pass's
+chunks (``plan.chunks``): a render starts its workers once.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, ClassVar
 from vidcolor.capacity import cores, default_jobs
 from vidcolor.errors import UsageError
 from vidcolor.film.worker import SegmentOutcome, SegmentTask, render_segment
+from vidcolor.plan.chunks import AnalysisChunk, ChunkThumbnails, decode_chunk
 from vidcolor.registry import Registry
 
 if TYPE_CHECKING:
@@ -46,6 +48,10 @@ class SegmentExecutor(ABC):
     def submit(self, task: SegmentTask) -> cf.Future[SegmentOutcome]: ...
 
     @abstractmethod
+    def submit_chunk(self, chunk: AnalysisChunk) -> cf.Future[ChunkThumbnails]:
+        """Decode one chunk of the analysis pass (``plan.chunks.ChunkRunner``)."""
+
+    @abstractmethod
     def shutdown(self, *, cancel: bool) -> None:
         """Release the workers; ``cancel`` drops the segments not yet started."""
 
@@ -67,6 +73,11 @@ class InlineExecutor(SegmentExecutor):
     def submit(self, task: SegmentTask) -> cf.Future[SegmentOutcome]:
         future: cf.Future[SegmentOutcome] = cf.Future()
         future.set_result(render_segment(task))
+        return future
+
+    def submit_chunk(self, chunk: AnalysisChunk) -> cf.Future[ChunkThumbnails]:
+        future: cf.Future[ChunkThumbnails] = cf.Future()
+        future.set_result(decode_chunk(chunk))
         return future
 
     def shutdown(self, *, cancel: bool) -> None:
@@ -94,6 +105,9 @@ class LocalExecutor(SegmentExecutor):
 
     def submit(self, task: SegmentTask) -> cf.Future[SegmentOutcome]:
         return self._pool.submit(render_segment, task)
+
+    def submit_chunk(self, chunk: AnalysisChunk) -> cf.Future[ChunkThumbnails]:
+        return self._pool.submit(decode_chunk, chunk)
 
     def shutdown(self, *, cancel: bool) -> None:
         if cancel:  # interrupted: segments in flight are given up now (their partial files go), not waited for

@@ -16,6 +16,7 @@ import ray
 
 from vidcolor.film.executors import SegmentExecutor
 from vidcolor.film.worker import SegmentOutcome, SegmentTask, render_segment
+from vidcolor.plan.chunks import AnalysisChunk, ChunkThumbnails, decode_chunk
 
 RETRIES = 2
 
@@ -34,6 +35,8 @@ class RaySegmentExecutor(SegmentExecutor):
         self._task = ray.remote(num_gpus=1 if gpus else 0, num_cpus=0 if gpus else 1, max_retries=RETRIES)(
             render_segment
         )
+        # A chunk of the analysis pass is a decode: one CPU, wherever the segments' tasks run.
+        self._chunk_task = ray.remote(num_cpus=1, max_retries=RETRIES)(decode_chunk)
         slots = gpus or int(resources.get("CPU", 1))
         if not gpus:  # a task holds one CPU, so its encoder takes one thread (x264 would take every core's worth)
             self.encoder_threads = 1
@@ -48,6 +51,12 @@ class RaySegmentExecutor(SegmentExecutor):
         ref = self._task.remote(task)
         self._refs.append(ref)
         future: cf.Future[SegmentOutcome] = ref.future()  # type: ignore[attr-defined]  # (missing from its stubs)
+        return future
+
+    def submit_chunk(self, chunk: AnalysisChunk) -> cf.Future[ChunkThumbnails]:
+        ref = self._chunk_task.remote(chunk)
+        self._refs.append(ref)
+        future: cf.Future[ChunkThumbnails] = ref.future()  # type: ignore[attr-defined]
         return future
 
     def shutdown(self, *, cancel: bool) -> None:

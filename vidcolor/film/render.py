@@ -114,11 +114,15 @@ def render_film(
     progress: ProgressCallback | None = None,
     on_segments: SegmentsCallback | None = None,
     share_device: str = "auto",
+    pool: SegmentExecutor | None = None,
 ) -> FilmRender:
     """Render ``plan`` of ``input_path`` into ``target`` with ``jobs`` workers of ``executor`` (see the module).
 
     ``share_device`` (``stages.SHARE_DEVICE``): whether local workers solve their keyframes together in one
     device service of this process (``solver.device_service``), by default with two local workers or more.
+
+    ``pool``: the executor to render on, already started (the analysis pass's chunks ran on it: see
+    :func:`start_executor`); it is shut down here, as one started here is.
 
     ``open_output`` opens the film's writer (audio, labels and timecode set up as a single run's), into which
     the segments are joined; ``shift_s`` is taken off every timestamp, as a single run takes it.
@@ -128,9 +132,11 @@ def render_film(
     try:
         folder.mkdir(exist_ok=True)
     except OSError as exc:
+        if pool is not None:
+            pool.shutdown(cancel=True)
         raise OutputError(f"{folder}: cannot create the folder of the film's segments ({exc.strerror})") from exc
-    with _locked(folder, target.path), contextlib.ExitStack() as services:
-        pool = EXECUTORS.load(executor).start(jobs, address)
+    with _locked(folder, target.path, pool), contextlib.ExitStack() as services:
+        pool = pool if pool is not None else start_executor(executor, jobs, address)
         try:
             service = device_service_for(settings, plan.automatic, pool.capacity, share_device, pool.name)
             if service is not None:
@@ -349,11 +355,19 @@ def _say_kept(folder: Path, target: OutputTarget) -> None:
 
 
 @contextlib.contextmanager
-def _locked(folder: Path, output: Path) -> Iterator[None]:
-    """One render of an output at a time: a second is refused (exit 2) rather than mixing segments."""
+def _locked(folder: Path, output: Path, pool: SegmentExecutor | None) -> Iterator[None]:
+    """One render of an output at a time: a second is refused (exit 2) rather than mixing segments (and the
+    ``pool`` it was given released)."""
     with open(folder / ".lock", "w") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
+            if pool is not None:
+                pool.shutdown(cancel=True)
             raise UsageError(f"{output}: another run is rendering it now (its segments are in {folder})") from exc
         yield
+
+
+def start_executor(executor: str, jobs: int, address: str | None) -> SegmentExecutor:
+    """``jobs`` workers of the executor named ``executor`` (``film.executors``), started."""
+    return EXECUTORS.load(executor).start(jobs, address)

@@ -11,7 +11,7 @@ import dataclasses
 import logging
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -27,6 +27,7 @@ from vidcolor.frames.timecode import FrameRange, TimePoint, smpte
 from vidcolor.hints import HintSource
 from vidcolor.keyframes import frame_thumbnail
 from vidcolor.match.placement import Placement, Shot, place
+from vidcolor.plan.chunks import ChunkRunner, NoTimestamps, chunked_thumbnails, chunks_of
 from vidcolor.plan.files import absolute_spec
 from vidcolor.plan.model import Plan, PlanError, PlanInput, PlanReference, PlanShot, ShotOverrides
 from vidcolor.references import References, StyleSource, read_reference
@@ -102,15 +103,18 @@ def make_plan(
     hints: Sequence[str],
     settings: Settings,
     base: Plan | None = None,
+    *,
+    runner: ChunkRunner | None = None,
 ) -> Plan:
-    """The pass itself, for references already read (a run that plans first reads them once)."""
+    """The pass itself, for references already read (a run that plans first reads them once); ``runner``: a
+    render's workers, which decode the video in chunks for it (``plan.chunks``)."""
     spec = info.spec
     given = sorted(shot_references.items())
     lumas = [r.luma for r in references.items]
     lumas += [read_reference(source.path, spec.matrix)[0].luma for _, source in given]
     pins = [s.at for s in references.sources] + [source.at for _, source in given]
     only_shot = [None] * len(references.items) + [number - 1 for number, _ in given]
-    placement, count = _pass(info, spec, settings.frame_range, lumas, pins, only_shot, base)
+    placement, count = _pass(info, spec, settings.frame_range, lumas, pins, only_shot, base, runner)
     shots = placement.shots
     for number, source in given:
         if not 1 <= number <= len(shots):
@@ -196,29 +200,46 @@ def _pass(
     pins: Sequence[Any],
     only_shot: Sequence[int | None],
     base: Plan | None,
+    runner: ChunkRunner | None = None,
 ) -> tuple[Placement, int]:
-    """One pass over the run's thumbnails: the placement, and how many frames the run has."""
+    """One pass over the run's thumbnails: the placement, and how many frames the run has (decoded in chunks
+    by ``runner``'s workers where it has several and the run is a whole video long enough to split)."""
     period = 1 / float(_rate(info))
     origin = float((info.start_pts or 0) * info.time_base)
     count = 0
 
-    def thumbnails():  # type: ignore[no-untyped-def]
-        nonlocal count
+    def serial() -> Iterator[tuple[float, np.ndarray]]:
         for frame in iter_luma_frames(info, frame_range):
-            count += 1
             yield (
                 (frame.time - origin if frame.time is not None else frame.index * period),
                 frame_thumbnail(frame, spec),
             )
 
+    def counted(frames: Iterator[tuple[float, np.ndarray]]) -> Iterator[tuple[float, np.ndarray]]:
+        nonlocal count
+        for item in frames:
+            count += 1
+            yield item
+
     cuts = set(base.cuts) if base is not None else None
     started = time.perf_counter()
-    placement = place(thumbnails(), lumas, pins, period, cuts=cuts, only_shot=only_shot)
+    chunks = chunks_of(info, spec) if runner is not None and runner.capacity > 1 and frame_range.is_everything else None
+    placement = None
+    if chunks is not None and runner is not None:
+        try:
+            frames = counted(chunked_thumbnails(chunks, runner))
+            placement = place(frames, lumas, pins, period, cuts=cuts, only_shot=only_shot)
+        except NoTimestamps:
+            log.info("%s: frames without timestamps; the analysis pass decodes the video in one piece", info.path)
+            chunks, count = None, 0
+    if placement is None:
+        placement = place(counted(serial()), lumas, pins, period, cuts=cuts, only_shot=only_shot)
     if count == 0:
         raise PlanError(f"{info.path}: no frame inside the range {frame_range}")
     seconds = time.perf_counter() - started
-    # It stays serial in a shot-parallel render (it decides the segments), so its speed is worth seeing.
-    log.info("analysis pass: %d frames in %.2f s (%.0f fps)", count, seconds, count / max(seconds, 1e-9))
+    # Serial but for its decoding (split over a render's workers), so its speed is worth seeing.
+    log.info("analysis pass: %d frames in %.2f s (%.0f fps, %s)", count, seconds, count / max(seconds, 1e-9),
+             f"{len(chunks)} chunks on {runner.capacity} workers" if chunks and runner else "one decoder")  # fmt: skip
     if base is not None and base.input.frames != count:
         raise PlanError(f"the base plan counts {base.input.frames} frames; {info.path} has {count} in this range")
     return placement, count
