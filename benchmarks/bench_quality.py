@@ -156,6 +156,7 @@ def build_clips(work: Path, bench: Path, only: set[str]) -> list[Clip]:
         # An object the reference (frame 0) does not show enters a pan: the astronaut's face into the coffee cup's.
         "enter": lambda: entering(photo_pan(data.coffee(), 100), data.astronaut()),
     }
+    photos = {"pan-cat": data.chelsea, "pan-coffee": data.coffee, "pan-rocket": data.rocket}
     for name, make in makers.items():
         if only and name not in only:
             continue
@@ -166,6 +167,8 @@ def build_clips(work: Path, bench: Path, only: set[str]) -> list[Clip]:
         clip = Clip(name, write_truth(work / f"{name}.mp4", frames))
         clip.refs = {"ref000": [save_png(work / f"{name}_ref000.png", frames[0])]}
         clip.push_from = {"ref000": 0}
+        if name in photos:  # the rostrum workflow: the colour photograph itself as the reference (no push)
+            clip.refs["photo"] = [save_png(work / f"{name}_photo.png", photos[name]())]
         if len(frames) > 60 and name == "bunny":
             clip.refs["ref060"] = [save_png(work / f"{name}_ref060.png", frames[60])]
             clip.push_from["ref060"] = 60

@@ -13,10 +13,11 @@ import pytest
 
 from tests.media import make_sequence, moving_pattern, reference_of, three_shots
 from vidcolor import Settings
+from vidcolor.cli import run
 from vidcolor.frames.probe import content_key, probe
 from vidcolor.frames.sequence_in import SequenceReading
 from vidcolor.frames.timecode import FrameRange
-from vidcolor.plan import chunks
+from vidcolor.plan import chunks, read_plan
 from vidcolor.plan.chunks import AnalysisChunk, ChunkThumbnails, chunked_thumbnails, chunks_of, decode_chunk
 from vidcolor.plan.make import make_plan
 from vidcolor.references import References, StyleSource
@@ -137,3 +138,15 @@ def test_frames_without_timestamps_make_the_pass_serial(tmp_path: Path, monkeypa
     runner = ThreadRunner(2)
     runner.submit_chunk = lambda chunk: runner._pool.submit(untimed, chunk)  # type: ignore[method-assign]
     assert make_plan(info, content_key(info), references, {}, [], settings, runner=runner) == serial
+
+
+def test_the_plan_command_decodes_on_workers_with_jobs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    path = _b_frame_clip(tmp_path / "reel.mp4", 36, 5, luma_of=three_shots)
+    ref = reference_of(three_shots(4, 96, 64), 0.12, -0.05, tmp_path / "ref.png")
+    serial, parallel = tmp_path / "serial.plan.toml", tmp_path / "parallel.plan.toml"
+    assert run(["plan", str(path), "--style", str(ref), "-o", str(serial), "-q"]) == 0
+    monkeypatch.setattr(chunks, "CHUNK_FRAMES", 8)
+    assert run(["plan", str(path), "--style", str(ref), "-o", str(parallel), "--jobs", "2", "-v"]) == 0
+    assert "5 chunks on 2 workers" in capsys.readouterr().err
+    assert read_plan(parallel) == read_plan(serial)
+    assert run(["plan", str(path), "--jobs", "-1"]) == 2

@@ -9,6 +9,7 @@ way, so a segment's colours are the whole run's, and a keyframe solved by one is
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 from collections.abc import Callable, Generator, Iterator
@@ -28,6 +29,7 @@ from vidcolor.frames.timecode import FrameRange
 from vidcolor.geometry import size_within, work_size
 from vidcolor.hints import hints_key, read_hints
 from vidcolor.keyframes import KeyframeComposer, KeyframeStats, MaskInspector, WindowColorizer, WorkFrame
+from vidcolor.keyframes.windowing import MIN_FRAMES_FOR_END_ANCHOR
 from vidcolor.places import cache_place
 from vidcolor.plan.make import render_parts
 from vidcolor.plan.model import Plan
@@ -207,7 +209,22 @@ class Colouring:
             )
         shot_of = lambda work: self.plan.shot_of(work.frame.index)  # noqa: E731
         prepared = (WorkFrame.of(frame, self.spec, self.work, self.flow) for frame in decoded)
-        return prefetch(self.keyframes.flows_ahead(prepared, shot_of), depth=self.frames_ahead)
+        ahead = self.keyframes.flows_ahead(prepared, shot_of, self.solved_frames)
+        return prefetch(ahead, depth=self.frames_ahead)
+
+    @functools.cached_property
+    def solved_frames(self) -> frozenset[int]:
+        """The frames the windows will solve as keyframes (those ``keyframes_of_shots`` names, and each shot's
+        last frame where it gets an end anchor), so that their reference matches start ahead. A prediction:
+        a frame it misses is matched when solved, one it names in vain costs a match in a side thread."""
+        of_shot = keyframes_of_shots(self.plan, self.settings)
+        frames: set[int] = set()
+        for k, shot in enumerate(self.plan.shots):
+            keyframes = of_shot(k)
+            frames.update(keyframes)
+            if keyframes and shot.last_frame + 1 - keyframes[-1] >= MIN_FRAMES_FOR_END_ANCHOR:
+                frames.add(shot.last_frame)
+        return frozenset(frames)
 
     def _windows(self, frames: Iterator[WorkFrame]) -> Iterator[Window[WorkFrame]]:
         return windows(

@@ -12,6 +12,7 @@ from rich.console import Console
 from vidcolor.cli.colorize_command import SETTING_PATHS, with_settings_options
 from vidcolor.cli.common import PLAN_OPTION, SHOT_OPTION, app, configure_logging, err_console, interruptible
 from vidcolor.cli.shots import parse_shots, print_shot_table, read_plan_option, settings_with_plan
+from vidcolor.film.executors import EXECUTORS, check_jobs
 from vidcolor.frames.timecode import FrameRange
 from vidcolor.plan import default_plan_path, plan_to_json, plan_video, write_plan
 
@@ -31,6 +32,13 @@ def plan(
         bool, typer.Option("--json", help="Print the plan as JSON on stdout (and write no file unless -o is given).")
     ] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", "-y", help="Replace an existing plan file.")] = False,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            help="Worker processes decoding the analysis pass in chunks, for a film of 3,000 frames or more (0: as "
+            "many as cores and memory fit); the plan is the same."
+        ),
+    ] = 1,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Say what each stage does.")] = False,
     **options: Any,
@@ -43,10 +51,15 @@ def plan(
     settings = settings_with_plan(ctx, options, SETTING_PATHS, FrameRange(), base, str(plan_file))
     shot_references, _ = parse_shots(shot)
     target = output if output is not None else (None if as_json else default_plan_path(input))
+    check_jobs(jobs)
     with interruptible(target or input):
-        made = plan_video(
-            input, list(style or []), settings, hints=list(hints or []), shot_references=shot_references, base=base
-        )
+        pool = EXECUTORS.load("local").start(jobs) if jobs != 1 else None
+        try:
+            made = plan_video(input, list(style or []), settings, hints=list(hints or []),
+                              shot_references=shot_references, base=base, runner=pool)  # fmt: skip
+        finally:
+            if pool is not None:
+                pool.shutdown(cancel=True)
         if target is not None:
             write_plan(made, target, overwrite=overwrite)
     if as_json:

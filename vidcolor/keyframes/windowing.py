@@ -125,20 +125,22 @@ class WindowColorizer:
         """The keyframe ``work`` coloured at work size, from the colour carried to it on the flow grid."""
         return self._keyframes.solve(work, previous.at_grid(*work.unit.shape) if previous is not None else None)
 
-    def flows_ahead(self, frames: Iterable[WorkFrame], shot_of: Callable[[WorkFrame], int]) -> Iterator[WorkFrame]:
+    def flows_ahead(
+        self, frames: Iterable[WorkFrame], shot_of: Callable[[WorkFrame], int], keyframes: Collection[int] = ()
+    ) -> Iterator[WorkFrame]:
         """``frames`` as they are; as each passes, the flows between it and the frame before (of its shot) are
         started in the side threads (where the estimator allows it), so that they are computed while the
-        windows before are coloured. Put it where frames are read ahead (``frames.prefetch``)."""
-        if not self._flow.thread_safe:
-            yield from frames
-            return
+        windows before are coloured, and so is the reference match of each frame in ``keyframes`` (those the
+        windows will solve, see ``Colouring``). Put it where frames are read ahead (``frames.prefetch``)."""
         previous: WorkFrame | None = None
         previous_shot = None
         for work in frames:
             shot = shot_of(work)
-            if previous is not None and shot == previous_shot and shot not in self._neutral:
+            if self._flow.thread_safe and previous is not None and shot == previous_shot and shot not in self._neutral:
                 pending = side_threads().submit(self._flows_between, previous, work)
                 self._ahead[work.frame.index] = (previous.frame.index, pending)
+            if work.frame.index in keyframes and shot not in self._neutral:
+                self._keyframes.match_ahead(work)
             previous, previous_shot = work, shot
             yield work
 

@@ -48,6 +48,11 @@ class ReferenceMatcher:
     def __init__(self, flow: FlowEstimator) -> None:
         self._flow = flow
 
+    @property
+    def thread_safe(self) -> bool:
+        """Whether matches may be made in several threads at once (its flow estimator's)."""
+        return self._flow.thread_safe
+
     def match(self, luma: np.ndarray, reference: Reference) -> Match:
         """Where each pixel of unit luma ``(h, w)`` is in ``reference``, and the colour found there."""
         h, w = luma.shape

@@ -60,6 +60,7 @@ def plan_video(
     hints: Sequence[str | os.PathLike[str]] = (),
     shot_references: Mapping[int, str] | None = None,
     base: Plan | None = None,
+    runner: ChunkRunner | None = None,
 ) -> Plan:
     """The shot plan of ``input_path``: shots, where each reference belongs, each shot's reference and status.
 
@@ -71,6 +72,8 @@ def plan_video(
         base: a plan to start from: its cuts, overrides, hints and shot references are kept, the rest
             found again (so a plan edited by hand is brought up to date); with no ``style_path`` its
             references are kept too.
+        runner: workers that decode the pass in chunks (``plan.chunks``; a film executor's), or None: one
+            decoder here.
 
     Raises:
         PlanError: ``base`` is for another input; a shot number that the video does not have.
@@ -91,8 +94,9 @@ def plan_video(
         [*(h for s in base.shots for h in s.hints), *map(str, hints)] if base is not None else list(map(str, hints))
     )
     return make_plan(
-        info, content, references, {n: _source(spec) for n, spec in given.items()}, hint_specs, settings, base
-    )
+        info, content, references, {n: _source(spec) for n, spec in given.items()}, hint_specs, settings, base,
+        runner=runner,
+    )  # fmt: skip
 
 
 def make_plan(

@@ -128,6 +128,8 @@ class MediaPipeSegmenter(Segmenter):
         """
         h, w = image.shape[:2]
         for k, confidence in enumerate(self.confidences):
+            if k and person is not None and not person.any():
+                break  # no face found below the first confidence could lie on a person: spare the meshes
             with native_stderr_silenced():
                 result = self._mesh(confidence).process(image)
             if result.multi_face_landmarks:
