@@ -4,7 +4,8 @@ The everyday restoration workflow colours one frame by hand and asks for the res
 reference shows the very scene of nearby keyframes, and its colour should arrive pixel for pixel,
 not through statistics. Optical flow between the keyframe's luma and the reference's (after
 matching their exposure; a reference of another shape is first cut to the video's around its
-centre) finds where each keyframe pixel is in the reference; the flow is
+centre, and one the keyframe shows a zoomed part of is cut to that part: ``match.framing``) finds
+where each keyframe pixel is in the reference; the flow is
 computed both ways, and a pixel is trusted where the two agree (forward–backward consistency:
 occlusions and mismatches break it) and where the luma it lands on looks alike (on slightly
 blurred luma, so that fine texture such as grass does not fail the test on sub-pixel shifts).
@@ -13,15 +14,19 @@ A reference of another scene simply gets low confidence everywhere.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
+from vidcolor.match.framing import View, find_keyframe_view
 from vidcolor.sampling import positions_of, sample
 from vidcolor.shared_types import Reference
 from vidcolor.temporal.flow import FlowEstimator
 from vidcolor.temporal.trust import TO_REFERENCE
+
+log = logging.getLogger("vidcolor")
 
 # References whose aspect ratio differs more than this from the video's show another framing: they
 # are cut to the video's shape around their centre before matching.
@@ -56,7 +61,12 @@ class ReferenceMatcher:
     def match(self, luma: np.ndarray, reference: Reference) -> Match:
         """Where each pixel of unit luma ``(h, w)`` is in ``reference``, and the colour found there."""
         h, w = luma.shape
-        ref_luma, ref_chroma = _framed_like(reference, h, w)
+        view = find_keyframe_view(luma, reference.luma)
+        if view.counts:  # a zoom into the reference (a rostrum camera's into its photograph): cut to what it shows
+            log.debug("keyframe shows the reference zoomed %.2fx at (%.0f, %.0f)", view.zoom, view.x, view.y)
+            ref_luma, ref_chroma = _viewed(reference, view, h, w)
+        else:
+            ref_luma, ref_chroma = _framed_like(reference, h, w)
         # Exposure: a photograph of the scene may be brighter or flatter than the film.
         ref_luma = (ref_luma - ref_luma.mean()) * (luma.std() + 1e-4) / (ref_luma.std() + 1e-4) + luma.mean()
         a, b = _u8(luma), _u8(ref_luma)
@@ -93,6 +103,23 @@ def _framed_like(reference: Reference, h: int, w: int) -> tuple[np.ndarray, np.n
         ref_luma = cv2.resize(ref_luma, (w, h), interpolation=interpolation)
         ref_chroma = cv2.resize(ref_chroma, (w, h), interpolation=interpolation)
     return ref_luma, ref_chroma
+
+
+def _viewed(reference: Reference, view: View, h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+    """The reference's luma and chroma inside ``view``, at ``(h, w)`` (sub-pixel, bilinear; a view more than
+    twice the keyframe's size is first shrunk by area, so that its detail is averaged, not skipped)."""
+    luma, chroma, scale = reference.luma, reference.chroma, 1.0
+    if view.width > 2 * w:
+        scale = 2 * w / view.width
+        size = (max(1, round(luma.shape[1] * scale)), max(1, round(luma.shape[0] * scale)))
+        luma = cv2.resize(luma, size, interpolation=cv2.INTER_AREA)
+        chroma = cv2.resize(chroma, size, interpolation=cv2.INTER_AREA)
+    sx, sy = w / (view.width * scale), h / (view.height * scale)
+    matrix = np.array([[sx, 0, -view.x * scale * sx], [0, sy, -view.y * scale * sy]], np.float32)
+    return tuple(  # type: ignore[return-value]
+        cv2.warpAffine(plane, matrix, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        for plane in (luma, chroma)
+    )
 
 
 def _u8(luma: np.ndarray) -> np.ndarray:

@@ -4,8 +4,9 @@ A quick pass over the video's thumbnails (64 px wide: decoding is the only real 
 shots with the same cut detector as the main pass, and for each reference the frame it resembles
 most (normalized cross-correlation of thumbnails, so exposure does not matter). A reference that
 resembles some frame well is placed there: that frame becomes a keyframe coloured by the reference
-itself. Each shot then takes the reference that resembles it best; a shot that no reference
-resembles well takes the placed reference nearest in time.
+itself. Each shot then takes the reference that resembles it best, as a whole or as a zoom into it (a
+rostrum camera's into its photograph: ``match.framing``, looked for once a shot, on its frame most like
+the reference); a shot that no reference resembles well takes the placed reference nearest in time.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import cv2
 import numpy as np
 
 from vidcolor.frames.timecode import TimePoint
+from vidcolor.match.framing import ViewSearch
 from vidcolor.temporal.shots import CutDetector
 
 log = logging.getLogger("vidcolor")
@@ -127,12 +129,29 @@ def place(
     targets: list[np.ndarray] | None = None
     count, last_time = 0, 0.0
     last_times: list[float] = []  # per shot, the time of the frame before it starts
+    # Per reference, the current shot's frame that resembles it best as a whole: where the shot is looked for
+    # as a zoom into the reference when it ends (see match.framing), and the search itself.
+    best_thumb: list[np.ndarray | None] = [None] * len(references)
+    searches = [ViewSearch(r) for r in references]
+
+    def close_shot() -> None:
+        for r, thumb in enumerate(best_thumb):
+            if thumb is not None and pins[r] is None and shot_scores[-1][r] < PLACE_ABOVE:
+                view = searches[r].find(thumb)
+                if view.counts and view.score > shot_scores[-1][r]:
+                    log.debug("shot %d shows reference %d zoomed %.2fx (similarity %.2f)", len(starts), r + 1,
+                              view.zoom, view.score)  # fmt: skip
+                    shot_scores[-1][r] = shot_true[-1][r] = view.score
+        best_thumb[:] = [None] * len(references)
+
     scanned = detector.scan(((time_s, thumb), thumb) for time_s, thumb in frames)
     for index, ((time_s, thumb), detected, cut_score) in enumerate(scanned):
         if targets is None:
             size = (thumb.shape[1], thumb.shape[0])
             targets = [normalized(cv2.resize(r, size, interpolation=cv2.INTER_AREA)) for r in references]
         if index == 0 or (index in cuts if cuts is not None else detected):
+            if starts:
+                close_shot()
             starts.append((index, cut_score, time_s))
             last_times.append(last_time)
             shot_scores.append([-1.0] * len(references))
@@ -149,13 +168,15 @@ def place(
                     best_frame[r], best_score[r] = index, score
                     shot_scores[-1][r], shot_true[-1][r] = 1.0, score
                 continue
-            shot_scores[-1][r] = max(shot_scores[-1][r], score)
-            shot_true[-1][r] = shot_scores[-1][r]
+            if score > shot_scores[-1][r]:
+                shot_scores[-1][r] = shot_true[-1][r] = score
+                best_thumb[r] = thumb
             if score > best_score[r]:
                 best_score[r], best_frame[r] = score, index
         count, last_time = index + 1, time_s
     if count == 0:
         return Placement((Shot(0, 0),), (None,) * len(references), (0,))
+    close_shot()
     for r, pin in enumerate(pins):
         if pin is not None and best_frame[r] is None:
             log.debug("reference %d is pinned at %s, outside the frames of this run: it is not placed", r + 1, pin)
