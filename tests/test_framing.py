@@ -84,6 +84,12 @@ def test_a_shot_zooming_into_a_photograph_resembles_it(tmp_path: Path) -> None:
     assert placement.frames == (None,)  # no frame is the photograph: nothing is placed
     assert placement.shot_reference == (0,) and not placement.nearest[0]
     assert placement.shot_similarity[0] > 0.85  # resembled as a zoom into it, not guessed
+    # A tilt down a photograph of another shape, at its own framing (the whole width): a band of it, which the
+    # whole-frame correlation compares with the photograph squeezed to the frame's shape.
+    band = [cv2.resize(unit_luma(view_of(data.chelsea(), 0, 2 * i, 451)), (64, 36), interpolation=cv2.INTER_AREA)
+            for i in range(12)]  # fmt: skip
+    tilt = place(((i / 25, t) for i, t in enumerate(band)), [unit_luma(data.chelsea())], [None], 1 / 25)
+    assert tilt.shot_similarity[0] > 0.9 and not tilt.nearest[0]
     grey = write_grey(tmp_path / "pan.mp4", [f.astype(np.float32) / 255.0 for f in frames])
     ref = write_png(tmp_path / "photo.png", photo.astype(np.float32) / 255.0)
     plan = plan_video(grey, [ref], Settings(segmenter="whole"))

@@ -10,9 +10,9 @@ best zoom and place is the *view*, the box of reference pixels the frame shows.
 
 Measured on pans over scikit-image's photographs (their frames 0, 48 and 96, zoomed 1.0 to 1.5x): a frame
 scores 0.85-1.00 inside its own photograph, at most 0.57 inside another's; unrelated shots of the bench's
-bikes score at most 0.56, at zooms of 1.6-3x (a small template finds something alike somewhere). Hence a view
-counts from ``VIEW_ABOVE``, and only where it zooms in (``MIN_ZOOM``): at the whole reference's own framing
-nothing changes.
+bikes score at most 0.56, at zooms of 1.6-3x (a small template finds something alike somewhere). Hence a frame
+resembles a reference from ``VIEW_ABOVE``, and the correspondence cuts the reference to the view only where it
+zooms in (``MIN_ZOOM``): at the whole reference's own framing nothing changes there.
 """
 
 from __future__ import annotations
@@ -44,9 +44,15 @@ class View:
     score: float
 
     @property
+    def resembles(self) -> bool:
+        """Whether the frame clearly shows this part of the reference (at its own framing too: a reference of
+        another shape, which the whole-frame correlation compares stretched)."""
+        return self.score >= VIEW_ABOVE
+
+    @property
     def counts(self) -> bool:
-        """Whether it is a view at all: a clear match, zoomed in from the reference's own framing."""
-        return self.score >= VIEW_ABOVE and self.zoom >= MIN_ZOOM
+        """Whether it is a view worth cutting the reference to: a clear match, zoomed in from its own framing."""
+        return self.resembles and self.zoom >= MIN_ZOOM
 
 
 def zoom_ladder() -> list[float]:

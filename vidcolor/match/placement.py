@@ -136,9 +136,9 @@ def place(
 
     def close_shot() -> None:
         for r, thumb in enumerate(best_thumb):
-            if thumb is not None and pins[r] is None and shot_scores[-1][r] < PLACE_ABOVE:
+            if thumb is not None and pins[r] is None:
                 view = searches[r].find(thumb)
-                if view.counts and view.score > shot_scores[-1][r]:
+                if view.resembles and view.score > shot_scores[-1][r]:
                     log.debug("shot %d shows reference %d zoomed %.2fx (similarity %.2f)", len(starts), r + 1,
                               view.zoom, view.score)  # fmt: skip
                     shot_scores[-1][r] = shot_true[-1][r] = view.score
