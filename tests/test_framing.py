@@ -52,6 +52,8 @@ def test_the_whole_framing_and_another_picture_are_no_view() -> None:
     for x, width in ((50.0, 400.0), (200.0, 250.0)):
         view = find_view(unit_luma(view_of(photo, x, 40.0, width)), unit_luma(other))
         assert not view.counts and view.score < framing.VIEW_ABOVE
+    for flat in (np.zeros((180, 320), np.float32), np.full((180, 320), 0.5, np.float32)):  # black, a fade's end
+        assert not find_view(flat, unit_luma(photo)).resembles
     search = ViewSearch(unit_luma(photo))  # the scaled reference kept for the next frame
     search.find(whole)
     kept = len(search._scaled)

@@ -29,6 +29,7 @@ MAX_ZOOM = 3.0
 ZOOM_STEP = 1.12  # the ladder's rungs: 11 from 1 to 3 (a rung's scale error is at most 6 %, DIS absorbs it)
 THUMB_WIDTH = 64  # the search's (what the placement's thumbnails are)
 FINE_WIDTH = 128  # the refinement's, for a keyframe's view: finer zooms around the best rung, on finer pictures
+CONTRAST_FLOOR = 0.03  # unit luma: a frame flatter than this shows nothing to look for (the cut detector's floor)
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,8 @@ class ViewSearch:
         template = np.ascontiguousarray(cv2.resize(luma, (tw, th), interpolation=cv2.INTER_AREA), np.float32)
         whole = min(float(rw), rh * w / h)  # the width of the reference's own framing, in its pixels
         best = View(0.0, 0.0, whole, whole * h / w, 1.0, -1.0)
+        if float(template.std()) < CONTRAST_FLOOR:
+            return best  # a flat frame (black, a fade's end) matches everything: OpenCV scores it 1 anywhere
         for zoom in zooms if zooms is not None else zoom_ladder():
             scale = tw * zoom / whole  # reference pixels to the search's: a view at this zoom is the template's size
             small = self._at((max(tw, round(rw * scale)), max(th, round(rh * scale))))
