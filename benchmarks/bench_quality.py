@@ -131,6 +131,18 @@ def zoomed_pan(
     return views
 
 
+def tilt(photo: np.ndarray, frames: int) -> list[np.ndarray]:
+    """A tilt from the top of a portrait photograph to its bottom, its whole width in the 640x360 frame."""
+    h, w = photo.shape[:2]
+    band = w * 9 / 16
+    out = []
+    for i in range(frames):
+        y0 = (h - band) * i / max(frames - 1, 1)
+        matrix = np.float32([[640 / w, 0, 0], [0, 640 / w, -y0 * 640 / w]])
+        out.append(cv2.warpAffine(photo, matrix, (640, 360), flags=cv2.INTER_AREA))
+    return out
+
+
 def documentary(photos: list[np.ndarray], frames: int) -> list[np.ndarray]:
     """A documentary's reel: a zoom into each photograph in turn (from 1.3x to 1.9x, each drifting another way),
     cut together; no frame shows a whole photograph."""
@@ -183,6 +195,8 @@ def build_clips(work: Path, bench: Path, only: set[str]) -> list[Clip]:
         "enter": lambda: entering(photo_pan(data.coffee(), 100), data.astronaut()),
         # Three zooms into three photographs, cut together, coloured from the three photographs.
         "documentary": lambda: documentary([data.chelsea(), data.coffee(), data.rocket()], 40),
+        # A tilt down a portrait photograph (the astronaut cut to 2:3) in the 16:9 frame: a band of it at a time.
+        "tilt": lambda: tilt(np.ascontiguousarray(data.astronaut()[:, 85:427]), 100),
     }
     photos = {"pan-cat": data.chelsea, "pan-coffee": data.coffee, "pan-rocket": data.rocket}
     for name, make in makers.items():
@@ -196,6 +210,14 @@ def build_clips(work: Path, bench: Path, only: set[str]) -> list[Clip]:
         if name == "documentary":  # its references are the photographs, which no frame shows whole
             clip.refs = {"photos": [save_png(work / f"{name}_{k}.png", p()) for k, p in enumerate(
                 (data.chelsea, data.coffee, data.rocket))]}  # fmt: skip
+            clips.append(clip)
+            continue
+        if name == "tilt":
+            clip.refs = {
+                "photo": [save_png(work / "tilt_photo.png", np.ascontiguousarray(data.astronaut()[:, 85:427]))]
+            }
+            clip.refs["ref000"] = [save_png(work / "tilt_ref000.png", frames[0])]
+            clip.push_from = {"ref000": 0}
             clips.append(clip)
             continue
         clip.refs = {"ref000": [save_png(work / f"{name}_ref000.png", frames[0])]}

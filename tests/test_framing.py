@@ -47,8 +47,11 @@ def test_a_zoom_into_a_photograph_is_found_where_it_is(x: float, y: float, width
 
 def test_the_whole_framing_and_another_picture_are_no_view() -> None:
     photo, other = data.coffee(), data.rocket()
-    whole = unit_luma(view_of(photo, 0.0, 0.0, 600.0))  # the photograph's top band, at its own framing
-    assert find_view(whole, unit_luma(photo)).zoom == 1.0 and not find_view(whole, unit_luma(photo)).counts
+    top = unit_luma(view_of(photo, 0.0, 0.0, 600.0))  # the photograph's top band, at its own framing
+    band = unit_luma(view_of(photo, 0.0, 0.0, 600.0, (600, 338)))  # that band as a reference of the frame's shape
+    assert find_view(top, unit_luma(photo)).counts  # off the photograph's centre: cut to it
+    assert find_view(top, band).zoom == 1.0 and find_view(top, band).resembles and not find_view(top, band).counts
+    whole = top
     for x, width in ((50.0, 400.0), (200.0, 250.0)):
         view = find_view(unit_luma(view_of(photo, x, 40.0, width)), unit_luma(other))
         assert not view.counts and view.score < framing.VIEW_ABOVE
@@ -111,3 +114,17 @@ def test_a_rostrum_pan_coloured_from_its_whole_photograph(tmp_path: Path) -> Non
     assert result.keyframe_sources["reference"] > 0.8, result.keyframe_sources
     scores = chroma_psnr(out, truth)
     assert min(scores) >= 38.5, f"worst frame {int(np.argmin(scores))}: {min(scores):.1f} dB"
+
+
+def test_a_tilt_down_a_portrait_photograph_is_matched_band_by_band(tmp_path: Path) -> None:
+    """A portrait photograph in a wide frame shows a band of it at its own framing: the tilt from its top to its
+    bottom is matched to the band each keyframe shows, not to the photograph's middle (before views: no colour
+    from the reference at all)."""
+    photo = np.ascontiguousarray(data.astronaut()[:, 85:427])  # 512 x 342
+    band = 342 * 9 / 16
+    truth = [view_of(photo, 0, (512 - band) * i / 29, 342).astype(np.float32) / 255 for i in range(30)]
+    grey = write_grey(tmp_path / "tilt.mp4", truth)
+    ref = write_png(tmp_path / "photo.png", photo.astype(np.float32) / 255.0)
+    result = colorize_video(grey, ref, tmp_path / "out.mp4", Settings(use_cache=False, segmenter="whole"))
+    assert result.keyframe_sources["reference"] > 0.8, result.keyframe_sources
+    assert min(chroma_psnr(tmp_path / "out.mp4", truth)) >= 28.0  # (29.7; before views 20.9)

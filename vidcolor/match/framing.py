@@ -25,6 +25,7 @@ import numpy as np
 
 VIEW_ABOVE = 0.75
 MIN_ZOOM = 1.1  # against the whole reference's framing (its centre cut to the frame's shape)
+MIN_OFFSET = 0.05  # view widths between a view's centre and the reference's: where the flow would have to travel
 MAX_ZOOM = 3.0
 ZOOM_STEP = 1.12  # the ladder's rungs: 11 from 1 to 3 (a rung's scale error is at most 6 %, DIS absorbs it)
 THUMB_WIDTH = 64  # the search's (what the placement's thumbnails are)
@@ -35,7 +36,8 @@ CONTRAST_FLOOR = 0.03  # unit luma: a frame flatter than this shows nothing to l
 @dataclass(frozen=True)
 class View:
     """The box of reference pixels a frame shows: ``x``, ``y`` (top left), ``width``, ``height``, in the
-    reference's own pixels; ``zoom`` against the whole reference's framing; ``score`` the correlation there."""
+    reference's own pixels; ``zoom`` against the whole reference's framing; ``score`` the correlation there;
+    ``offset`` the distance of its centre from the reference's, in view widths."""
 
     x: float
     y: float
@@ -43,6 +45,7 @@ class View:
     height: float
     zoom: float
     score: float
+    offset: float = 0.0
 
     @property
     def resembles(self) -> bool:
@@ -52,8 +55,9 @@ class View:
 
     @property
     def counts(self) -> bool:
-        """Whether it is a view worth cutting the reference to: a clear match, zoomed in from its own framing."""
-        return self.resembles and self.zoom >= MIN_ZOOM
+        """Whether it is a view worth cutting the reference to: a clear match, zoomed in from the reference's own
+        framing or away from its centre (a tilt down a portrait photograph shows its top band, then its bottom)."""
+        return self.resembles and (self.zoom >= MIN_ZOOM or self.offset > MIN_OFFSET)
 
 
 def zoom_ladder() -> list[float]:
@@ -87,7 +91,9 @@ class ViewSearch:
             small = self._at((max(tw, round(rw * scale)), max(th, round(rh * scale))))
             _, score, _, (x, y) = cv2.minMaxLoc(cv2.matchTemplate(small, template, cv2.TM_CCOEFF_NORMED))
             if score > best.score:
-                best = View(x / scale, y / scale, tw / scale, th / scale, zoom, float(score))
+                vx, vy, vw, vh = x / scale, y / scale, tw / scale, th / scale
+                offset = float(np.hypot(vx + vw / 2 - rw / 2, vy + vh / 2 - rh / 2)) / vw
+                best = View(vx, vy, vw, vh, zoom, float(score), offset)
         return best
 
     def _at(self, size: tuple[int, int]) -> np.ndarray:
