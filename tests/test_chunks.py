@@ -36,17 +36,24 @@ class ThreadRunner:
         return self._pool.submit(decode_chunk, chunk)
 
 
-def _b_frame_clip(path: Path, frames: int, keyint: int, luma_of=moving_pattern) -> Path:
+def _b_frame_clip(
+    path: Path, frames: int, keyint: int, luma_of=moving_pattern, pts_ms: list[int] | None = None
+) -> Path:
     """x264 at its medium preset (B-frames, reordering) with a keyframe every ``keyint`` frames: a seek lands
-    on a keyframe before a chunk's start and the frames before the chunk are decoded and dropped."""
+    on a keyframe before a chunk's start and the frames before the chunk are decoded and dropped. ``pts_ms``:
+    each frame's time in milliseconds (VFR), else 25 fps."""
     with av.open(str(path), "w") as out:
         stream = out.add_stream("libx264", rate=25, options={"crf": "20", "preset": "medium", "g": str(keyint)})
         stream.width, stream.height, stream.pix_fmt = 96, 64, "yuv420p"
+        if pts_ms is not None:
+            stream.time_base = stream.codec_context.time_base = Fraction(1, 1000)
         for i in range(frames):
             frame = av.VideoFrame.from_ndarray(
                 np.dstack([luma_of(i, 96, 64)] * 3).astype(np.uint8), format="rgb24"
             ).reformat(format="yuv420p")
-            frame.pts = i
+            frame.pts = pts_ms[i] if pts_ms is not None else i
+            if pts_ms is not None:
+                frame.time_base = Fraction(1, 1000)
             out.mux(stream.encode(frame))
         out.mux(stream.encode(None))
     return path
@@ -70,6 +77,23 @@ def test_chunks_give_the_serial_frames_times_and_thumbnails_exactly(tmp_path: Pa
     assert list(times) == serial_times and len(times) == 100
     assert all(np.array_equal(a, b) for a, b in zip(thumbnails, serial_thumbnails, strict=True))
     assert len(runner.submitted) == 7
+
+
+def test_variable_frame_rate_frames_crowding_a_bound_land_in_one_chunk_each(tmp_path: Path) -> None:
+    """Frames 10 ms apart on either side of every chunk bound (0.64 s, 1.28 s ... at 16 frames of 25 fps) and a
+    keyframe among them: each frame is decoded by exactly one chunk, as the serial pass decodes it."""
+    pts, t = [], 0
+    for i in range(100):
+        pts.append(t)
+        near = any(abs(t + 40 - 640 * k) <= 30 for k in range(1, 8))
+        t += 10 if near else 40 + (i % 3) * 5
+    info = probe(_b_frame_clip(tmp_path / "vfr.mp4", 100, 6, pts_ms=pts))
+    found = chunks_of(info, info.spec, chunk_frames=16)
+    assert found is not None
+    times, thumbnails = zip(*chunked_thumbnails(found, ThreadRunner(2)), strict=True)
+    serial_times, serial_thumbnails = _serial(info)
+    assert list(times) == serial_times and len(times) == 100
+    assert all(np.array_equal(a, b) for a, b in zip(thumbnails, serial_thumbnails, strict=True))
 
 
 def test_a_sequence_is_chunked_by_its_pictures_numbers_gaps_and_all(tmp_path: Path) -> None:

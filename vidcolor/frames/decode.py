@@ -123,7 +123,8 @@ def iter_luma_frames(
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         seek_s = frame_range.seek_seconds
-        if seek_s is not None and not seek_to_keyframe_before(container, stream, origin + float(seek_s)):
+        # The range keeps frames from half a period before its start (RangeSelector's slack): land before those.
+        if seek_s is not None and not seek_to_keyframe_before(container, stream, origin + float(seek_s) - period / 2):
             seek_s = None  # no keyframe found before the start: decode from the beginning
         decoded = 0
         try:
