@@ -38,7 +38,7 @@ def unit_luma(rgb_u8: np.ndarray) -> np.ndarray:
 def test_a_zoom_into_a_photograph_is_found_where_it_is(x: float, y: float, width: float) -> None:
     photo = data.coffee()  # 600x400
     frame = unit_luma(view_of(photo, x, y, width))
-    view = find_keyframe_view(frame, unit_luma(photo))
+    view = find_keyframe_view(frame, ViewSearch(unit_luma(photo)))
     assert view.counts and view.score > 0.85
     assert view.zoom == pytest.approx(600 / width, rel=0.04)
     assert view.width == pytest.approx(width, rel=0.04) and view.height == pytest.approx(width * 9 / 16, rel=0.04)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from vidcolor.match.framing import View, find_keyframe_view
+from vidcolor.match.framing import View, ViewSearch, find_keyframe_view
 from vidcolor.sampling import positions_of, sample
 from vidcolor.shared_types import Reference
 from vidcolor.temporal.flow import FlowEstimator
@@ -52,6 +52,9 @@ class ReferenceMatcher:
 
     def __init__(self, flow: FlowEstimator) -> None:
         self._flow = flow
+        # Each reference's view search, kept for its next keyframe (by the luma array's id: the search holds the
+        # array, so the id stays its own).
+        self._searches: dict[int, ViewSearch] = {}
 
     @property
     def thread_safe(self) -> bool:
@@ -61,7 +64,8 @@ class ReferenceMatcher:
     def match(self, luma: np.ndarray, reference: Reference) -> Match:
         """Where each pixel of unit luma ``(h, w)`` is in ``reference``, and the colour found there."""
         h, w = luma.shape
-        view = find_keyframe_view(luma, reference.luma)
+        search = self._searches.setdefault(id(reference.luma), ViewSearch(reference.luma))
+        view = find_keyframe_view(luma, search)
         if view.counts:  # a zoom into the reference (a rostrum camera's into its photograph): cut to what it shows
             log.debug("keyframe shows the reference zoomed %.2fx at (%.0f, %.0f)", view.zoom, view.x, view.y)
             ref_luma, ref_chroma = _viewed(reference, view, h, w)

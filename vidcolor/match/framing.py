@@ -12,7 +12,8 @@ Measured on pans over scikit-image's photographs (their frames 0, 48 and 96, zoo
 scores 0.85-1.00 inside its own photograph, at most 0.57 inside another's; unrelated shots of the bench's
 bikes score at most 0.56, at zooms of 1.6-3x (a small template finds something alike somewhere). Hence a frame
 resembles a reference from ``VIEW_ABOVE``, and the correspondence cuts the reference to the view only where it
-zooms in (``MIN_ZOOM``): at the whole reference's own framing nothing changes there.
+zooms in (``MIN_ZOOM``) or lies off the reference's centre (``MIN_OFFSET``: a tilt down a portrait photograph):
+at the whole reference's own framing nothing changes there.
 """
 
 from __future__ import annotations
@@ -113,10 +114,9 @@ def find_view(
     return ViewSearch(reference).find(luma, zooms=zooms, width=width)
 
 
-def find_keyframe_view(luma: np.ndarray, reference: np.ndarray) -> View:
-    """:func:`find_view` for a keyframe's correspondence: the ladder at thumbnail size, then the best rung's
+def find_keyframe_view(luma: np.ndarray, search: ViewSearch) -> View:
+    """:meth:`ViewSearch.find` for a keyframe's correspondence: the ladder at thumbnail size, then the best rung's
     neighbourhood (a quarter and half a rung either side) on pictures twice as fine."""
-    search = ViewSearch(reference)
     coarse = search.find(luma)
     if not coarse.counts:
         return coarse
