@@ -193,6 +193,8 @@ def build_clips(work: Path, bench: Path, only: set[str]) -> list[Clip]:
         "pan-rocket": lambda: photo_pan(data.rocket(), 100),
         # An object the reference (frame 0) does not show enters a pan: the astronaut's face into the coffee cup's.
         "enter": lambda: entering(photo_pan(data.coffee(), 100), data.astronaut()),
+        # The camera pulls back from the frame that was coloured: the coffee pan backwards, its closest frame first.
+        "pullback": lambda: photo_pan(data.coffee(), 100)[::-1],
         # Three zooms into three photographs, cut together, coloured from the three photographs.
         "documentary": lambda: documentary([data.chelsea(), data.coffee(), data.rocket()], 40),
         # A tilt down a portrait photograph (the astronaut cut to 2:3) in the 16:9 frame: a band of it at a time.
