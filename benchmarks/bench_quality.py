@@ -143,6 +143,22 @@ def tilt(photo: np.ndarray, frames: int) -> list[np.ndarray]:
     return out
 
 
+def archive_damage(frames: list[np.ndarray], seed: int = 0) -> list[np.ndarray]:
+    """Archive film's look on every frame: exposure flicker (+-7 %, a random walk), film grain (Gaussian, 5 of
+    255, coarser than a pixel), a few dust specks; the colour truth itself is the damaged film."""
+    rng = np.random.default_rng(seed)
+    gain, out = 1.0, []
+    for frame in frames:
+        gain = float(np.clip(gain + rng.normal(0, 0.03), 0.93, 1.07))
+        grain = cv2.GaussianBlur(rng.normal(0, 5, frame.shape[:2]).astype(np.float32), (0, 0), 0.8) * 1.6
+        damaged = frame.astype(np.float32) * gain + grain[..., None]
+        for _ in range(rng.integers(0, 4)):
+            y, x = int(rng.integers(0, frame.shape[0])), int(rng.integers(0, frame.shape[1]))
+            cv2.circle(damaged, (x, y), int(rng.integers(1, 3)), (235.0, 235.0, 235.0), -1)
+        out.append(np.clip(damaged, 0, 255).astype(np.uint8))
+    return out
+
+
 def documentary(photos: list[np.ndarray], frames: int) -> list[np.ndarray]:
     """A documentary's reel: a zoom into each photograph in turn (from 1.3x to 1.9x, each drifting another way),
     cut together; no frame shows a whole photograph."""
@@ -193,6 +209,8 @@ def build_clips(work: Path, bench: Path, only: set[str]) -> list[Clip]:
         "pan-rocket": lambda: photo_pan(data.rocket(), 100),
         # An object the reference (frame 0) does not show enters a pan: the astronaut's face into the coffee cup's.
         "enter": lambda: entering(photo_pan(data.coffee(), 100), data.astronaut()),
+        # Archive film: the rocket pan with flicker, grain and dust, coloured from its own (damaged) first frame.
+        "archive": lambda: archive_damage(photo_pan(data.rocket(), 100)),
         # The camera pulls back from the frame that was coloured: the coffee pan backwards, its closest frame first.
         "pullback": lambda: photo_pan(data.coffee(), 100)[::-1],
         # Three zooms into three photographs, cut together, coloured from the three photographs.
