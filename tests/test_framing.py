@@ -11,12 +11,13 @@ from skimage import data
 
 from tests.test_references import chroma_psnr, write_grey, write_png
 from vidcolor import Settings, colorize_video
+from vidcolor.cli import run
 from vidcolor.colour import rgb_to_ycbcr
 from vidcolor.match import correspond, framing
 from vidcolor.match.correspond import ReferenceMatcher
 from vidcolor.match.framing import ViewSearch, find_keyframe_view, find_view
 from vidcolor.match.placement import place
-from vidcolor.plan import plan_video
+from vidcolor.plan import plan_video, read_plan, write_plan
 from vidcolor.shared_types import Reference, RegionMasks
 from vidcolor.temporal.flow import DISFlow
 
@@ -81,7 +82,7 @@ def test_a_keyframe_zoomed_into_its_photograph_is_matched_to_the_part_it_shows(m
     assert before.confidence.mean() < 0.5 * match.confidence.mean()
 
 
-def test_a_shot_zooming_into_a_photograph_resembles_it(tmp_path: Path) -> None:
+def test_a_shot_zooming_into_a_photograph_resembles_it(tmp_path: Path, capsys) -> None:
     photo = data.rocket()  # 640x427
     frames = [view_of(photo, 40 + 2 * i, 30 + i, 420 - 3 * i) for i in range(12)]
     thumbs = [cv2.resize(unit_luma(f), (64, 36), interpolation=cv2.INTER_AREA) for f in frames]
@@ -99,6 +100,11 @@ def test_a_shot_zooming_into_a_photograph_resembles_it(tmp_path: Path) -> None:
     ref = write_png(tmp_path / "photo.png", photo.astype(np.float32) / 255.0)
     plan = plan_video(grey, [ref], Settings(segmenter="whole"))
     assert [s.status for s in plan.shots] == ["matched"] and plan.warnings() == []
+    assert plan.shots[0].zoom == pytest.approx(640 / 420, rel=0.06)  # its best frame: the first, the widest
+    write_plan(plan, tmp_path / "pan.plan.toml")
+    assert read_plan(tmp_path / "pan.plan.toml") == plan  # the zoom kept, for reading
+    assert run(["plan", str(grey), "--style", str(ref), "-o", str(tmp_path / "again.toml")]) == 0
+    assert f"({plan.shots[0].zoom:.1f}x)" in capsys.readouterr().out
 
 
 def test_a_rostrum_pan_coloured_from_its_whole_photograph(tmp_path: Path) -> None:

@@ -132,7 +132,7 @@ def print_shot_table(console: Console, plan: Plan) -> None:
             f"{s.frames / rate:.2f}",
             s.transition,
             Path(reference).name if reference else "-",
-            f"{s.similarity:.2f}" if reference else "-",
+            (f"{s.similarity:.2f}" + (f" ({s.zoom:.1f}x)" if s.zoom >= 1.05 else "")) if reference else "-",
             status,
             style=style,
         )

@@ -59,6 +59,8 @@ class Placement:
             pinned frame), else the frame it resembles most; empty when no pass was made.
         shot_similarity: per shot, how much it resembles the reference it takes (its best frame).
         nearest: per shot, whether it resembles no reference and took the placed one nearest in time.
+        shot_zoom: per shot, the zoom of the view by which it resembles the reference it takes (1: as a whole,
+            or at the reference's own framing; see ``match.framing``).
     """
 
     shots: tuple[Shot, ...]
@@ -67,6 +69,7 @@ class Placement:
     similarity: tuple[float, ...] = ()
     shot_similarity: tuple[float, ...] = ()
     nearest: tuple[bool, ...] = ()
+    shot_zoom: tuple[float, ...] = ()
 
     @classmethod
     def single(cls, frame: int | None) -> Placement:
@@ -126,6 +129,7 @@ def place(
     # lands, since the user said so), and the true similarity, for the plan.
     shot_scores: list[list[float]] = []
     shot_true: list[list[float]] = []
+    shot_zooms: list[list[float]] = []  # per shot, per reference: the zoom of the view behind its score (1: none)
     targets: list[np.ndarray] | None = None
     count, last_time = 0, 0.0
     last_times: list[float] = []  # per shot, the time of the frame before it starts
@@ -142,6 +146,7 @@ def place(
                     log.debug("shot %d shows reference %d zoomed %.2fx (similarity %.2f)", len(starts), r + 1,
                               view.zoom, view.score)  # fmt: skip
                     shot_scores[-1][r] = shot_true[-1][r] = view.score
+                    shot_zooms[-1][r] = view.zoom
         best_thumb[:] = [None] * len(references)
 
     scanned = detector.scan(((time_s, thumb), thumb) for time_s, thumb in frames)
@@ -156,6 +161,7 @@ def place(
             last_times.append(last_time)
             shot_scores.append([-1.0] * len(references))
             shot_true.append([-1.0] * len(references))
+            shot_zooms.append([1.0] * len(references))
         current = len(starts) - 1
         frame = normalized(thumb)
         for r, target in enumerate(targets):
@@ -196,7 +202,7 @@ def place(
             log.debug("reference %d placed at frame %d (similarity %.2f)", r + 1, f, best_score[r])
         elif pins[r] is None:
             log.debug("reference %d resembles no frame well (best %.2f): not placed", r + 1, best_score[r])
-    chosen, similarity, nearest = [], [], []
+    chosen, similarity, nearest, zoom = [], [], [], []
     for k, (shot, scores) in enumerate(zip(shots, shot_scores, strict=True)):
         given = [r for r in range(len(references)) if only[r] == k]
         best = given[0] if given else int(np.argmax(scores)) if references else 0
@@ -209,6 +215,7 @@ def place(
         chosen.append(best)
         similarity.append(round(max(shot_true[k][best], 0.0), 3) if references else 0.0)
         nearest.append(took_nearest)
+        zoom.append(round(shot_zooms[k][best], 2) if references and not took_nearest else 1.0)
     return Placement(
         shots,
         placed,
@@ -216,6 +223,7 @@ def place(
         tuple(round(max(s, 0.0), 3) for s in best_score),
         tuple(similarity),
         tuple(nearest),
+        tuple(zoom),
     )
 
 

@@ -83,6 +83,7 @@ def _shot_to_dict(plan: Plan, shot: PlanShot, path: Callable[[str], str]) -> dic
         "reference_frame": taken.frame if taken is not None else None,
         "pinned": taken.pinned if taken is not None else False,
         "similarity": shot.similarity,
+        "zoom": shot.zoom,
         "hints": [_spec_with(h, path) for h in shot.hints],
         "overrides": {
             "reference": _spec_with(shot.overrides.reference, path),
@@ -99,7 +100,7 @@ _SHOT = {
     "index": int, "first_frame": int, "last_frame": int, "start_time": float, "end_time": float,
     "start_timecode": str, "end_timecode": str, "cut_score": float, "transition": str, "status": str,
     "reference": str,
-    "reference_frame": int, "pinned": bool, "similarity": float, "hints": list, "overrides": dict,
+    "reference_frame": int, "pinned": bool, "similarity": float, "zoom": float, "hints": list, "overrides": dict,
 }  # fmt: skip
 _OVERRIDES = {"reference": str, "keyframe_interval": int, "neutral": bool}
 
@@ -196,6 +197,7 @@ def plan_from_dict(
                 transition=transition,
                 reference=reference,
                 similarity=raw.get("similarity", 0.0),
+                zoom=raw.get("zoom", 1.0),
                 status=status,
                 hints=tuple(_spec_with(h, absolute) or h for h in hints),
                 overrides=ShotOverrides(
@@ -457,9 +459,10 @@ _HEADER = """\
 # - Merge a cut: delete the second shot's [[shots]] table and set the first's last_frame to its last_frame.
 # - Split a shot: copy its [[shots]] table, set the frames of both halves, and delete the copy's
 #   start_time and end_time (they are worked out again).
-# Timecodes are written from the frame numbers and worked out again when read; status, similarity,
-# cut_score and transition are what the analysis found (for reading; transition = "dissolve": the shot
-# begins halfway through a dissolve, where the detector cut it).
+# Timecodes are written from the frame numbers and worked out again when read; status, similarity, zoom,
+# cut_score and transition are what the analysis found (for reading; zoom = 1.6: the shot shows a 1.6x zoom
+# into its reference; transition = "dissolve": the shot begins halfway through a dissolve, where the detector
+# cut it).
 """
 
 

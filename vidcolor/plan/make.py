@@ -177,6 +177,7 @@ def make_plan(
                 transition="dissolve" if shot.dissolve else "cut",
                 reference=plan_references[chosen].spec if chosen is not None else None,
                 similarity=placement.shot_similarity[k] if chosen is not None else 0.0,
+                zoom=placement.shot_zoom[k] if chosen is not None else 1.0,
                 status=_status(
                     overrides, own, placement.nearest[k] if chosen is not None else False, chosen, shot_hints, automatic
                 ),

@@ -141,6 +141,8 @@ class PlanShot:
             cut added by hand, too), or halfway through a ``dissolve``, where the detector cut it once.
         reference: the reference it takes (a :attr:`PlanReference.spec` of the plan's), or None.
         similarity: how much it resembles that reference (its best frame).
+        zoom: how far into that reference it looks where it resembles it, a rostrum camera's zoom into its
+            photograph (1: as a whole, or at the reference's own framing; see ``match.framing``).
         status: why it has its colour, one of :data:`STATUSES`.
         hints: the hint files on its frames, as ``FILE@Nf`` (frames counted as the shot's are).
     """
@@ -156,6 +158,7 @@ class PlanShot:
     transition: str = "cut"
     reference: str | None = None
     similarity: float = 0.0
+    zoom: float = 1.0
     status: str = "none"
     hints: tuple[str, ...] = ()
     overrides: ShotOverrides = field(default_factory=ShotOverrides)

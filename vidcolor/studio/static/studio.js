@@ -19,6 +19,11 @@ async function api(method, path, body, filename) {
   return data;
 }
 
+// A shot that resembles its reference as a zoom into it (a rostrum camera's into its photograph): how far.
+function zoomOf(s) {
+  return s.zoom >= 1.05 ? ` (${s.zoom.toFixed(1)}x)` : "";
+}
+
 function say(text, error = false) {
   const m = $("message");
   m.textContent = text;
@@ -73,7 +78,7 @@ function drawStrip() {
     const ref = referenceIndex(s.overrides.reference || s.reference);
     if (ref >= 0) {
       text.append(" ", Object.assign(document.createElement("img"), { className: "ref", src: `/api/files/reference/${ref}`, alt: "reference" }));
-      text.append(` ${s.similarity.toFixed(2)}`);
+      text.append(` ${s.similarity.toFixed(2)}${zoomOf(s)}`);
     }
     card.append(thumbs, text);
     card.addEventListener("click", () => showFrame(s.first_frame));
@@ -97,7 +102,8 @@ function showFrame(n) {
   const ref = referenceIndex(s.overrides.reference || s.reference);
   $("shot-text").textContent = `frames ${s.first_frame}–${s.last_frame}, ${s.start_timecode}–${s.end_timecode}` +
     (s.transition === "dissolve" ? ", begins halfway through a dissolve" : "") +
-    (ref >= 0 ? `, reference ${state.references[ref].name} (similarity ${s.similarity.toFixed(2)})` : ", no reference");
+    (ref >= 0 ? `, reference ${state.references[ref].name} (similarity ${s.similarity.toFixed(2)}${zoomOf(s) ?
+      `, a ${s.zoom.toFixed(1)}x zoom into it` : ""})` : ", no reference");
   $("neutral").checked = s.overrides.neutral;
   $("merge").disabled = s.index === 1;
   $("split").disabled = frame === s.first_frame;
