@@ -163,7 +163,7 @@ def place(
             shot_true.append([-1.0] * len(references))
             shot_zooms.append([1.0] * len(references))
         current = len(starts) - 1
-        frame = normalized(thumb)
+        frame = normalized(thumb) if targets else thumb  # (no reference: nothing to correlate it with)
         for r, target in enumerate(targets):
             if only[r] is not None and only[r] != current:
                 continue
