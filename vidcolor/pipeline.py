@@ -222,24 +222,22 @@ def colorize_video(
     for stale in target.remove_stale_partials():
         log.info("%s: removed, left by a run that was killed", stale)
     debug_dir = _debug_folder(debug_masks)
-    if _shot_parallel(jobs, executor, settings, target, debug_dir, on_frame, (colorizer, segmenter, flow)):
-        # The workers start before the plan: they decode its analysis pass in chunks, then render.
-        pool = start_executor(executor, jobs, address)
-        try:
-            if plan is None:
-                plan = make_plan(info, content, references, {}, [str(h) for h in hints], settings, runner=pool)
-            for line in plan.warnings():
-                log.warning(line)
-        except BaseException:
+    parallel = _shot_parallel(jobs, executor, settings, target, debug_dir, on_frame, (colorizer, segmenter, flow))
+    # A shot-parallel render's workers start before the plan: they decode its analysis pass in chunks, then render.
+    pool = start_executor(executor, jobs, address) if parallel else None
+    try:
+        if plan is None:
+            plan = make_plan(info, content, references, {}, [str(h) for h in hints], settings, runner=pool)
+        for line in plan.warnings():
+            log.warning(line)
+    except BaseException:
+        if pool is not None:
             pool.shutdown(cancel=True)
-            raise
+        raise
+    if pool is not None:
         return _render_film(input_path, info, content, plan, settings, target, sound, fit_audio, started,
                             pool=pool, executor=executor, progress=progress, on_segments=on_segments,
                             share_device=share_device)  # fmt: skip
-    if plan is None:
-        plan = make_plan(info, content, references, {}, [str(h) for h in hints], settings)
-    for line in plan.warnings():
-        log.warning(line)
     stages = build_stages(settings, segmenter=segmenter, colorizer=colorizer, flow=flow)
     inspect = _overlay_writer(debug_dir, (info.width, info.height)) if debug_dir is not None else None
     colouring = Colouring.build(info, content, plan, references, settings, stages, inspect)

@@ -22,9 +22,10 @@ import json
 import logging
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import IO
 
 from vidcolor.colouring import keyframes_of_shots
 from vidcolor.errors import OutputError, UsageError, VidcolorError
@@ -130,12 +131,12 @@ def render_film(
     EXECUTORS.check(executor)
     folder = segments_folder(target)
     try:
-        folder.mkdir(exist_ok=True)
-    except OSError as exc:
-        if pool is not None:
+        lock = _locked(folder, target.path)
+    except BaseException:
+        if pool is not None:  # it is this render's to release, started or given
             pool.shutdown(cancel=True)
-        raise OutputError(f"{folder}: cannot create the folder of the film's segments ({exc.strerror})") from exc
-    with _locked(folder, target.path, pool), contextlib.ExitStack() as services:
+        raise
+    with lock, contextlib.ExitStack() as services:
         pool = pool if pool is not None else start_executor(executor, jobs, address)
         try:
             service = device_service_for(settings, plan.automatic, pool.capacity, share_device, pool.name)
@@ -354,18 +355,20 @@ def _say_kept(folder: Path, target: OutputTarget) -> None:
                     manifest_done, folder)  # fmt: skip
 
 
-@contextlib.contextmanager
-def _locked(folder: Path, output: Path, pool: SegmentExecutor | None) -> Iterator[None]:
-    """One render of an output at a time: a second is refused (exit 2) rather than mixing segments (and the
-    ``pool`` it was given released)."""
-    with open(folder / ".lock", "w") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            if pool is not None:
-                pool.shutdown(cancel=True)
-            raise UsageError(f"{output}: another run is rendering it now (its segments are in {folder})") from exc
-        yield
+def _locked(folder: Path, output: Path) -> IO[str]:
+    """The folder of the film's segments, made, and locked for this render until the returned file is closed: one
+    render of an output at a time, a second refused (exit 2) rather than mixing segments."""
+    try:
+        folder.mkdir(exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{folder}: cannot create the folder of the film's segments ({exc.strerror})") from exc
+    lock = open(folder / ".lock", "w")  # noqa: SIM115  (the caller holds it open for the render: a with of its own)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError as exc:
+        lock.close()
+        raise UsageError(f"{output}: another run is rendering it now (its segments are in {folder})") from exc
+    return lock
 
 
 def start_executor(executor: str, jobs: int, address: str | None) -> SegmentExecutor:
