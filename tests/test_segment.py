@@ -117,6 +117,22 @@ def test_mediapipes_drawing_helpers_still_work_though_not_imported_with_it() -> 
     assert out == ["False", "mediapipe.python.solutions.drawing_utils", "module", "True"]
 
 
+def test_mediapipes_tasks_still_work_though_not_imported_with_it() -> None:
+    """The Tasks API's audio and vision tasks stand in until used (0.11 s of every start); then they are the
+    real ones, by attribute, by ``from ... import`` and by a submodule imported on its own."""
+    probe = (
+        "import sys; import vidcolor.segment.mediapipe_seg; import mediapipe as mp; "
+        "print('sounddevice' in sys.modules, 'mediapipe.tasks.python.vision.face_landmarker' in sys.modules); "
+        "from mediapipe.tasks.python.audio.audio_classifier import AudioClassifier; "
+        "from mediapipe.tasks.python.audio import AudioEmbedder; "
+        "print(AudioClassifier is mp.tasks.audio.AudioClassifier, AudioEmbedder.__name__); "
+        "print(mp.tasks.vision.FaceLandmarker.__name__, mp.tasks.BaseOptions.__name__, "
+        "type(sys.modules['mediapipe.tasks.python.vision']).__name__)"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "False", "True", "AudioEmbedder", "FaceLandmarker", "BaseOptions", "module"]
+
+
 def test_counterpart_falls_back_by_name() -> None:
     names = ("skin", "hair", "clothes", "background")
     assert counterpart("skin#1", names) == "skin"
