@@ -1,6 +1,6 @@
 """Shot-parallel rendering: ``--jobs 1`` against ``--jobs N`` on multi-shot reels, and a cost model.
 
-    .venv/bin/python benchmarks/bench_film.py [--jobs 2] [--shots 8] [--shot-frames 60] [--hd-shots 4]
+    .venv/bin/python benchmarks/bench_film.py [--jobs 2] [--shots 8] [--shot-frames 60] [--hd-shots 4] [--repeat 5]
         [--vidcolor-args "--colorizer optim --device cuda"]
         [--vidcolor-args "--colorizer optim --device cuda --share-device off"]   # each worker its own networks
 
@@ -9,7 +9,9 @@ cuts. Every figure comes from the real ``vidcolor`` command in a child process, 
 the peak resident memory of its largest process (the driver or one worker: per worker), its ratio to a
 plain PyAV decode + libx264 encode of the same reel at the same settings (CRF 18, medium) and to the same of
 vidcolor's own output (x264 spends more on colour than on the grey reel's flat chroma), and whether
-``--jobs N`` equals ``--jobs 1`` frame for frame at ``--crf 0``. The cost model splits one ``--jobs N``
+``--jobs N`` equals ``--jobs 1`` frame for frame at ``--crf 0``. With ``--repeat N`` the timed runs (one worker,
+N workers, both plain transcodes) take turns N times and the medians are shown, with each round's ratios: the
+plain transcode itself varies by a quarter from one minute to the next on this machine. The cost model splits one ``--jobs N``
 run into what runs in parallel (the segments, summed over workers) and what stays serial (the analysis
 pass, the workers' start, the join), and projects 8, 32 and 64 cores from them (Amdahl: the serial part
 stays, the parallel part divides), for a film of the same shape; the analysis pass of a film that long is
@@ -31,7 +33,7 @@ import av
 import cv2
 import numpy as np
 from bench_pipeline import plain_transcode_cmd, write_grey_clip
-from measure import run_measured
+from measure import Run, run_measured
 from skimage import data
 
 VIDCOLOR = [sys.executable, "-m", "vidcolor"]
@@ -74,15 +76,17 @@ def segment_seconds(log: str) -> list[float]:
     return [float(s) for s in re.findall(r"segment \d+ of \d+ \(frames \d+-\d+\): \d+ frames in ([\d.]+) s", log)]
 
 
-def film(reel: Path, ref: Path, work: Path, label: str, frames: int, jobs: int, extra: list[str]) -> None:
+def film(reel: Path, ref: Path, work: Path, label: str, frames: int, jobs: int, extra: list[str], repeat: int) -> None:
     common = ["--style", str(ref), "-y", "--no-cache", *extra]
-    one = run_measured([*VIDCOLOR, str(reel), *common, "-o", str(work / "j1.mp4"), "-q"])
-    many_out = work / f"j{jobs}.mp4"
-    command = [*VIDCOLOR, str(reel), *common, "-o", str(many_out), "--jobs", str(jobs), "-v"]
-    many = run_measured(command)  # -v: each segment's line, for the cost model
-    log = many.stderr
-    plain = run_measured(plain_transcode_cmd(reel, work / "plain.mp4"))
-    again = run_measured(plain_transcode_cmd(work / "j1.mp4", work / "colour-plain.mp4"))
+    command = [*VIDCOLOR, str(reel), *common, "-o", str(work / f"j{jobs}.mp4"), "--jobs", str(jobs), "-v"]
+    runs: dict[str, list[Run]] = {"one": [], "many": [], "plain": [], "again": []}
+    for _ in range(repeat):  # alternating, so that a slow minute of this machine falls on all four alike
+        runs["one"].append(run_measured([*VIDCOLOR, str(reel), *common, "-o", str(work / "j1.mp4"), "-q"]))
+        runs["many"].append(run_measured(command))  # -v: each segment's line, for the cost model
+        runs["plain"].append(run_measured(plain_transcode_cmd(reel, work / "plain.mp4")))
+        runs["again"].append(run_measured(plain_transcode_cmd(work / "j1.mp4", work / "colour-plain.mp4")))
+    one, many, plain, again = (_median(kind) for kind in runs.values())
+    log = runs["many"][-1].stderr
     print(
         f"{label}: {frames} fr | --jobs 1 {one.seconds:6.1f} s = {frames / one.seconds:5.1f} fps, peak {one.peak_mb:5.0f} MB"
         f" | --jobs {jobs} {many.seconds:6.1f} s = {frames / many.seconds:5.1f} fps, peak per process "
@@ -91,6 +95,11 @@ def film(reel: Path, ref: Path, work: Path, label: str, frames: int, jobs: int, 
         f"--jobs {jobs} {many.seconds / plain.seconds:4.2f}x | the same of the colour output {again.seconds:5.1f} s: "
         f"ratio --jobs 1 {one.seconds / again.seconds:4.2f}x"
     )
+    if repeat > 1:  # each round's own ratios: the spread the medians above come from
+        rounds = zip(runs["one"], runs["many"], runs["plain"], strict=True)
+        ratios = [(o.seconds / p.seconds, o.seconds / m.seconds) for o, m, p in rounds]
+        print(f"{label}: {repeat} rounds, ratio --jobs 1 to plain / speed-up of --jobs {jobs}: "
+              + ", ".join(f"{r:.2f}x / {s:.2f}x" for r, s in ratios))  # fmt: skip
     lossless = ["--crf", "0", "-q"]
     run_measured([*VIDCOLOR, str(reel), *common, "-o", str(work / "l1.mp4"), *lossless])
     run_measured([*VIDCOLOR, str(reel), *common, "-o", str(work / "l2.mp4"), "--jobs", str(jobs), *lossless])
@@ -129,6 +138,11 @@ def film(reel: Path, ref: Path, work: Path, label: str, frames: int, jobs: int, 
               f"{analysis * scale / 3600:4.2f} h)")  # fmt: skip
 
 
+def _median(runs: list[Run]) -> Run:
+    """The run of median wall time (the lower middle one of an even count), its own peak memory with it."""
+    return sorted(runs, key=lambda run: run.seconds)[(len(runs) - 1) // 2]
+
+
 def driver_seconds(reel: Path, ref: Path) -> float:
     """The analysis pass's own work in the driver (cuts, placement of ``ref``) over the reel's thumbnails, decoded
     first."""
@@ -151,6 +165,7 @@ def main() -> int:
     parser.add_argument("--shot-frames", type=int, default=50)
     parser.add_argument("--hd-shots", type=int, default=3)
     parser.add_argument("--hd-shot-frames", type=int, default=24)
+    parser.add_argument("--repeat", type=int, default=1, help="rounds of the timed runs, alternating (medians shown)")
     parser.add_argument(
         "--vidcolor-args",
         default="",
@@ -169,7 +184,7 @@ def main() -> int:
                 continue
             reel = work / f"reel_{h}.mp4"
             make_reel(reel, w, h, shots, per)
-            film(reel, ref, work, label, shots * per, args.jobs, shlex.split(args.vidcolor_args))
+            film(reel, ref, work, label, shots * per, args.jobs, shlex.split(args.vidcolor_args), max(1, args.repeat))
     return 0
 
 

@@ -182,6 +182,23 @@ def test_library_raises_typed_errors(reference: Path, tmp_path: Path) -> None:
         colorize_video(tmp_path / "missing.mp4", reference)
 
 
+def test_the_process_leaves_with_its_code_its_output_said_and_its_exit_handlers_run(tmp_path: Path) -> None:
+    """The CLI ends without the interpreter's teardown (0.2-0.3 s a run), but as ``sys.exit`` would have: what
+    was printed reaches the pipe, exit handlers (a temporary folder's removal among them) run, the code is kept."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import atexit, tempfile; from vidcolor.cli.main import leave; "
+        "folder = tempfile.TemporaryDirectory(); print(folder.name); "
+        "atexit.register(lambda: print('handler ran')); print('x' * 100_000); leave(7)"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=False)
+    lines = done.stdout.splitlines()
+    assert done.returncode == 7, done.stderr
+    assert lines[1:] == ["x" * 100_000, "handler ran"] and not Path(lines[0]).exists()
+
+
 def test_quiet_runs_print_nothing_and_errors_print_one_line(clip: Path, reference: Path, tmp_path: Path) -> None:
     """In a real process: MediaPipe's and libpng's native log lines do not reach the terminal."""
     import subprocess

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from vidcolor.batch.items import BatchItem
 from vidcolor.batch.manifest import Manifest
 from vidcolor.cache import fingerprint
-from vidcolor.capacity import default_jobs
+from vidcolor.capacity import default_jobs, end_without_teardown
 from vidcolor.errors import UsageError, VidcolorError
 from vidcolor.frames.probe import input_content
 from vidcolor.hints import HintSource, hints_key
@@ -262,7 +262,9 @@ class LocalExecutor(Executor):
         self._pool: cf.ProcessPoolExecutor | None = None
         if self.capacity > 1:
             # spawn, not fork: a fresh interpreter per worker shares no threads or native state.
-            self._pool = cf.ProcessPoolExecutor(self.capacity, mp_context=multiprocessing.get_context("spawn"))
+            self._pool = cf.ProcessPoolExecutor(
+                self.capacity, mp_context=multiprocessing.get_context("spawn"), initializer=end_without_teardown
+            )
 
     @classmethod
     def for_batch(cls, settings: Settings, jobs: int, address: str | None = None) -> LocalExecutor:

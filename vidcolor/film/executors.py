@@ -14,7 +14,7 @@ import signal
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, ClassVar
 
-from vidcolor.capacity import cores, default_jobs
+from vidcolor.capacity import cores, default_jobs, end_without_teardown
 from vidcolor.errors import UsageError
 from vidcolor.film.worker import SegmentOutcome, SegmentTask, render_segment
 from vidcolor.plan.chunks import AnalysisChunk, ChunkThumbnails, decode_chunk
@@ -122,5 +122,7 @@ def _worker_started() -> None:
     Its native thread pools keep their defaults, the single run's; N workers share the cores by time-slicing.
     (The one stage whose result depends on OpenCV's thread count, the fast global smoother, runs on one thread
     whatever they are: ``vidcolor.smoothing``. One OpenCV thread per worker measured no faster on two cores.)
+    It ends without the interpreter's teardown (``capacity.end_without_teardown``).
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    end_without_teardown()
