@@ -405,3 +405,33 @@ def test_frames_held_ahead_cover_a_window_within_a_memory_bound() -> None:
     assert frames_ahead(120, mb) == 136  # a shot given a longer interval
     assert frames_ahead(48, 4 * mb) == 48  # what 192 MB holds
     assert frames_ahead(48, 9 * mb) == 32  # never fewer than before
+
+
+def test_side_threads_take_the_most_urgent_task_first_then_in_order() -> None:
+    """A keyframe's tree queries (urgent) do not queue behind the flows of the frames read ahead."""
+    import threading
+
+    from vidcolor.threads import AHEAD, SOON, URGENT, SideThreads
+
+    pool = SideThreads(1, "test-side")
+    release, done = threading.Event(), []
+    blocker = pool.submit(release.wait)  # the one thread is busy while the others queue
+    futures = [pool.submit(done.append, name, priority=priority)
+               for name, priority in (("ahead 1", AHEAD), ("soon", SOON), ("ahead 2", AHEAD), ("urgent", URGENT))]  # fmt: skip
+    release.set()
+    for future in [blocker, *futures]:
+        future.result(timeout=10)
+    assert done == ["urgent", "soon", "ahead 1", "ahead 2"]
+    results = list(pool.map(lambda x: x * x, range(5)))
+    assert results == [0, 1, 4, 9, 16]
+    failing = pool.submit(int, "not a number")
+    with pytest.raises(ValueError):
+        failing.result(timeout=10)
+    release.clear()
+    pool.submit(release.wait)
+    queued = pool.submit(done.append, "never")
+    threading.Timer(0.2, release.set).start()
+    pool.stop()  # the running task ends; the queued one is dropped
+    assert queued.cancelled() and "never" not in done
+    with pytest.raises(RuntimeError):
+        pool.submit(done.append, "after")

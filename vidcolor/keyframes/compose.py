@@ -32,7 +32,7 @@ from vidcolor.temporal.affinity import propagate
 from vidcolor.temporal.flow import FlowEstimator
 from vidcolor.temporal.reach import stroke_reach
 from vidcolor.temporal.refine import spread_trusted
-from vidcolor.threads import side_threads
+from vidcolor.threads import SOON, side_threads
 
 log = logging.getLogger("vidcolor")
 
@@ -159,7 +159,7 @@ class KeyframeComposer:
         thread-safe."""
         reference, _ = self._references.for_frame(work.frame.index)
         if reference is not None and self._matcher.thread_safe:
-            started = side_threads().submit(self._matcher.match, work.unit, reference)
+            started = side_threads().submit(self._matcher.match, work.unit, reference, priority=SOON)
             with self._matches_lock:  # (called from the thread that reads frames ahead)
                 self._matches[work.frame.index] = (work.unit, started)
 

@@ -23,7 +23,7 @@ from vidcolor.shared_types import Propagated
 from vidcolor.temporal.flow import FlowEstimator
 from vidcolor.temporal.propagate import blend, step
 from vidcolor.temporal.windows import Window
-from vidcolor.threads import side_threads
+from vidcolor.threads import AHEAD, side_threads
 
 # A shot at least this long also gets its last frame solved as a right anchor.
 MIN_FRAMES_FOR_END_ANCHOR = 8
@@ -137,7 +137,7 @@ class WindowColorizer:
         for work in frames:
             shot = shot_of(work)
             if self._flow.thread_safe and previous is not None and shot == previous_shot and shot not in self._neutral:
-                pending = side_threads().submit(self._flows_between, previous, work)
+                pending = side_threads().submit(self._flows_between, previous, work, priority=AHEAD)
                 self._ahead[work.frame.index] = (previous.frame.index, pending)
             if work.frame.index in keyframes and shot not in self._neutral:
                 self._keyframes.match_ahead(work)

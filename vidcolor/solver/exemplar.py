@@ -126,12 +126,18 @@ class ExemplarColorizer(KeyframeColorizer):
         feat = _features(luma, self.position_weight)[wanted]
         k = min(self.neighbours, len(ref_feat))
         tree = cKDTree(ref_feat)
-        # Halves queried side by side in the process's side threads, not with scipy's workers=-1: scipy joins
-        # its own threads, and Ctrl-C or SIGTERM raised inside that join unwinds this frame while they still
-        # read its arrays (a crash seen in about half of the runs interrupted under load); a side thread's
-        # task holds its own references. Each point's neighbours are the same whichever half it is in.
+        # Halves queried side by side, one here and one in a side thread, not with scipy's workers=-1: scipy
+        # joins its own threads, and Ctrl-C or SIGTERM raised inside that join unwinds this frame while they
+        # still read its arrays (a crash seen in about half of the runs interrupted under load); a side thread's
+        # task holds its own references, and this thread's query ends before a signal is handled. This thread
+        # would only wait otherwise. Each point's neighbours are the same whichever half it is in.
         parts = np.array_split(feat, 2) if len(feat) >= 1024 else [feat]
-        halves = side_threads().map(lambda part: tree.query(part, k=k, workers=1, eps=NEIGHBOUR_SLACK), parts)
+
+        def query(part: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            return tree.query(part, k=k, workers=1, eps=NEIGHBOUR_SLACK)
+
+        later = [side_threads().submit(query, part) for part in parts[1:]]
+        halves = [query(parts[0]), *(future.result() for future in later)]
         dist, idx = (np.concatenate(parts) for parts in zip(*halves, strict=True))
         if k == 1:
             dist, idx = dist[:, None], idx[:, None]
