@@ -98,8 +98,10 @@ def film(reel: Path, ref: Path, work: Path, label: str, frames: int, jobs: int, 
     if repeat > 1:  # each round's own ratios: the spread the medians above come from
         rounds = zip(runs["one"], runs["many"], runs["plain"], strict=True)
         ratios = [(o.seconds / p.seconds, o.seconds / m.seconds) for o, m, p in rounds]
+        middle = [sorted(column)[(len(column) - 1) // 2] for column in zip(*ratios, strict=True)]
         print(f"{label}: {repeat} rounds, ratio --jobs 1 to plain / speed-up of --jobs {jobs}: "
-              + ", ".join(f"{r:.2f}x / {s:.2f}x" for r, s in ratios))  # fmt: skip
+              + ", ".join(f"{r:.2f}x / {s:.2f}x" for r, s in ratios)
+              + f"; the rounds' medians {middle[0]:.2f}x / {middle[1]:.2f}x")  # fmt: skip
     lossless = ["--crf", "0", "-q"]
     run_measured([*VIDCOLOR, str(reel), *common, "-o", str(work / "l1.mp4"), *lossless])
     run_measured([*VIDCOLOR, str(reel), *common, "-o", str(work / "l2.mp4"), "--jobs", str(jobs), *lossless])
