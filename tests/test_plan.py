@@ -70,6 +70,28 @@ def test_the_plan_finds_the_shots_places_references_and_says_which_need_one(reel
     assert "--shot 3=REF" in warning
 
 
+def test_a_shot_that_takes_its_reference_as_a_guess_is_not_matched_to_it_pixel_by_pixel(
+    reel: Path, refs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Shot 3 resembles neither reference: it takes the nearest one's palette (the colorizer), not a dense
+    correspondence with a scene the reference does not show."""
+    from vidcolor.keyframes.compose import KeyframeComposer
+    from vidcolor.match.correspond import ReferenceMatcher
+
+    solved: dict[int, int] = {}  # id of a keyframe's work-size luma -> its frame
+    matched: list[int] = []
+    solve, match = KeyframeComposer.solve, ReferenceMatcher.match
+    monkeypatch.setattr(KeyframeComposer, "solve", lambda self, work, previous: (
+        solved.setdefault(id(work.unit), work.frame.index), solve(self, work, previous))[1])  # fmt: skip
+    monkeypatch.setattr(ReferenceMatcher, "match", lambda self, unit, reference: (
+        matched.append(id(unit)), match(self, unit, reference))[1])  # fmt: skip
+    result = colorize_video(reel, [refs["one"], refs["two"]], tmp_path / "o.mkv", FAST)
+    assert [s.status for s in result.plan.shots] == ["matched", "matched", "nearest"]
+    frames = sorted(solved[unit] for unit in matched)
+    assert frames and all(frame < 24 for frame in frames), frames  # shots 1 and 2 only
+    assert any(frame >= 24 for frame in solved.values())  # shot 3's keyframes were solved all the same
+
+
 def test_a_plan_round_trips_through_toml_and_json_unchanged(reel: Path, refs: dict[str, Path], tmp_path: Path) -> None:
     hints = tmp_path / "h.json"
     hints.write_text(json.dumps({"points": [{"x": 10, "y": 10, "colour": "#c0392b"}]}))

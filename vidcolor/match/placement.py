@@ -80,6 +80,10 @@ class Placement:
         """The shot (its position in ``shots``) that frame ``index`` belongs to."""
         return next((k for k, s in enumerate(self.shots) if s.start <= index < s.end), len(self.shots) - 1)
 
+    def resembled(self, index: int) -> bool:
+        """Whether the shot of frame ``index`` resembles the reference it takes (not a guess, see ``nearest``)."""
+        return not (self.nearest and self.nearest[self.shot_at(index)])
+
     def reference_for(self, index: int) -> tuple[int, bool]:
         """The reference frame ``index`` takes its colours from, and whether it is placed on this frame."""
         shot = self.shot_at(index)

@@ -350,7 +350,7 @@ def render_parts(plan: Plan) -> RenderParts:
     chosen = tuple(specs.index(s.colour_reference) if s.colour_reference is not None else -1 for s in plan.shots)
     return RenderParts(
         sources=tuple(_source(spec) for spec in specs),
-        placement=Placement(shots, tuple(frames), chosen),
+        placement=Placement(shots, tuple(frames), chosen, nearest=tuple(s.status == "nearest" for s in plan.shots)),
         hints=tuple(HintSource.parse(h) for s in plan.shots for h in s.hints),
         neutral=frozenset(k for k, s in enumerate(plan.shots) if s.overrides.neutral),
         intervals={k: s.overrides.keyframe_interval for k, s in enumerate(plan.shots) if s.overrides.keyframe_interval},

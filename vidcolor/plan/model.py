@@ -269,7 +269,7 @@ class Plan:
             "references": [(r.spec, r.frame, r.shot) for r in self.references],
             "shots": [
                 (s.first_frame, s.last_frame, s.colour_reference, list(s.hints), s.overrides.keyframe_interval,
-                 s.overrides.neutral)
+                 s.overrides.neutral, s.status == "nearest")
                 for s in self.shots
             ],
         }  # fmt: skip
