@@ -21,14 +21,13 @@ import functools
 import heapq
 import itertools
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 SIDE_THREADS = 2  # more gain little: OpenCV parallelises inside its calls too
 
 URGENT, SOON, AHEAD = 0, 1, 2  # what the colouring thread waits on now; needed in a moment; for frames ahead
 
-T = TypeVar("T")
 R = TypeVar("R")
 
 
@@ -56,11 +55,6 @@ class SideThreads:
             heapq.heappush(self._queue, (priority, next(self._order), future, task))
             self._ready.notify()
         return future
-
-    def map(self, fn: Callable[[T], R], items: Iterable[T], priority: int = URGENT) -> Iterator[R]:
-        """``fn`` of each item, side by side; the results in the items' order (as ``Executor.map``)."""
-        futures = [self.submit(fn, item, priority=priority) for item in items]
-        return (future.result() for future in futures)
 
     def stop(self) -> None:
         """Drop the queued tasks and wait for the running ones."""

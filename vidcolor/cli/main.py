@@ -144,9 +144,9 @@ def leave(code: int) -> NoReturn:
     When a command returns, everything it made is written, renamed and closed; what the interpreter does then
     is clear every module and object one by one, MediaPipe's thousands of protobuf descriptors above all:
     0.2-0.3 s at the end of every run (and every worker's), after the output is done. The exit handlers still
-    run (logging's flush, temporary folders' removal, multiprocessing's and Ray's shutdown), and the standard
-    streams are flushed; threads still running are not waited for: the only ones left are the side threads,
-    idle in their pool, and the daemon threads the interpreter would not wait for either.
+    run (logging's flush, temporary folders' removal, multiprocessing's and Ray's shutdown, the side threads'
+    stop after the task each is running), and the standard streams are flushed; the daemon threads left are not
+    waited for, as the interpreter would not wait for them either.
     """
     try:
         atexit._run_exitfuncs()

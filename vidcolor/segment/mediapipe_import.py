@@ -2,8 +2,8 @@
 
 ``import mediapipe`` runs the ``__init__`` of ``mediapipe.python.solutions``, which imports ``drawing_utils``,
 which imports ``matplotlib.pyplot``: 0.45 s of a run's 1.4 s of imports (and every ``--jobs`` worker's), for
-plotting helpers vidcolor never calls. It also imports the Tasks API's audio, vision and text tasks (the audio
-tasks import ``sounddevice``): 0.11 s more, where vidcolor uses the solutions only. So, when MediaPipe is not
+plotting helpers vidcolor never calls. It also imports the Tasks API's audio and vision tasks (the audio tasks
+import ``sounddevice``): 0.11 s more, where vidcolor uses the solutions only. So, when MediaPipe is not
 imported yet, those modules are stood in for by modules that import the real ones the first time anything is
 read from them: a program that draws with them (``mp.solutions.drawing_utils.draw_landmarks``) or runs a task
 (``mp.tasks.vision.FaceLandmarker``, ``from mediapipe.tasks.python.audio import AudioClassifier``) still gets
