@@ -8,6 +8,7 @@ import contextlib
 import logging
 import os
 import sys
+from typing import NoReturn
 
 # What one worker may take at most (a 640x360 run peaks near 0.75 GB, HD about twice that).
 WORKER_BUDGET_BYTES = 1_500 << 20
@@ -44,15 +45,20 @@ def end_without_teardown() -> None:
     Its pool shuts it down once every task's result is handed back, so all it wrote is closed and renamed by
     then; the teardown would only clear every module and object one by one (MediaPipe's thousands of protobuf
     descriptors above all), 0.2-0.3 s that the driver waits for at the end of every render. The exit handler
-    registered here runs after those registered later (first in, last out); it flushes the logs and standard
-    streams itself, as the handlers registered before it would, and ends the process with code 0.
+    registered here runs after those registered later (first in, last out); it flushes the logs itself, as the
+    handlers registered before it would, and ends the process with code 0 (:func:`exit_now`).
     """
-    atexit.register(_end_now)
+    atexit.register(_end_worker)
 
 
-def _end_now() -> None:
-    logging.shutdown()
+def exit_now(code: int) -> NoReturn:
+    """End this process with ``code`` now: the standard streams flushed, nothing else run (no teardown)."""
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):  # a closed pipe: nothing more can be said on it
             stream.flush()
-    os._exit(0)
+    os._exit(code)
+
+
+def _end_worker() -> None:
+    logging.shutdown()
+    exit_now(0)

@@ -16,6 +16,7 @@ from typing import NoReturn
 
 import typer
 
+from vidcolor.capacity import exit_now
 from vidcolor.cli import (  # noqa: F401 (each registers its command(s) on the app)
     batch_command,
     cache_command,
@@ -151,10 +152,7 @@ def leave(code: int) -> NoReturn:
     try:
         atexit._run_exitfuncs()
     finally:
-        for stream in (sys.stdout, sys.stderr):
-            with contextlib.suppress(Exception):  # a closed pipe: nothing more can be said on it
-                stream.flush()
-        os._exit(code)
+        exit_now(code)
 
 
 def _terminate(signum: int, frame: object) -> None:
