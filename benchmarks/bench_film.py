@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import re
 import shlex
+import statistics
 import sys
 import tempfile
 import time
@@ -98,7 +99,7 @@ def film(reel: Path, ref: Path, work: Path, label: str, frames: int, jobs: int, 
     if repeat > 1:  # each round's own ratios: the spread the medians above come from
         rounds = zip(runs["one"], runs["many"], runs["plain"], strict=True)
         ratios = [(o.seconds / p.seconds, o.seconds / m.seconds) for o, m, p in rounds]
-        middle = [sorted(column)[(len(column) - 1) // 2] for column in zip(*ratios, strict=True)]
+        middle = [statistics.median_low(column) for column in zip(*ratios, strict=True)]
         print(f"{label}: {repeat} rounds, ratio --jobs 1 to plain / speed-up of --jobs {jobs}: "
               + ", ".join(f"{r:.2f}x / {s:.2f}x" for r, s in ratios)
               + f"; the rounds' medians {middle[0]:.2f}x / {middle[1]:.2f}x")  # fmt: skip
@@ -142,7 +143,8 @@ def film(reel: Path, ref: Path, work: Path, label: str, frames: int, jobs: int, 
 
 def _median(runs: list[Run]) -> Run:
     """The run of median wall time (the lower middle one of an even count), its own peak memory with it."""
-    return sorted(runs, key=lambda run: run.seconds)[(len(runs) - 1) // 2]
+    middle = statistics.median_low(run.seconds for run in runs)
+    return next(run for run in runs if run.seconds == middle)
 
 
 def driver_seconds(reel: Path, ref: Path) -> float:
