@@ -313,6 +313,42 @@ def test_exemplar_colorizer_keeps_trusted_previous_colour() -> None:
     np.testing.assert_allclose(chroma, -0.2, atol=1e-5)
 
 
+def test_exemplar_matches_half_the_pixels_and_fills_the_rest_from_their_neighbours(monkeypatch) -> None:
+    """A checkerboard half of the wanted pixels is queried (and any pixel with no queried neighbour); every
+    other wanted pixel takes its queried neighbours' mean, and the keyframe's colour comes out as it was."""
+    from vidcolor.solver import exemplar
+    from vidcolor.solver.exemplar import filled_from_neighbours, half_of
+
+    wanted = np.zeros((6, 7), bool)
+    wanted[1:5, 1:6] = True
+    wanted[5, 0] = True  # a pixel of the black squares with no wanted neighbour: matched itself
+    queried = half_of(wanted)
+    assert queried[5, 0] and not (queried & ~wanted).any()
+    assert queried[1:5, 1:6].sum() == 10  # of 20
+    values = np.zeros((6, 7, 2), np.float32)
+    values[queried] = np.arange(2 * queried.sum(), dtype=np.float32).reshape(-1, 2)
+    filled = filled_from_neighbours(values.copy(), queried, wanted)
+    np.testing.assert_array_equal(filled[queried], values[queried])
+    np.testing.assert_allclose(filled[2, 3], (values[1, 3] + values[3, 3] + values[2, 2] + values[2, 4]) / 4)
+    np.testing.assert_allclose(filled[1, 2], (values[1, 1] + values[1, 3] + values[2, 2]) / 3)  # its 3 queried
+    assert (filled[~wanted] == 0).all()
+
+    sizes: list[int] = []
+    tree = exemplar.cKDTree
+
+    class Counting(tree):  # type: ignore[misc, valid-type]
+        def query(self, points, *args, **kwargs):  # type: ignore[no-untyped-def]
+            sizes.append(len(points))
+            return super().query(points, *args, **kwargs)
+
+    monkeypatch.setattr(exemplar, "cKDTree", Counting)
+    luma = _textured(0)[:32, :48]
+    reference = Reference(luma, np.full((32, 48, 2), (0.2, -0.1), np.float32), RegionMasks.whole(32, 48))
+    chroma = ExemplarColorizer(continuity=0.0).colorize(Keyframe(luma, RegionMasks.whole(32, 48)), reference, None)
+    assert sum(sizes) == 32 * 48 // 2
+    np.testing.assert_allclose(chroma, np.broadcast_to((0.2, -0.1), chroma.shape), atol=5e-3)
+
+
 def test_a_large_jpeg_reference_is_decoded_reduced_with_its_colours(tmp_path) -> None:
     import cv2
 

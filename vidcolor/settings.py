@@ -25,7 +25,7 @@ from vidcolor.solver.options import SolverOptions
 from vidcolor.temporal.flow_options import FlowOptions
 
 # Bump when a change alters colours for the same settings, so old cache entries are not reused.
-ALGORITHM_VERSION = 5
+ALGORITHM_VERSION = 6
 
 DEVICES = ("auto", "cpu", "cuda")
 

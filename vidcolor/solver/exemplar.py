@@ -123,7 +123,11 @@ class ExemplarColorizer(KeyframeColorizer):
         mu_r, sd_r = float(ref_luma[ref_region].mean()), float(ref_luma[ref_region].std()) + 1e-4
         remapped = (ref_luma - mu_r) * (sd_t / sd_r) + mu_t
         ref_feat = _features(remapped, self.position_weight)[ref_region]
-        feat = _features(luma, self.position_weight)[wanted]
+        # Half the pixels are matched, on a checkerboard; each of the others takes its four neighbours' mean. The
+        # matches are noisy per pixel and smoothed along luma edges next, so the other half added nothing that
+        # the bench or our clips could see (a tenth of a dB up on two, the rest unchanged), for half the queries.
+        queried = half_of(wanted)
+        feat = _features(luma, self.position_weight)[queried]
         k = min(self.neighbours, len(ref_feat))
         tree = cKDTree(ref_feat)
         # Halves queried side by side, one here and one in a side thread, not with scipy's workers=-1: scipy
@@ -145,11 +149,12 @@ class ExemplarColorizer(KeyframeColorizer):
         weights /= weights.sum(axis=1, keepdims=True)
         ref_values = ref_chroma[ref_region]
         out = np.zeros((*luma.shape, 2), np.float32)
-        out[wanted] = np.einsum("nk,nkc->nc", weights, ref_values[idx]).astype(np.float32)
+        values = np.einsum("nk,nkc->nc", weights, ref_values[idx]).astype(np.float32)
         # What nothing in the reference looks like (content it does not show) gets its nearest matches'
         # colour muted toward neutral in proportion to how far they are: muted rather than wrong.
-        out[wanted] *= match_quality(dist.mean(axis=1))[:, None]
-        return out
+        values *= match_quality(dist.mean(axis=1))[:, None]
+        out[queried] = values
+        return filled_from_neighbours(out, queried, wanted)
 
 
 # The neighbours are found approximately (SciPy's eps): each is within 1 + NEIGHBOUR_SLACK of the true one's
@@ -171,6 +176,33 @@ def match_quality(distance: np.ndarray) -> np.ndarray:
     """``(n,)`` mean descriptor distances → ``(n,)`` float32 in (0, 1]: 1 for good matches, toward 0 for none."""
     excess = np.maximum(distance - GOOD_MATCH, 0.0) / POOR_MATCH
     return np.exp(-excess * excess).astype(np.float32)
+
+
+def half_of(wanted: np.ndarray) -> np.ndarray:
+    """The pixels of ``wanted`` ``(h, w)`` bool that are matched: those on the white squares of a checkerboard,
+    and any other with no such pixel of ``wanted`` among its four neighbours (it would have nothing to take)."""
+    h, w = wanted.shape
+    ys, xs = np.ogrid[0:h, 0:w]
+    queried = wanted & ((ys + xs) % 2 == 0)
+    queried |= wanted & (_around(queried.astype(np.float32)) == 0)
+    return queried
+
+
+def filled_from_neighbours(values: np.ndarray, queried: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """``values`` ``(h, w, 2)`` (set where ``queried``) with every other pixel of ``wanted`` given the mean of
+    its queried four neighbours (see :func:`half_of`); in place."""
+    rest = wanted & ~queried
+    count = _around(queried.astype(np.float32))[rest]
+    values[rest] = _around(values)[rest] / count[:, None]
+    return values
+
+
+def _around(image: np.ndarray) -> np.ndarray:
+    """The sum of each pixel's four neighbours (outside the image: 0)."""
+    return cv2.filter2D(image, -1, _CROSS, borderType=cv2.BORDER_CONSTANT)
+
+
+_CROSS = np.array([[0, 1, 0], [1, 0, 1], [0, 1, 0]], np.float32)
 
 
 def _features(luma: np.ndarray, position_weight: float) -> np.ndarray:
