@@ -297,14 +297,23 @@ def test_a_workers_encoder_takes_its_share_of_the_cores(
     assert_same_film(serial, out)  # lossless: the frames do not depend on the encoder's threads
 
 
+OPTIM = dataclasses.replace(LOSSLESS, colorizer="optim", solver=SolverOptions(features="pyramid", iterations=6))
+
+
+@pytest.fixture(scope="module")
+def optim_serial(reel: Path, refs: list[Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The single run of the optim solver (pyramid features: no weights)."""
+    out = tmp_path_factory.mktemp("optim") / "serial.mp4"
+    colorize_video(reel, refs, out, OPTIM)
+    return out
+
+
 def test_two_workers_sharing_one_device_service_give_the_single_run(
-    reel: Path, refs: list[Path], tmp_path: Path, caplog: pytest.LogCaptureFixture
+    reel: Path, refs: list[Path], optim_serial: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The optim solver's keyframes of both workers solved in the driver's device service (the default with
     two local workers; on the CPU here): the single run's frames; and so without it."""
-    optim = dataclasses.replace(LOSSLESS, colorizer="optim", solver=SolverOptions(features="pyramid", iterations=6))
-    serial = tmp_path / "serial.mp4"
-    colorize_video(reel, refs, serial, optim)
+    optim, serial = OPTIM, optim_serial
     shared = tmp_path / "shared.mp4"
     with caplog.at_level(logging.INFO, logger="vidcolor"):
         colorize_video(reel, refs, shared, optim, jobs=2)
@@ -320,14 +329,30 @@ def test_two_workers_sharing_one_device_service_give_the_single_run(
     assert_same_film(serial, own)
 
 
-def test_sharing_a_device_is_for_local_workers_and_known_values(reel: Path, refs: list[Path], tmp_path: Path) -> None:
+def test_ray_tasks_solve_their_keyframes_in_their_nodes_device_service(
+    reel: Path, refs: list[Path], optim_serial: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """On a local Ray instance (one node, no GPU) with --share-device on: one service on the node, in an actor,
+    answers the tasks' keyframes; the single run's frames. Off: the tasks run their own networks."""
+    pytest.importorskip("ray", reason="the ray extra")
+    shared = tmp_path / "shared.mp4"
+    with caplog.at_level(logging.INFO, logger="vidcolor"):
+        colorize_video(reel, refs, shared, OPTIM, jobs=2, executor="ray", share_device="on")
+    assert "solved together by 1 device services on 1 nodes (on the CPU)" in caplog.text
+    answered = [r.getMessage() for r in caplog.records if r.getMessage().startswith("device service on node")]
+    assert len(answered) == 1 and "(cpu): 0 keyframe requests" not in answered[0], answered
+    assert_same_film(optim_serial, shared)
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="vidcolor"):  # auto, without GPUs: each task its own
+        colorize_video(reel, refs, tmp_path / "own.mp4", OPTIM, jobs=2, executor="ray")
+    assert "device service" not in caplog.text and "solved together" not in caplog.text
+    assert_same_film(optim_serial, tmp_path / "own.mp4")
+
+
+def test_sharing_a_device_takes_known_values(reel: Path, refs: list[Path], tmp_path: Path) -> None:
     with pytest.raises(UsageError, match=r"--share-device sometimes: give one of auto, on, off"):
         colorize_video(reel, refs, tmp_path / "x.mp4", LOSSLESS, jobs=2, share_device="sometimes")
-    with pytest.raises(
-        UsageError, match=r"--share-device on: for worker processes of this machine, not --executor ray"
-    ):
-        colorize_video(reel, refs, tmp_path / "y.mp4", LOSSLESS, executor="ray", share_device="on")
-    assert not (tmp_path / "y.mp4").exists()
+    assert not (tmp_path / "x.mp4").exists()
 
 
 def test_automatic_colour_through_the_device_service_gives_the_single_run(

@@ -111,27 +111,31 @@ def build_automatic(settings: Settings, matrix: str, solve_service: ServiceAddre
 SHARE_DEVICE = ("auto", "on", "off")
 """Whether a shot-parallel render's workers solve their keyframes in one device service: ``auto`` when there
 are two local workers or more (on a GPU: one copy of the networks, batches; on the CPU: one process's threads
-instead of N processes' each taking every core, measured 2.4x faster with 2 workers on 2 cores), ``on`` even
-with one, ``off`` never (each worker loads its own networks)."""
+instead of N processes' each taking every core, measured 2.4x faster with 2 workers on 2 cores), and on a Ray
+cluster with GPUs (a service on each GPU, each node's tasks sharing its node's: ``film.ray_devices``); ``on``
+even with one local worker or no GPU (Ray: a service on each node), ``off`` never (each worker loads its own
+networks)."""
 
 
 def check_share_device(share: str, executor: str) -> None:
-    """:class:`UsageError` for a ``share`` not in :data:`SHARE_DEVICE`, or ``on`` where workers cannot share
-    (Ray tasks run on nodes of their own, each with its own device)."""
+    """:class:`UsageError` for a ``share`` not in :data:`SHARE_DEVICE`."""
     if share not in SHARE_DEVICE:
         raise UsageError(f"--share-device {share}: give one of {', '.join(SHARE_DEVICE)}")
-    if share == "on" and executor == "ray":
-        raise UsageError("--share-device on: for worker processes of this machine, not --executor ray "
-                         "(each task uses its own node's device)")  # fmt: skip
+
+
+def shares_a_network(settings: Settings, automatic: bool) -> bool:
+    """Whether a device service would hold a network of the run: the optim colorizer's engine, or the automatic
+    network (``automatic``: some shot is coloured by it)."""
+    return automatic or settings.colorizer == "optim"
 
 
 def device_service_for(
     settings: Settings, automatic: bool, workers: int, share: str, executor: str = "local"
 ) -> DeviceService | None:
     """The device service ``workers`` workers of ``executor`` should share under ``share`` (see
-    :data:`SHARE_DEVICE`), or None. Only worker processes of this machine share one (a Ray task, on a node of
-    its own, uses that node's device; the inline executor is one process already), and only keyframe networks
-    a service holds count (the optim colorizer's, the automatic network)."""
+    :data:`SHARE_DEVICE`), or None. This is for worker processes of this machine (Ray's tasks share their
+    nodes' services: ``film.ray_devices``; the inline executor is one process already), and only keyframe
+    networks a service holds count (the optim colorizer's, the automatic network)."""
     check_share_device(share, executor)
     if share == "off" or executor != "local" or (share == "auto" and workers < 2):
         return None
@@ -150,7 +154,7 @@ def start_device_service(settings: Settings, automatic: bool) -> DeviceService |
     """A device service holding the run's keyframe networks (the colorizer's engine, the automatic network
     when ``automatic``) on its device, not yet listening (enter it); None when the run has neither. Weight
     files are checked here, before any worker starts."""
-    if not automatic and settings.colorizer != "optim":
+    if not shares_a_network(settings, automatic):
         return None
     from vidcolor.solver.device_service import DeviceService, network_handler, optim_handler
     from vidcolor.solver.optim_engine import OptimEngine

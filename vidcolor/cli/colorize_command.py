@@ -119,7 +119,8 @@ def colorize(
         str,
         typer.Option(
             help="With --jobs: the workers' keyframes solved together on one device, their networks loaded once "
-            "(optim colorizer, automatic colour): auto (with 2 local workers or more), on, off."
+            "(optim colorizer, automatic colour): auto (with 2 local workers or more; with --executor ray, on a "
+            "cluster with GPUs: a service on each GPU for its node's tasks), on, off."
         ),
     ] = "auto",
     start: Annotated[str | None, setting_option("frame_range.start")] = None,

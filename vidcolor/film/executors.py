@@ -9,16 +9,20 @@ chunks (``plan.chunks``): a render starts its workers once.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import multiprocessing
 import signal
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, ClassVar
 
 from vidcolor.capacity import cores, default_jobs, end_without_teardown
 from vidcolor.errors import UsageError
 from vidcolor.film.worker import SegmentOutcome, SegmentTask, render_segment
 from vidcolor.plan.chunks import AnalysisChunk, ChunkThumbnails, decode_chunk
-from vidcolor.registry import Registry
+from vidcolor.registry import Registry, ServiceAddress
+from vidcolor.settings import Settings
+from vidcolor.stages import device_service_for
 
 if TYPE_CHECKING:
     from typing import Self
@@ -54,6 +58,20 @@ class SegmentExecutor(ABC):
     @abstractmethod
     def shutdown(self, *, cancel: bool) -> None:
         """Release the workers; ``cancel`` drops the segments not yet started."""
+
+    @contextlib.contextmanager
+    def share_devices(self, settings: Settings, automatic: bool, share: str) -> Iterator[ServiceAddress | None]:
+        """The device service the workers solve their keyframes in under ``share`` (``stages.SHARE_DEVICE``;
+        ``automatic``: some shot is coloured by the automatic network), running while entered. It gives the
+        address every task carries: None where the workers run their own networks, or where the executor gives
+        each task its own node's service (``film.ray_devices``). Here: one service in this process, for worker
+        processes of this machine."""
+        service = device_service_for(settings, automatic, self.capacity, share, self.name)
+        if service is None:
+            yield None
+            return
+        with service:
+            yield service.address
 
 
 EXECUTORS: Registry[type[SegmentExecutor]] = Registry("film executor", "executor")

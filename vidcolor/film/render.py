@@ -38,7 +38,6 @@ from vidcolor.frames.output import OutputTarget
 from vidcolor.plan.make import recorded_settings
 from vidcolor.plan.model import Plan
 from vidcolor.settings import ALGORITHM_VERSION, Settings
-from vidcolor.stages import device_service_for
 
 log = logging.getLogger("vidcolor")
 
@@ -139,9 +138,7 @@ def render_film(
     with lock, contextlib.ExitStack() as services:
         pool = pool if pool is not None else start_executor(executor, jobs, address)
         try:
-            service = device_service_for(settings, plan.automatic, pool.capacity, share_device, pool.name)
-            if service is not None:
-                services.enter_context(service)
+            service = services.enter_context(pool.share_devices(settings, plan.automatic, share_device))
             segments = split_segments(plan, pool.capacity, keyframes_of=keyframes_of_shots(plan, settings))
             key = run_key(content, plan, settings, target.container_format, shift_s)
             manifest = _manifest_for(folder, key, segments)
@@ -149,7 +146,7 @@ def render_film(
             like = SegmentTask(input_path, content, plan, settings, segments[0], folder / segments[0].name,
                                target.container_format, shift_s, keyframes=folder / KEYFRAMES,
                                encoder_threads=pool.encoder_threads,
-                               solve_service=service.address if service is not None else None)  # fmt: skip
+                               solve_service=service)  # fmt: skip
             to_do = [s for s in segments if not _finished(manifest, s, folder)]
             result.resumed = len(segments) - len(to_do)
             if result.resumed:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import pickle
 import queue
 import shutil
 import socket
@@ -132,9 +133,9 @@ class DeviceService:
         """Queue one worker's requests as they come; its end of the socket closing ends it."""
         try:
             while not self._stop.is_set():
-                kind, payload = connection.recv()
+                kind, payload = _receive(connection)
                 if kind == "identity":
-                    connection.send(("ok", self._identity))
+                    _send(connection, ("ok", self._identity))
                 else:
                     self._requests.put((connection, kind, payload))
         except (EOFError, OSError):  # the worker's end closed, or close() shut the socket down
@@ -167,7 +168,7 @@ class DeviceService:
                 log.exception("device service: a batch of %d requests failed", len(batch))
                 for connection, _, _ in batch:
                     with contextlib.suppress(Exception):
-                        connection.send(("error", (f"the device service failed: {type(exc).__name__}: {exc}", 70)))
+                        _send(connection, ("error", (f"the device service failed: {type(exc).__name__}: {exc}", 70)))
 
     def _run(self, batch: list[tuple[Connection, str, Any]]) -> None:
         """Answer ``batch``, kind by kind, each kind's requests in one call of its handler."""
@@ -186,7 +187,7 @@ class DeviceService:
                 answers = [("error", (f"the device service failed: {type(exc).__name__}: {exc}", 70))] * len(asked)
             for (connection, _), answer in zip(asked, answers, strict=True):
                 with contextlib.suppress(OSError):  # a worker gone meanwhile
-                    connection.send(answer)
+                    _send(connection, answer)
 
 
 class _Client:
@@ -201,8 +202,8 @@ class _Client:
     def ask(self, kind: str, payload: Any) -> Any:
         connection = self._connection()
         try:
-            connection.send((kind, payload))
-            status, answer = connection.recv()
+            _send(connection, (kind, payload))
+            status, answer = _receive(connection)
         except (EOFError, OSError) as exc:
             _Client._open.pop(self._key(), None)
             raise ServiceGone(f"the device service at {self.address.path} is gone ({exc or 'closed'})") from exc
@@ -225,6 +226,17 @@ class _Client:
 
     def _key(self) -> tuple[str, int]:
         return self.address.path, threading.get_ident()
+
+
+def _send(connection: Connection, message: Any) -> None:
+    """``message`` pickled by value. A connection's own pickler would hand torch's tensors over as handles to
+    shared memory, which only a process started by the same multiprocessing family can open (a Ray actor and a
+    Ray task cannot: "digest sent was rejected")."""
+    connection.send_bytes(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def _receive(connection: Connection) -> Any:
+    return pickle.loads(connection.recv_bytes())
 
 
 class ServiceGone(SolverError):
