@@ -340,7 +340,8 @@ def test_ray_tasks_solve_their_keyframes_in_their_nodes_device_service(
         colorize_video(reel, refs, shared, OPTIM, jobs=2, executor="ray", share_device="on")
     assert "solved together by 1 device services on 1 nodes (on the CPU)" in caplog.text
     answered = [r.getMessage() for r in caplog.records if r.getMessage().startswith("device service on node")]
-    assert len(answered) == 1 and "(cpu): 0 keyframe requests" not in answered[0], answered
+    assert len(answered) == 1 and ": 0 keyframe requests" not in answered[0], answered
+    assert f"(cpu, {cores()} threads)" in answered[0]  # the node's cores, not the one thread Ray gives an actor
     assert_same_film(optim_serial, shared)
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="vidcolor"):  # auto, without GPUs: each task its own

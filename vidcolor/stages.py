@@ -150,16 +150,21 @@ def device_service_for(
     return service
 
 
-def start_device_service(settings: Settings, automatic: bool) -> DeviceService | None:
+def start_device_service(settings: Settings, automatic: bool, cpu_threads: int | None = None) -> DeviceService | None:
     """A device service holding the run's keyframe networks (the colorizer's engine, the automatic network
     when ``automatic``) on its device, not yet listening (enter it); None when the run has neither. Weight
-    files are checked here, before any worker starts."""
+    files are checked here, before any worker starts. ``cpu_threads``: torch's threads, where the device is the
+    CPU (None: this process's as they are)."""
     if not shares_a_network(settings, automatic):
         return None
     from vidcolor.solver.device_service import DeviceService, network_handler, optim_handler
     from vidcolor.solver.optim_engine import OptimEngine
 
     device = resolve_device(settings.device)
+    if device == "cpu" and cpu_threads is not None:
+        import torch  # loaded already, by the solver's modules
+
+        torch.set_num_threads(cpu_threads)
     handlers = {}
     identity: dict[str, object] = {}
     if settings.colorizer == "optim":
