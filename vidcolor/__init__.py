@@ -6,8 +6,6 @@ The library is the product; the CLI (``vidcolor.cli``) is a thin layer over it::
     colorize_video("movie.mp4", "ref.jpg", "movie.colorized.mp4", Settings(keyframe_interval=32))
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
 from vidcolor.errors import (
     EncodeError,
     InputError,
@@ -26,10 +24,18 @@ from vidcolor.pipeline import ColorizeResult, colorize_video
 from vidcolor.preview import PreviewResult, preview_video
 from vidcolor.settings import EncoderSettings, FlowOptions, Settings, SolverOptions
 
-try:
-    __version__ = version("vidcolor")  # pyproject.toml is the one place the version is written
-except PackageNotFoundError:  # pragma: no cover - running from a source tree that was never installed
-    __version__ = "0+unknown"
+
+def __getattr__(name: str) -> str:
+    """``__version__``, read when asked for: ``importlib.metadata`` costs 20 ms at every start, a worker's too."""
+    if name != "__version__":
+        raise AttributeError(f"module 'vidcolor' has no attribute {name!r}")
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("vidcolor")  # pyproject.toml is the one place the version is written
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree that was never installed
+        return "0+unknown"
+
 
 __all__ = [
     "ColorizeResult",

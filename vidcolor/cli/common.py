@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.logging import RichHandler
 
-from vidcolor import __version__
+import vidcolor
 from vidcolor.errors import EXIT_SIGNAL_BASE
 from vidcolor.pipeline import ColorizeResult, ProgressCallback
 from vidcolor.settings import OPTIONS, Settings
@@ -57,7 +57,7 @@ err_console = Console(stderr=True, soft_wrap=True)
 
 def _print_version(value: bool) -> None:
     if value:
-        typer.echo(f"vidcolor {__version__}")
+        typer.echo(f"vidcolor {vidcolor.__version__}")
         raise typer.Exit()
 
 
