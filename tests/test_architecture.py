@@ -36,6 +36,7 @@ ALLOWED = {
     "places": set(),
     "cache": set(),
     "capacity": set(),
+    "collector": set(),
     "threads": set(),
     "smoothing": set(),
     "registry": {"errors"},
@@ -81,7 +82,7 @@ ALLOWED = {
         "cache", "colour", "errors", "film", "frames", "pipeline", "places", "plan", "preview", "segment", "settings",
         "stages",
     },
-    "__init__": {"errors", "frames", "photos", "pipeline", "preview", "settings"},
+    "__init__": {"collector", "errors", "frames", "photos", "pipeline", "preview", "settings"},
     "__main__": {"cli"},
 }  # fmt: skip
 

@@ -6,23 +6,29 @@ The library is the product; the CLI (``vidcolor.cli``) is a thin layer over it::
     colorize_video("movie.mp4", "ref.jpg", "movie.colorized.mp4", Settings(keyframe_interval=32))
 """
 
-from vidcolor.errors import (
-    EncodeError,
-    InputError,
-    OutputError,
-    ReferenceImageError,
-    SettingError,
-    StageError,
-    UsageError,
-    VidcolorError,
-    WeightsError,
-)
-from vidcolor.frames.output import default_output_path
-from vidcolor.frames.timecode import FrameRange
-from vidcolor.photos import PhotoResult, colorize_photo
-from vidcolor.pipeline import ColorizeResult, colorize_video
-from vidcolor.preview import PreviewResult, preview_video
-from vidcolor.settings import EncoderSettings, FlowOptions, Settings, SolverOptions
+from vidcolor import collector  # first: it pauses the cyclic garbage collector for the imports below
+
+try:
+    from vidcolor.errors import (
+        EncodeError,
+        InputError,
+        OutputError,
+        ReferenceImageError,
+        SettingError,
+        StageError,
+        UsageError,
+        VidcolorError,
+        WeightsError,
+    )
+    from vidcolor.frames.output import default_output_path
+    from vidcolor.frames.timecode import FrameRange
+    from vidcolor.photos import PhotoResult, colorize_photo
+    from vidcolor.pipeline import ColorizeResult, colorize_video
+    from vidcolor.preview import PreviewResult, preview_video
+    from vidcolor.settings import EncoderSettings, FlowOptions, Settings, SolverOptions
+
+finally:
+    collector.resume()
 
 
 def __getattr__(name: str) -> str:
