@@ -117,6 +117,15 @@ class StageError(VidcolorError):
     exit_code = 6
 
 
+class HandedOn(VidcolorError):
+    """An error that another process met (a worker, a Ray task or actor), handed on: its one-line message and the
+    exit code of the error it was (error classes do not all cross processes)."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
 # The exit codes no error class carries; each class above carries its own (2 to 6, and 70 for a bug).
 EXIT_OK = 0
 EXIT_PARTIAL = 8  # a batch where some items failed (each recorded with its error); the others were written

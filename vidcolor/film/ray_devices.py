@@ -27,7 +27,7 @@ import ray
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from vidcolor.capacity import cores
-from vidcolor.errors import VidcolorError
+from vidcolor.errors import HandedOn, VidcolorError
 from vidcolor.film.worker import SegmentOutcome, SegmentTask, render_segment
 from vidcolor.registry import ServiceAddress
 from vidcolor.settings import Settings
@@ -38,12 +38,8 @@ log = logging.getLogger("vidcolor")
 NodeServices = dict[str, list[ServiceAddress]]  # a node's id: the addresses of its services, one per GPU
 
 
-class DeviceServiceFailed(VidcolorError):
+class DeviceServiceFailed(HandedOn):
     """A node's device service did not start (its one-line message and exit code: a weight file missing there)."""
-
-    def __init__(self, message: str, exit_code: int) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
 
 
 @dataclass

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import IO
 
 from vidcolor.colouring import keyframes_of_shots
-from vidcolor.errors import OutputError, UsageError, VidcolorError
+from vidcolor.errors import HandedOn, OutputError, UsageError
 from vidcolor.film.executors import EXECUTORS, SegmentExecutor
 from vidcolor.film.manifest import SegmentEntry, SegmentManifest
 from vidcolor.film.segments import Segment, split_segments
@@ -67,12 +67,8 @@ SegmentsCallback = Callable[[SegmentsState], None]
 """Called with the segments' state whenever it changes (a segment started or finished)."""
 
 
-class SegmentFailed(VidcolorError):
+class SegmentFailed(HandedOn):
     """A segment's worker failed: its one-line message, with the exit code of the error it met."""
-
-    def __init__(self, message: str, exit_code: int) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
 
 
 @dataclass
