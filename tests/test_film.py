@@ -350,6 +350,19 @@ def test_ray_tasks_solve_their_keyframes_in_their_nodes_device_service(
     assert_same_film(optim_serial, tmp_path / "own.mp4")
 
 
+def test_ray_device_services_that_do_not_start_in_time_are_an_error_not_a_wait(
+    reel: Path, refs: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An actor waiting for a GPU that other work holds would hold the render with it, silently."""
+    pytest.importorskip("ray", reason="the ray extra")
+    from vidcolor.film import ray_devices
+
+    monkeypatch.setattr(ray_devices, "START_TIMEOUT_S", 0)
+    with pytest.raises(ray_devices.DeviceServiceFailed, match=r"device services of 1 nodes did not start within 0 s"):
+        colorize_video(reel, refs, tmp_path / "late.mp4", OPTIM, jobs=2, executor="ray", share_device="on")
+    assert not (tmp_path / "late.mp4").exists()
+
+
 def test_sharing_a_device_takes_known_values(reel: Path, refs: list[Path], tmp_path: Path) -> None:
     with pytest.raises(UsageError, match=r"--share-device sometimes: give one of auto, on, off"):
         colorize_video(reel, refs, tmp_path / "x.mp4", LOSSLESS, jobs=2, share_device="sometimes")

@@ -35,6 +35,10 @@ from vidcolor.stages import start_device_service
 
 log = logging.getLogger("vidcolor")
 
+# How long the services may take to be placed and to load their networks: an actor waits for its GPU while
+# other work holds it, and the render would wait with it, silently.
+START_TIMEOUT_S = 300
+
 NodeServices = dict[str, list[ServiceAddress]]  # a node's id: the addresses of its services, one per GPU
 
 
@@ -82,7 +86,15 @@ def node_devices(settings: Settings, automatic: bool, on_gpus: bool) -> Iterator
             actors.append(holder.options(scheduling_strategy=placed, **resources).remote(settings, automatic))
     devices = NodeDevices({}, actors)
     try:
-        for node_id, address, error in ray.get([a.where.remote() for a in actors]):
+        try:
+            started = ray.get([a.where.remote() for a in actors], timeout=START_TIMEOUT_S)
+        except ray.exceptions.GetTimeoutError:
+            raise DeviceServiceFailed(
+                f"the device services of {len(actors)} {'GPUs' if on_gpus else 'nodes'} did not start within "
+                f"{START_TIMEOUT_S} s (held by other work?); --share-device off renders without them",
+                70,
+            ) from None
+        for node_id, address, error in started:
             if error is not None:
                 raise DeviceServiceFailed(*error)
             devices.services.setdefault(node_id, []).append(address)
