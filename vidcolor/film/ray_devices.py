@@ -27,7 +27,7 @@ import ray
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from vidcolor.capacity import cores
-from vidcolor.errors import HandedOn, VidcolorError
+from vidcolor.errors import HandedOn, StageError, VidcolorError
 from vidcolor.film.worker import SegmentOutcome, SegmentTask, render_segment
 from vidcolor.registry import ServiceAddress
 from vidcolor.settings import Settings
@@ -92,7 +92,7 @@ def node_devices(settings: Settings, automatic: bool, on_gpus: bool) -> Iterator
             raise DeviceServiceFailed(
                 f"the device services of {len(actors)} {'GPUs' if on_gpus else 'nodes'} did not start within "
                 f"{START_TIMEOUT_S} s (held by other work?); --share-device off renders without them",
-                70,
+                StageError.exit_code,  # a stage that cannot run, not a bug
             ) from None
         for node_id, address, error in started:
             if error is not None:
