@@ -358,7 +358,6 @@ def test_ray_device_services_that_do_not_start_in_time_are_an_error_not_a_wait(
     from vidcolor.film import ray_devices
 
     monkeypatch.setattr(ray_devices, "START_TIMEOUT_S", 0)
-    late: pytest.ExceptionInfo[ray_devices.DeviceServiceFailed]
     with pytest.raises(ray_devices.DeviceServiceFailed, match=r"of 1 nodes did not start within 0 s") as late:
         colorize_video(reel, refs, tmp_path / "late.mp4", OPTIM, jobs=2, executor="ray", share_device="on")
     assert late.value.exit_code == 6 and not (tmp_path / "late.mp4").exists()  # a stage that cannot run
