@@ -125,9 +125,7 @@ class _Service:
         except VidcolorError as exc:  # told to the driver by where(), not lost in a dead actor's log
             self._error = (exc.message, exc.exit_code)
             return
-        if service is None:  # the driver starts services only for runs that hold a network
-            self._error = ("the run has no keyframe network for a device service", 70)
-            return
+        assert service is not None, "started only for a run that holds a network (stages.shares_a_network)"
         self._service = service.__enter__()
 
     def where(self) -> tuple[str, ServiceAddress | None, tuple[str, int] | None]:
